@@ -1,0 +1,65 @@
+# FindNCCL: locates NVIDIA's collective communication library.
+#
+# Looks, in order, in: NCCL_ROOT / NCCL_HOME (CMake or environment variables),
+# the CUDA toolkit (CUDAToolkit_ROOT, CUDA_HOME, /usr/local/cuda), and the
+# `nvidia/nccl` folder of the pip package nvidia-nccl-cu* in the site-packages
+# of the python3 on PATH (that layout ships only libnccl.so.2, with no
+# unversioned symlink, so both names are searched).
+#
+# Defines NCCL_FOUND, NCCL_VERSION, NCCL_INCLUDE_DIR, NCCL_LIBRARY and the
+# imported target NCCL::NCCL.
+
+set(_nccl_hints)
+foreach(_var NCCL_ROOT NCCL_HOME CUDAToolkit_ROOT CUDA_HOME CUDA_PATH)
+  if(DEFINED ${_var})
+    list(APPEND _nccl_hints "${${_var}}")
+  endif()
+  if(DEFINED ENV{${_var}})
+    list(APPEND _nccl_hints "$ENV{${_var}}")
+  endif()
+endforeach()
+list(APPEND _nccl_hints /usr/local/cuda)
+
+find_program(_nccl_python NAMES python3 python)
+if(_nccl_python)
+  execute_process(
+    COMMAND "${_nccl_python}" -c
+            "import nvidia.nccl as m; print(list(m.__path__)[0])"
+    OUTPUT_VARIABLE _nccl_pip_dir
+    OUTPUT_STRIP_TRAILING_WHITESPACE
+    ERROR_QUIET)
+  if(_nccl_pip_dir)
+    list(APPEND _nccl_hints "${_nccl_pip_dir}")
+  endif()
+endif()
+
+find_path(NCCL_INCLUDE_DIR nccl.h
+  HINTS ${_nccl_hints}
+  PATH_SUFFIXES include)
+find_library(NCCL_LIBRARY
+  NAMES nccl libnccl.so.2
+  HINTS ${_nccl_hints}
+  PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu)
+
+if(NCCL_INCLUDE_DIR AND EXISTS "${NCCL_INCLUDE_DIR}/nccl.h")
+  file(STRINGS "${NCCL_INCLUDE_DIR}/nccl.h" _nccl_version_lines
+       REGEX "^#define NCCL_(MAJOR|MINOR|PATCH)[ \t]+[0-9]+")
+  foreach(_part MAJOR MINOR PATCH)
+    string(REGEX REPLACE ".*#define NCCL_${_part}[ \t]+([0-9]+).*" "\\1"
+           _nccl_${_part} "${_nccl_version_lines}")
+  endforeach()
+  set(NCCL_VERSION "${_nccl_MAJOR}.${_nccl_MINOR}.${_nccl_PATCH}")
+endif()
+
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(NCCL
+  REQUIRED_VARS NCCL_LIBRARY NCCL_INCLUDE_DIR
+  VERSION_VAR NCCL_VERSION)
+
+if(NCCL_FOUND AND NOT TARGET NCCL::NCCL)
+  add_library(NCCL::NCCL UNKNOWN IMPORTED)
+  set_target_properties(NCCL::NCCL PROPERTIES
+    IMPORTED_LOCATION "${NCCL_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${NCCL_INCLUDE_DIR}")
+endif()
+mark_as_advanced(NCCL_INCLUDE_DIR NCCL_LIBRARY)

@@ -1,0 +1,69 @@
+# Finds every library Loom builds against and decides which backends are on.
+# Sets LOOM_WITH_CUDA and LOOM_WITH_NCCL (0/1) for build_info.hpp and the summary.
+
+# LibTorch: Debian's libtorch-dev by default; a pip torch or a LibTorch zip
+# through CMAKE_PREFIX_PATH.
+find_package(Torch REQUIRED)
+set(LOOM_TORCH_HAS_CUDA OFF)
+if(TORCH_CUDA_LIBRARIES)
+  set(LOOM_TORCH_HAS_CUDA ON)
+endif()
+
+find_package(MPI REQUIRED COMPONENTS C CXX)
+
+if(LOOM_PARALLEL_HDF5)
+  set(HDF5_PREFER_PARALLEL TRUE)
+endif()
+find_package(HDF5 REQUIRED COMPONENTS C)
+
+find_package(yaml-cpp REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(Threads REQUIRED)
+
+# CUDA paths are compiled only when the Torch we link was built with CUDA:
+# a CUDA kernel next to a CPU-only Torch would have no tensors to work on.
+set(LOOM_WITH_CUDA 0)
+set(LOOM_WITH_NCCL 0)
+set(LOOM_CUDA_NOTE "")
+if(LOOM_CUDA STREQUAL "OFF")
+  set(LOOM_CUDA_NOTE "disabled by LOOM_CUDA=OFF")
+elseif(NOT LOOM_TORCH_HAS_CUDA)
+  if(LOOM_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "LOOM_CUDA=ON but the Torch found at ${Torch_DIR} was built without CUDA. "
+                        "Point CMAKE_PREFIX_PATH at a CUDA LibTorch, or use LOOM_CUDA=AUTO.")
+  endif()
+  set(LOOM_CUDA_NOTE "the Torch found has no CUDA")
+else()
+  find_package(CUDAToolkit REQUIRED)
+  set(LOOM_WITH_CUDA 1)
+endif()
+
+# NCCL is looked for in any case so the summary can say where it is; it is
+# used only together with CUDA.
+find_package(NCCL QUIET)
+if(NCCL_FOUND AND LOOM_WITH_CUDA)
+  set(LOOM_WITH_NCCL 1)
+endif()
+
+# Version strings for build_info.hpp and `loom --version`.
+set(LOOM_TORCH_VERSION "${Torch_VERSION}")
+if(NOT LOOM_TORCH_VERSION)
+  set(LOOM_TORCH_VERSION "unknown")
+endif()
+set(LOOM_NCCL_VERSION "${NCCL_VERSION}")
+set(LOOM_CUDA_VERSION "${CUDAToolkit_VERSION}")
+
+find_package(Git QUIET)
+set(LOOM_GIT_COMMIT "unknown")
+if(GIT_FOUND AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/.git")
+  execute_process(
+    COMMAND "${GIT_EXECUTABLE}" rev-parse --short=10 HEAD
+    WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}"
+    OUTPUT_VARIABLE _loom_commit
+    OUTPUT_STRIP_TRAILING_WHITESPACE
+    ERROR_QUIET)
+  if(_loom_commit)
+    set(LOOM_GIT_COMMIT "${_loom_commit}")
+  endif()
+endif()

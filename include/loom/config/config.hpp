@@ -1,0 +1,307 @@
+// The run configuration: one typed struct per YAML section. Each struct's
+// `schema` lists its keys with their defaults (the member initialisers),
+// documentation and accepted values; that one list drives loading, checking,
+// printing (`loom config show`), the documented defaults (`loom config
+// defaults`) and comparison, so a key is never described in two places.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "loom/config/enum_names.hpp"
+#include "loom/config/field_spec.hpp"
+#include "loom/core/log.hpp"
+
+namespace loom::config {
+
+enum class Device { automatic, cpu, cuda };
+enum class ModelArch { gpt, lstm };
+enum class Positions { learned, sinusoidal, none };
+enum class Activation { gelu, relu };
+enum class LrSchedule { cosine, constant };
+enum class Precision { fp32, bf16, fp16 };
+enum class WindowMode { packed, document };
+enum class ResumeMode { automatic, never };
+enum class DistBackend { automatic, mpi, nccl };
+
+template <>
+struct EnumNames<Device> {
+  static constexpr std::pair<Device, const char*> values[] = {
+      {Device::automatic, "auto"}, {Device::cpu, "cpu"}, {Device::cuda, "cuda"}};
+};
+template <>
+struct EnumNames<ModelArch> {
+  static constexpr std::pair<ModelArch, const char*> values[] = {{ModelArch::gpt, "gpt"},
+                                                                 {ModelArch::lstm, "lstm"}};
+};
+template <>
+struct EnumNames<Positions> {
+  static constexpr std::pair<Positions, const char*> values[] = {
+      {Positions::learned, "learned"},
+      {Positions::sinusoidal, "sinusoidal"},
+      {Positions::none, "none"}};
+};
+template <>
+struct EnumNames<Activation> {
+  static constexpr std::pair<Activation, const char*> values[] = {{Activation::gelu, "gelu"},
+                                                                  {Activation::relu, "relu"}};
+};
+template <>
+struct EnumNames<LrSchedule> {
+  static constexpr std::pair<LrSchedule, const char*> values[] = {
+      {LrSchedule::cosine, "cosine"}, {LrSchedule::constant, "constant"}};
+};
+template <>
+struct EnumNames<Precision> {
+  static constexpr std::pair<Precision, const char*> values[] = {
+      {Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}, {Precision::fp16, "fp16"}};
+};
+template <>
+struct EnumNames<WindowMode> {
+  static constexpr std::pair<WindowMode, const char*> values[] = {
+      {WindowMode::packed, "packed"}, {WindowMode::document, "document"}};
+};
+template <>
+struct EnumNames<ResumeMode> {
+  static constexpr std::pair<ResumeMode, const char*> values[] = {{ResumeMode::automatic, "auto"},
+                                                                  {ResumeMode::never, "never"}};
+};
+template <>
+struct EnumNames<DistBackend> {
+  static constexpr std::pair<DistBackend, const char*> values[] = {
+      {DistBackend::automatic, "auto"}, {DistBackend::mpi, "mpi"}, {DistBackend::nccl, "nccl"}};
+};
+template <>
+struct EnumNames<log::Level> {
+  static constexpr std::pair<log::Level, const char*> values[] = {{log::Level::debug, "debug"},
+                                                                  {log::Level::info, "info"},
+                                                                  {log::Level::warn, "warning"},
+                                                                  {log::Level::error, "error"}};
+};
+
+struct RunConfig {
+  std::string name = "run";
+  std::string out_dir = "runs";
+  std::int64_t seed = 1337;
+  Device device = Device::automatic;
+  std::int64_t threads = 0;
+  log::Level log_level = log::Level::info;
+  bool log_all_ranks = false;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("name", s.name, FieldSpec("run name; the run directory is <out_dir>/<name>"));
+    v.field("out_dir", s.out_dir, FieldSpec("folder that holds run directories"));
+    v.field("seed", s.seed, FieldSpec("seed of every random choice in the run").at_least(0));
+    v.field("device", s.device, FieldSpec("where tensors live; auto picks cuda when available"));
+    v.field(
+        "threads", s.threads,
+        FieldSpec("CPU threads per rank; 0 = the node's cores divided by its ranks").at_least(0));
+    v.field("log_level", s.log_level, FieldSpec("least severe log level printed"));
+    v.field("log_all_ranks", s.log_all_ranks,
+            FieldSpec("print info lines from every rank, prefixed, not only rank 0"));
+  }
+};
+
+struct DataConfig {
+  std::string store;
+  WindowMode windows = WindowMode::packed;
+  std::int64_t prefetch = 2;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("store", s.store,
+            FieldSpec("token store written by `loom prepare` (.h5)").required().aka("dataset"));
+    v.field("windows", s.windows,
+            FieldSpec("packed: training windows run across document boundaries; document: a "
+                      "window stays inside one document, padded and masked from the loss"));
+    v.field("prefetch", s.prefetch,
+            FieldSpec("batches assembled ahead on a background thread; 0 = none").at_least(0));
+  }
+};
+
+struct ModelConfig {
+  ModelArch arch = ModelArch::gpt;
+  std::int64_t block_size = 256;
+  std::int64_t n_layer = 6;
+  std::int64_t n_head = 6;
+  std::int64_t n_embd = 384;
+  double dropout = 0.2;
+  bool bias = false;
+  Positions positions = Positions::learned;
+  Activation activation = Activation::gelu;
+  bool tie_weights = true;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("arch", s.arch, FieldSpec("model family; lstm is the recurrent baseline"));
+    v.field("block_size", s.block_size, FieldSpec("context length in tokens").at_least(1));
+    v.field("n_layer", s.n_layer, FieldSpec("transformer blocks (LSTM layers)").at_least(1));
+    v.field("n_head", s.n_head, FieldSpec("attention heads per block").at_least(1));
+    v.field("n_embd", s.n_embd, FieldSpec("embedding width (LSTM hidden size)").at_least(1));
+    v.field("dropout", s.dropout,
+            FieldSpec("dropout on embeddings, attention and residuals").at_least(0).below(1));
+    v.field("bias", s.bias, FieldSpec("biases in linear layers and LayerNorms"));
+    v.field("positions", s.positions, FieldSpec("position encoding"));
+    v.field("activation", s.activation, FieldSpec("MLP non-linearity"));
+    v.field("tie_weights", s.tie_weights,
+            FieldSpec("share the token embedding with the output projection"));
+  }
+};
+
+struct OptimConfig {
+  double lr = 1e-3;
+  double min_lr = 1e-4;
+  std::int64_t warmup_iters = 100;
+  std::int64_t lr_decay_iters = 0;
+  LrSchedule schedule = LrSchedule::cosine;
+  double weight_decay = 0.1;
+  double beta1 = 0.9;
+  double beta2 = 0.99;
+  double eps = 1e-8;
+  double grad_clip = 1.0;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field(
+        "lr", s.lr,
+        FieldSpec("peak learning rate, reached after warmup").greater_than(0).aka("learning_rate"));
+    v.field("min_lr", s.min_lr, FieldSpec("learning rate at the end of the decay").at_least(0));
+    v.field("warmup_iters", s.warmup_iters,
+            FieldSpec("optimizer steps of linear warmup from 0 to lr").at_least(0));
+    v.field("lr_decay_iters", s.lr_decay_iters,
+            FieldSpec("step at which the decay reaches min_lr; 0 = train.max_iters").at_least(0));
+    v.field("schedule", s.schedule,
+            FieldSpec("learning rate after warmup: cosine decay to min_lr, or constant")
+                .aka("decay_lr"));
+    v.field("weight_decay", s.weight_decay,
+            FieldSpec("AdamW decoupled weight decay, on weights of 2+ dimensions").at_least(0));
+    v.field("beta1", s.beta1, FieldSpec("AdamW first-moment decay").at_least(0).below(1));
+    v.field("beta2", s.beta2, FieldSpec("AdamW second-moment decay").at_least(0).below(1));
+    v.field("eps", s.eps, FieldSpec("AdamW denominator epsilon").greater_than(0));
+    v.field("grad_clip", s.grad_clip,
+            FieldSpec("clip the global gradient norm to this; 0 = no clipping").at_least(0));
+  }
+};
+
+struct TrainConfig {
+  std::int64_t max_iters = 5000;
+  std::int64_t batch_size = 64;
+  std::int64_t micro_batch = 0;
+  Precision precision = Precision::fp32;
+  std::int64_t log_interval = 10;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("max_iters", s.max_iters, FieldSpec("optimizer steps to train for").at_least(1));
+    v.field("batch_size", s.batch_size,
+            FieldSpec("global batch: sequences per optimizer step over all ranks and "
+                      "micro-steps (nanoGPT's batch_size x gradient_accumulation_steps)")
+                .at_least(1));
+    v.field("micro_batch", s.micro_batch,
+            FieldSpec("sequences per forward/backward on one rank; 0 = batch_size / ranks "
+                      "(no accumulation)")
+                .at_least(0)
+                .aka("gradient_accumulation_steps"));
+    v.field("precision", s.precision,
+            FieldSpec("compute precision; fp16 uses a dynamic loss scaler").aka("dtype"));
+    v.field("log_interval", s.log_interval,
+            FieldSpec("optimizer steps between progress lines").at_least(1));
+  }
+};
+
+struct EvalConfig {
+  std::int64_t interval = 250;
+  std::int64_t iters = 200;
+  std::int64_t samples = 1;
+  std::int64_t sample_tokens = 200;
+  std::string sample_prompt = "\n";
+  double temperature = 0.8;
+  std::int64_t top_k = 0;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("interval", s.interval,
+            FieldSpec("optimizer steps between evaluations; 0 = only at the end")
+                .at_least(0)
+                .aka("eval_interval"));
+    v.field(
+        "iters", s.iters,
+        FieldSpec("batches averaged per split at each evaluation").at_least(1).aka("eval_iters"));
+    v.field("samples", s.samples,
+            FieldSpec("text samples written to the run directory at each evaluation").at_least(0));
+    v.field("sample_tokens", s.sample_tokens, FieldSpec("tokens per sample").at_least(1));
+    v.field("sample_prompt", s.sample_prompt, FieldSpec("text each sample starts from"));
+    v.field("temperature", s.temperature,
+            FieldSpec("sampling temperature for the samples").greater_than(0));
+    v.field("top_k", s.top_k,
+            FieldSpec("sample among the k likeliest tokens; 0 = all").at_least(0));
+  }
+};
+
+struct CheckpointConfig {
+  std::int64_t interval = 500;
+  std::int64_t keep_last = 3;
+  bool keep_best = true;
+  ResumeMode resume = ResumeMode::automatic;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("interval", s.interval,
+            FieldSpec("optimizer steps between checkpoints; 0 = only at the end").at_least(0));
+    v.field("keep_last", s.keep_last,
+            FieldSpec("periodic checkpoints kept; older ones are deleted").at_least(1));
+    v.field("keep_best", s.keep_best,
+            FieldSpec("also keep the checkpoint with the best validation loss"));
+    v.field("resume", s.resume,
+            FieldSpec("auto: continue from the run directory's latest checkpoint when there is "
+                      "one; never: start from scratch")
+                .aka("init_from"));
+  }
+};
+
+struct DistConfig {
+  DistBackend backend = DistBackend::automatic;
+  double bucket_mb = 25.0;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("backend", s.backend,
+            FieldSpec("gradient all-reduce: auto = NCCL for CUDA tensors, MPI for CPU tensors"));
+    v.field("bucket_mb", s.bucket_mb,
+            FieldSpec("size of the flat gradient buckets reduced while backward runs, in MiB")
+                .greater_than(0));
+  }
+};
+
+struct Config {
+  RunConfig run;
+  DataConfig data;
+  ModelConfig model;
+  OptimConfig optim;
+  TrainConfig train;
+  EvalConfig eval;
+  CheckpointConfig checkpoint;
+  DistConfig dist;
+
+  template <class Self, class Visitor>
+  static void sections(Self& s, Visitor& v) {
+    v.section("run", s.run, "what the run is called, where it writes, what it runs on");
+    v.section("data", s.data, "the token store and how training windows are cut from it");
+    v.section("model", s.model, "the network's shape");
+    v.section("optim", s.optim, "AdamW and the learning-rate schedule");
+    v.section("train", s.train, "steps, batch and precision");
+    v.section("eval", s.eval, "periodic evaluation and samples");
+    v.section("checkpoint", s.checkpoint, "when checkpoints are written, kept and resumed");
+    v.section("dist", s.dist, "data-parallel training across ranks");
+  }
+};
+
+// Field by field, through the schema (defined in fields.cpp).
+bool operator==(const Config& a, const Config& b);
+inline bool operator!=(const Config& a, const Config& b) {
+  return !(a == b);
+}
+
+}  // namespace loom::config

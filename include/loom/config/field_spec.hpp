@@ -1,0 +1,64 @@
+// How one config key is described in the schema: what it means, which values
+// it accepts, whether a config must give it, and the name a nanoGPT user may
+// type for it instead (used only to suggest the right key, never accepted).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace loom::config {
+
+class FieldSpec {
+ public:
+  explicit FieldSpec(const char* doc) : doc_(doc) {}
+
+  FieldSpec& at_least(double bound) {
+    min_ = bound;
+    min_exclusive_ = false;
+    return *this;
+  }
+  FieldSpec& greater_than(double bound) {
+    min_ = bound;
+    min_exclusive_ = true;
+    return *this;
+  }
+  FieldSpec& at_most(double bound) {
+    max_ = bound;
+    max_exclusive_ = false;
+    return *this;
+  }
+  FieldSpec& below(double bound) {
+    max_ = bound;
+    max_exclusive_ = true;
+    return *this;
+  }
+  // The key must appear in the config (for strings: and not be empty).
+  FieldSpec& required() {
+    required_ = true;
+    return *this;
+  }
+  FieldSpec& aka(const char* other_name) {
+    aka_ = other_name;
+    return *this;
+  }
+
+  const char* doc() const { return doc_; }
+  bool is_required() const { return required_; }
+  const char* aka_name() const { return aka_; }
+
+  // True when a number lies within the bounds.
+  bool accepts(double value) const;
+  // The bounds in words, e.g. "a number > 0 and < 1"; `noun` names the type.
+  std::string describe_bounds(const char* noun) const;
+
+ private:
+  const char* doc_;
+  std::optional<double> min_;
+  std::optional<double> max_;
+  bool min_exclusive_ = false;
+  bool max_exclusive_ = false;
+  bool required_ = false;
+  const char* aka_ = nullptr;
+};
+
+}  // namespace loom::config

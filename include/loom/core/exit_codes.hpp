@@ -1,0 +1,18 @@
+// The exit codes of the `loom` command. Scripts (and SLURM requeue logic) key
+// on these, so a code never changes meaning once published; README.md lists
+// them too.
+#pragma once
+
+namespace loom {
+
+enum class ExitCode : int {
+  kOk = 0,       // the command did what it was asked
+  kFailure = 1,  // a runtime failure: I/O, a library error, a bug
+  kUsage = 2,    // bad command line or config: nothing was started
+};
+
+inline int to_int(ExitCode code) {
+  return static_cast<int>(code);
+}
+
+}  // namespace loom

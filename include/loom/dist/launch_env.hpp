@@ -1,0 +1,26 @@
+// Who this process is, read from the launcher's environment before any
+// communicator exists: mpirun (Open MPI), srun (SLURM), or a user-set
+// RANK / WORLD_SIZE / LOCAL_RANK (torchrun style). Logging needs the rank from
+// the first line on; the communicators confirm it once they are up.
+#pragma once
+
+#include <string>
+
+namespace loom {
+
+struct LaunchEnv {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  // Which variables were used: "openmpi", "env", "slurm", or "none".
+  std::string source = "none";
+};
+
+// Reads, in order of precedence, OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK},
+// then RANK / WORLD_SIZE / LOCAL_RANK, then SLURM_{PROCID,NTASKS,LOCALID}.
+// mpirun comes first because inside an sbatch script SLURM_PROCID is 0 for
+// the batch step itself. Throws loom::UsageError when a variable is not a
+// number or the rank is out of range.
+LaunchEnv detect_launch_env();
+
+}  // namespace loom

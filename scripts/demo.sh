@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The main job on Tiny Shakespeare, run by `make demo` after the build.
+#
+# Finds the corpus in $LOOM_DATA (the file, or a folder holding
+# tinyshakespeare.txt), then ../shared/data/tinyshakespeare.txt beside the
+# checkout, then data/tinyshakespeare.txt from an earlier download, and only
+# then downloads it from its public URL.
+#
+# Today the demo checks the run config and the corpus. `loom prepare`,
+# `loom train` and `loom sample` join it as the data and trainer issues land.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${1:-build}
+[[ $build_dir = /* ]] || build_dir="$repo/$build_dir"
+loom="$build_dir/src/loom"
+config="$repo/configs/shakespeare_char.yaml"
+url="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+
+find_corpus() {
+  if [[ -n ${LOOM_DATA:-} ]]; then
+    if [[ -f $LOOM_DATA ]]; then
+      echo "$LOOM_DATA"
+      return
+    elif [[ -f $LOOM_DATA/tinyshakespeare.txt ]]; then
+      echo "$LOOM_DATA/tinyshakespeare.txt"
+      return
+    fi
+    echo "demo: LOOM_DATA=$LOOM_DATA is neither the corpus file nor a folder holding tinyshakespeare.txt" >&2
+    exit 1
+  fi
+  for candidate in "$repo/../shared/data/tinyshakespeare.txt" "$repo/data/tinyshakespeare.txt"; do
+    if [[ -f $candidate ]]; then
+      echo "$candidate"
+      return
+    fi
+  done
+  mkdir -p "$repo/data"
+  echo "demo: Tiny Shakespeare not found locally; downloading $url" >&2
+  if curl -fsSL --retry 2 --max-time 60 -o "$repo/data/tinyshakespeare.txt.part" "$url"; then
+    mv "$repo/data/tinyshakespeare.txt.part" "$repo/data/tinyshakespeare.txt"
+    echo "$repo/data/tinyshakespeare.txt"
+    return
+  fi
+  rm -f "$repo/data/tinyshakespeare.txt.part"
+  cat >&2 <<MSG
+demo: could not find or download Tiny Shakespeare.
+  Looked in: \$LOOM_DATA (unset), $repo/../shared/data/, $repo/data/
+  Download from $url failed.
+  Fix: download it by hand and run  LOOM_DATA=/path/to/tinyshakespeare.txt make demo
+MSG
+  exit 1
+}
+
+corpus=$(find_corpus)
+echo "== corpus: $corpus ($(wc -c <"$corpus") bytes, $(wc -l <"$corpus") lines)"
+echo
+echo "== loom --version"
+"$loom" --version
+echo "== run config: loom config show configs/shakespeare_char.yaml"
+"$loom" config show "$config"
+echo
+echo "== next: 'loom prepare', 'loom train' and 'loom sample' are not built yet;"
+echo "   they arrive with the data pipeline and trainer issues, and this demo will run them."

@@ -1,0 +1,19 @@
+// Private to the `loom` command: how subcommands plug into main. Each
+// subcommand's file registers its CLI11 options and, when the user picks it,
+// leaves in `selected` the function that does the work and returns the exit
+// code. main parses, then runs that function inside one error handler.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include "loom/core/exit_codes.hpp"
+
+namespace loom::cli {
+
+using Command = std::function<ExitCode()>;
+
+void add_config_command(CLI::App& app, Command& selected);
+
+}  // namespace loom::cli

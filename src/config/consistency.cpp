@@ -1,0 +1,48 @@
+#include "consistency.hpp"
+
+#include <fmt/format.h>
+
+#include "loom/config/fields.hpp"
+
+namespace loom::config {
+
+void check_consistency(const Config& c, const WhereSet& where_set,
+                       std::vector<ConfigIssue>& issues) {
+  // Reported at `path`, the key a user would most likely change; `other`,
+  // the key it disagrees with, is located too when it was set elsewhere.
+  auto require = [&](bool ok, const std::string& path, const std::string& message,
+                     const std::string& other) {
+    if (ok) return;
+    const Location here = where_set(path);
+    const Location there = where_set(other);
+    std::string text = path + ": " + message;
+    if (there.origin != here.origin || (here.line == 0 && there.line != 0)) {
+      text += fmt::format(" ({} is set at {})", other, there.to_string());
+    }
+    issues.push_back({here, text});
+  };
+
+  if (c.model.arch == ModelArch::gpt) {
+    require(c.model.n_embd % c.model.n_head == 0, "model.n_embd",
+            fmt::format("{} is not divisible by model.n_head = {}", c.model.n_embd, c.model.n_head),
+            "model.n_head");
+  }
+  require(
+      c.optim.min_lr <= c.optim.lr, "optim.min_lr",
+      fmt::format("{} is above optim.lr = {}", value_text(c.optim.min_lr), value_text(c.optim.lr)),
+      "optim.lr");
+  const std::int64_t decay_end =
+      c.optim.lr_decay_iters > 0 ? c.optim.lr_decay_iters : c.train.max_iters;
+  require(
+      c.optim.warmup_iters <= decay_end, "optim.warmup_iters",
+      fmt::format("{} is past the end of the decay at step {}", c.optim.warmup_iters, decay_end),
+      c.optim.lr_decay_iters > 0 ? "optim.lr_decay_iters" : "train.max_iters");
+  if (c.train.micro_batch > 0) {
+    require(c.train.batch_size % c.train.micro_batch == 0, "train.micro_batch",
+            fmt::format("{} does not divide train.batch_size = {}", c.train.micro_batch,
+                        c.train.batch_size),
+            "train.batch_size");
+  }
+}
+
+}  // namespace loom::config

@@ -1,0 +1,65 @@
+#include "loom/dist/launch_env.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <optional>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "loom/core/error.hpp"
+
+namespace loom {
+namespace {
+
+std::optional<int> read_int(const char* name) {
+  const char* raw = std::getenv(name);
+  if (raw == nullptr || *raw == '\0') return std::nullopt;
+  const std::string_view text(raw);
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
+    throw UsageError(
+        fmt::format("environment variable {}='{}' is not a non-negative integer", name, text));
+  }
+  return value;
+}
+
+struct Names {
+  const char* source;
+  const char* rank;
+  const char* world_size;
+  const char* local_rank;
+};
+
+constexpr Names kLaunchers[] = {
+    {"openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"},
+    {"env", "RANK", "WORLD_SIZE", "LOCAL_RANK"},
+    {"slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"},
+};
+
+}  // namespace
+
+LaunchEnv detect_launch_env() {
+  for (const Names& names : kLaunchers) {
+    const std::optional<int> rank = read_int(names.rank);
+    if (!rank) continue;
+    const std::optional<int> world_size = read_int(names.world_size);
+    if (!world_size) {
+      throw UsageError(fmt::format("{} is set but {} is not", names.rank, names.world_size));
+    }
+    if (*rank >= *world_size) {
+      throw UsageError(fmt::format("{}={} is not below {}={}", names.rank, *rank, names.world_size,
+                                   *world_size));
+    }
+    LaunchEnv env;
+    env.rank = *rank;
+    env.world_size = *world_size;
+    env.local_rank = read_int(names.local_rank).value_or(0);
+    env.source = names.source;
+    return env;
+  }
+  return LaunchEnv{};
+}
+
+}  // namespace loom
