@@ -5,7 +5,7 @@
 #include <ctime>
 #include <mutex>
 
-#include "loom/dist/launch_env.hpp"
+#include "loom/core/launch_env.hpp"
 
 namespace loom::log {
 namespace {

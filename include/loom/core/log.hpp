@@ -21,7 +21,7 @@ struct Options {
 };
 
 // Sets who this process is; until called, the rank comes from the launcher's
-// environment variables (see dist/launch_env.hpp).
+// environment variables (see core/launch_env.hpp).
 void set_rank(int rank, int world_size);
 void configure(const Options& options);
 const Options& options();

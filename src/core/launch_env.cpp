@@ -1,4 +1,4 @@
-#include "loom/dist/launch_env.hpp"
+#include "loom/core/launch_env.hpp"
 
 #include <charconv>
 #include <cstdlib>
