@@ -17,14 +17,14 @@ packages=(
   libtorch-dev libopenblas0-openmp
   # MPI: headers, libraries and the mpirun launcher
   libopenmpi-dev openmpi-bin
-  # token store
-  libhdf5-dev
+  # corpora and the token store: compressed input, Unicode normalisation
+  libhdf5-dev zlib1g-dev libzstd-dev libutf8proc-dev
   # configs, command line, logging, JSON
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # tokenizers and the web playground
   libsentencepiece-dev libcpp-httplib-dev
-  # tests
-  libgtest-dev libgmock-dev
+  # tests, including the h5py interop check; ccache speeds up rebuilds
+  libgtest-dev libgmock-dev python3 python3-h5py python3-numpy ccache
   # fetching the demo corpus when it is not on disk
   ca-certificates curl
 )

@@ -1,0 +1,112 @@
+// The token store: one HDF5 file holding a prepared corpus, written once by
+// `loom prepare` and memory-mapped by every reader.
+//
+// Layout (format version 1), readable by h5py:
+//   /train/tokens, /val/tokens          1-D, contiguous, unfiltered, little-endian
+//                                       uint8 | uint16 | uint32 (by vocab size)
+//   /train/doc_offsets, /val/doc_offsets  1-D uint64: the token offset where each
+//                                       document starts, ascending, first 0
+//   root attributes: format_version (uint32), vocab_size (uint32), dtype
+//   (string), tokenizer (JSON string), sources (JSON string: [{name, bytes,
+//   crc32}]), filters (JSON string), report (JSON string), created (ISO 8601
+//   UTC string)
+//
+// Writing goes to NAME.h5.tmp, which is renamed to NAME.h5 only when
+// complete; an existing store is never replaced unless asked. Reading opens
+// with HDF5 once, checks everything a mapping depends on, then maps the
+// datasets' bytes directly (no HDF5 calls after open, so loader threads can
+// read freely).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loom/core/error.hpp"
+#include "loom/data/split_view.hpp"
+#include "loom/text/tokenizer.hpp"
+
+namespace loom::data {
+
+inline constexpr std::uint32_t kStoreFormatVersion = 1;
+
+struct SourceFile {
+  std::string name;     // path as given to prepare
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;  // of the file's bytes as stored (compressed if it was)
+};
+
+struct StoreMetadata {
+  std::uint32_t format_version = kStoreFormatVersion;
+  std::uint32_t vocab_size = 0;
+  TokenDtype dtype = TokenDtype::u16;  // set by the writer from vocab_size
+  std::string tokenizer_json;
+  std::vector<SourceFile> sources;
+  std::string filters_json = "{}";  // what cleaning prepare applied, and what it removed
+  std::string report_json = "{}";   // prepare's closing report
+  std::string created;              // set by the writer when empty
+};
+
+// A bad, foreign, truncated or newer store; the message names the file and
+// what is wrong with it.
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
+class TokenStoreWriter {
+ public:
+  // Throws StoreError if `path` exists and `overwrite` is false, or if its
+  // folder cannot be written. Nothing appears under `path` before commit().
+  TokenStoreWriter(std::string path, std::uint32_t vocab_size, bool overwrite);
+  // Without commit(): removes every temporary file it made.
+  ~TokenStoreWriter();
+  TokenStoreWriter(const TokenStoreWriter&) = delete;
+  TokenStoreWriter& operator=(const TokenStoreWriter&) = delete;
+
+  // Tokens appended after this belong to a new document of `split`.
+  void begin_document(Split split);
+  // Ids must be < vocab_size (checked; StoreError otherwise). Appending to a
+  // split with no document begun starts one.
+  void append(Split split, const text::TokenId* ids, std::size_t count);
+
+  std::uint64_t tokens(Split split) const;
+  std::uint64_t documents(Split split) const;
+
+  // For a corpus of one document: moves the last `count` train tokens into
+  // val as one document, so validation still measures unseen text.
+  void move_train_tail_to_val(std::uint64_t count);
+
+  // Writes NAME.h5.tmp, fsyncs it, renames it to NAME.h5 (and fsyncs the
+  // folder). Memory stays constant: tokens are copied in fixed-size blocks.
+  void commit(StoreMetadata metadata);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class TokenStoreReader {
+ public:
+  // Opens, validates and maps `path`. Throws StoreError for: not a file or
+  // not HDF5; missing datasets or attributes (a foreign file); a layout that
+  // cannot be mapped (chunked, filtered, unallocated, big-endian); a dtype
+  // that disagrees with vocab_size; a newer format_version; a file shorter
+  // than its datasets (truncated); tokens >= vocab_size or bad doc offsets
+  // in a sampled check.
+  explicit TokenStoreReader(const std::string& path);
+  ~TokenStoreReader();
+  TokenStoreReader(TokenStoreReader&&) noexcept;
+  TokenStoreReader& operator=(TokenStoreReader&&) noexcept;
+
+  const std::string& path() const;
+  const StoreMetadata& metadata() const;
+  SplitView split(Split split) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loom::data
