@@ -58,6 +58,11 @@ std::string value_text(const Value& value) {
           return v ? "true" : "false";
         } else if constexpr (std::is_same_v<T, std::string>) {
           return v;
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          std::string text = "[";
+          for (const std::string& item : v)
+            text += (text.size() > 1 ? ", " : "") + item;
+          return text + "]";
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
           return std::to_string(v);
         } else {

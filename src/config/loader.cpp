@@ -57,6 +57,16 @@ class FieldAssigner : public detail::SchemaWalker<FieldAssigner> {
     if (found_ || section_name() != section_ || key_ != key) return;
     found_ = true;
     const std::string path = section_name() + "." + key;
+    if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      if (node_.IsSequence()) {
+        assign_list(path, value, spec);
+        return;
+      }
+      if (node_.IsScalar() && !from_command_line_) {  // "inputs: corpus.txt"
+        value = {node_.Scalar()};
+        return;
+      }
+    }
     if (!node_.IsScalar()) {
       std::string expected = detail::type_name<T>();
       if constexpr (std::is_enum_v<T>) expected = "one of " + enum_choices<T>();
@@ -70,14 +80,35 @@ class FieldAssigner : public detail::SchemaWalker<FieldAssigner> {
   }
 
   bool found() const { return found_; }
+  void set_from_command_line() { from_command_line_ = true; }
 
  private:
+  void assign_list(const std::string& path, std::vector<std::string>& value,
+                   const FieldSpec& spec) {
+    std::vector<std::string> items;
+    for (const YAML::Node& item : node_) {
+      if (!item.IsScalar()) {
+        issues_.push_back({location_of(where_.origin, item.Mark()),
+                           fmt::format("{}: expected a string in the list, got {}", path,
+                                       describe_node_kind(item))});
+        return;
+      }
+      items.push_back(item.Scalar());
+    }
+    if (spec.is_required() && items.empty()) {
+      issues_.push_back({where_, path + ": must not be empty"});
+      return;
+    }
+    value = std::move(items);
+  }
+
   std::string_view section_;
   std::string_view key_;
   const YAML::Node& node_;
   Location where_;
   std::vector<ConfigIssue>& issues_;
   bool found_ = false;
+  bool from_command_line_ = false;
 };
 
 // Collects what a config says, with where it says it, then checks the whole.
@@ -125,7 +156,7 @@ class Loader {
     // The value is taken verbatim: the schema, not YAML, decides its type, so
     // `--set eval.sample_prompt=ROMEO:` is the string it looks like.
     assign(path.substr(0, dot), path.substr(dot + 1), YAML::Node(argument.substr(equals + 1)),
-           where);
+           where, where, /*from_command_line=*/true);
   }
 
   Config finish() {
@@ -165,22 +196,19 @@ class Loader {
   }
 
   void assign(const std::string& section, const std::string& key, const YAML::Node& value,
-              const Location& value_at, const Location& key_at) {
+              const Location& value_at, const Location& key_at, bool from_command_line = false) {
     if (!suggester_.has_section(section)) {
       add(key_at, suggester_.unknown_section(section));
       return;
     }
     FieldAssigner assigner(section, key, value, value_at, issues_);
+    if (from_command_line) assigner.set_from_command_line();
     detail::walk(config_, assigner);
     if (!assigner.found()) {
       add(key_at, suggester_.unknown_key(section, key));
       return;
     }
     set_at_[section + "." + key] = value_at;
-  }
-  void assign(const std::string& section, const std::string& key, const YAML::Node& value,
-              const Location& where) {
-    assign(section, key, value, where, where);
   }
 
   // YAML allows a key twice in a mapping and keeps the last: almost always a

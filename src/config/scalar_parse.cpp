@@ -75,4 +75,18 @@ Complaint parse_scalar(const std::string& text, std::string& out, const FieldSpe
   return std::nullopt;
 }
 
+Complaint parse_scalar(const std::string& text, std::vector<std::string>& out,
+                       const FieldSpec& spec) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) items.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  if (spec.is_required() && items.empty()) return std::string("must not be empty");
+  out = std::move(items);
+  return std::nullopt;
+}
+
 }  // namespace loom::config::detail

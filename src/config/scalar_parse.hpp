@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "loom/config/enum_names.hpp"
 #include "loom/config/field_spec.hpp"
@@ -20,6 +21,9 @@ Complaint parse_scalar(const std::string& text, bool& out, const FieldSpec& spec
 Complaint parse_scalar(const std::string& text, std::int64_t& out, const FieldSpec& spec);
 Complaint parse_scalar(const std::string& text, double& out, const FieldSpec& spec);
 Complaint parse_scalar(const std::string& text, std::string& out, const FieldSpec& spec);
+// A list from one scalar: "a.txt,b.txt" is two items (the --set form).
+Complaint parse_scalar(const std::string& text, std::vector<std::string>& out,
+                       const FieldSpec& spec);
 
 template <class E, class = std::enable_if_t<std::is_enum_v<E>>>
 Complaint parse_scalar(const std::string& text, E& out, const FieldSpec& /*spec*/) {

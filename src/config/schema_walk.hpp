@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "loom/config/config.hpp"
 
@@ -46,8 +47,11 @@ const char* type_name() {
     return "number";
   } else if constexpr (std::is_same_v<T, std::string>) {
     return "string";
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    return "list of strings";
   } else {
-    static_assert(std::is_enum_v<T>, "config fields are bool, int64, double, string or enum");
+    static_assert(std::is_enum_v<T>,
+                  "config fields are bool, int64, double, string, list of strings or enum");
     return "choice";
   }
 }

@@ -39,7 +39,12 @@ std::string to_yaml(const Config& config, DumpStyle style) {
       const std::string text = value_text(row.value);
       // Strings are quoted when YAML would otherwise read them as something
       // else; numbers and words are written bare.
-      if (std::holds_alternative<std::string>(row.value) && row.choices.empty()) {
+      if (const auto* list = std::get_if<std::vector<std::string>>(&row.value)) {
+        out << YAML::Flow << YAML::BeginSeq;
+        for (const std::string& item : *list)
+          out << YAML::DoubleQuoted << item;
+        out << YAML::EndSeq;
+      } else if (std::holds_alternative<std::string>(row.value) && row.choices.empty()) {
         out << YAML::DoubleQuoted << text;
       } else {
         out << text;

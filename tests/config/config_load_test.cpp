@@ -50,6 +50,30 @@ train:
   EXPECT_EQ(c.checkpoint.resume, ResumeMode::automatic);
 }
 
+TEST(ConfigLoad, ListsComeFromSequencesScalarsOrCommaSeparatedOverrides) {
+  const std::string store = "data:\n  store: a.h5\n";
+  EXPECT_EQ(load_config_text(store + "prepare:\n  inputs: [a.txt, 'b, c.txt']\n", "run.yaml")
+                .prepare.inputs,
+            (std::vector<std::string>{"a.txt", "b, c.txt"}));
+  EXPECT_EQ(
+      load_config_text(store + "prepare:\n  inputs:\n    - x/*.jsonl\n", "run.yaml").prepare.inputs,
+      (std::vector<std::string>{"x/*.jsonl"}));
+  EXPECT_EQ(
+      load_config_text(store + "prepare:\n  inputs: one file.txt\n", "run.yaml").prepare.inputs,
+      (std::vector<std::string>{"one file.txt"}));
+  EXPECT_EQ(load_config_text(store, "run.yaml", {"prepare.inputs=a.txt,b.txt"}).prepare.inputs,
+            (std::vector<std::string>{"a.txt", "b.txt"}));
+  EXPECT_EQ(load_config_text(store, "run.yaml", {"prepare.inputs="}).prepare.inputs,
+            (std::vector<std::string>{}));
+  try {
+    load_config_text(store + "prepare:\n  inputs: [a.txt, [b]]\n", "run.yaml");
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "run.yaml:4:19: prepare.inputs: expected a string in the list, got a list");
+  }
+}
+
 TEST(ConfigLoad, EmptySectionsAndCommentsAreFine) {
   const Config c =
       load_config_text("# nothing but the store\ndata:\n  store: a.h5\noptim:\n", "run.yaml");
@@ -86,6 +110,9 @@ TEST(ConfigLoad, PrintThenLoadGivesTheSameConfig) {
   original.train.precision = Precision::bf16;
   original.model.positions = Positions::none;
   original.run.seed = 9007199254740993;  // not representable as a double
+  original.prepare.inputs = {"corpus.txt", "with, comma.txt", "[brackets]", ""};
+  original.prepare.separator = "";
+  original.prepare.tokenizer = TokenizerKind::unigram;
 
   for (DumpStyle style : {DumpStyle::plain, DumpStyle::documented}) {
     const std::string text = to_yaml(original, style);
@@ -122,8 +149,8 @@ TEST(ConfigLoad, SchemaRowsCoverEverySection) {
   std::vector<std::string> names;
   for (const SectionRow& s : sections)
     names.push_back(s.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"run", "data", "model", "optim", "train", "eval",
-                                             "checkpoint", "dist"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"run", "prepare", "data", "model", "optim", "train",
+                                             "eval", "checkpoint", "dist"}));
   for (const FieldRow& row : flatten(Config{})) {
     EXPECT_NE(std::string(row.spec.doc()), "") << row.path();
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "loom/config/enum_names.hpp"
 #include "loom/config/field_spec.hpp"
@@ -24,6 +25,8 @@ enum class Precision { fp32, bf16, fp16 };
 enum class WindowMode { packed, document };
 enum class ResumeMode { automatic, never };
 enum class DistBackend { automatic, mpi, nccl };
+enum class TokenizerKind { char_level, byte, bpe, unigram };
+enum class CorpusFormat { automatic, text, jsonl, discord, telegram };
 
 template <>
 struct EnumNames<Device> {
@@ -71,6 +74,23 @@ template <>
 struct EnumNames<DistBackend> {
   static constexpr std::pair<DistBackend, const char*> values[] = {
       {DistBackend::automatic, "auto"}, {DistBackend::mpi, "mpi"}, {DistBackend::nccl, "nccl"}};
+};
+template <>
+struct EnumNames<TokenizerKind> {
+  static constexpr std::pair<TokenizerKind, const char*> values[] = {
+      {TokenizerKind::char_level, "char"},
+      {TokenizerKind::byte, "byte"},
+      {TokenizerKind::bpe, "bpe"},
+      {TokenizerKind::unigram, "unigram"}};
+};
+template <>
+struct EnumNames<CorpusFormat> {
+  static constexpr std::pair<CorpusFormat, const char*> values[] = {
+      {CorpusFormat::automatic, "auto"},
+      {CorpusFormat::text, "text"},
+      {CorpusFormat::jsonl, "jsonl"},
+      {CorpusFormat::discord, "discord"},
+      {CorpusFormat::telegram, "telegram"}};
 };
 template <>
 struct EnumNames<log::Level> {
@@ -275,8 +295,83 @@ struct DistConfig {
   }
 };
 
+// How `loom prepare` turns corpus files into the token store at data.store.
+struct PrepareConfig {
+  std::vector<std::string> inputs;
+  CorpusFormat format = CorpusFormat::automatic;
+  std::string separator = "<|endoftext|>";
+  std::string jsonl_field = "text";
+  bool author_prefix = false;
+  TokenizerKind tokenizer = TokenizerKind::char_level;
+  std::int64_t min_count = 1;
+  std::int64_t max_vocab = 0;
+  std::int64_t vocab_size = 8000;
+  std::int64_t sample_mb = 64;
+  double val_fraction = 0.1;
+  std::int64_t split_seed = 1337;
+  bool append_eos = true;
+  std::int64_t threads = 0;
+  bool drop_urls = false;
+  bool drop_mentions = false;
+  bool drop_code_blocks = false;
+  bool drop_empty = false;
+  std::int64_t min_chars = 0;
+  bool dedup = false;
+  bool lowercase = false;
+  bool nfc = false;
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("inputs", s.inputs,
+            FieldSpec("corpus files, folders or globs; .gz and .zst are read as they are"));
+    v.field("format", s.format,
+            FieldSpec("corpus format; auto: *.jsonl is jsonl, a folder with Messages/ is a Discord "
+                      "package, result.json is a Telegram export, anything else is text"));
+    v.field("separator", s.separator,
+            FieldSpec("text: a line equal to this ends a document; \"\" = one document per file"));
+    v.field("jsonl_field", s.jsonl_field, FieldSpec("jsonl: the field that holds the text"));
+    v.field("author_prefix", s.author_prefix,
+            FieldSpec("discord/telegram: start each message with \"author: \""));
+    v.field("tokenizer", s.tokenizer,
+            FieldSpec("char: Unicode characters; byte: the 256 byte values; bpe/unigram: "
+                      "SentencePiece trained on a sample of the corpus"));
+    v.field("min_count", s.min_count,
+            FieldSpec("char: characters seen fewer times become <unk>").at_least(1));
+    v.field("max_vocab", s.max_vocab,
+            FieldSpec("char: cap on the vocabulary, the rarest characters becoming <unk>; 0 = no "
+                      "cap")
+                .at_least(0));
+    v.field("vocab_size", s.vocab_size,
+            FieldSpec("bpe/unigram: vocabulary size, special tokens included").at_least(8));
+    v.field(
+        "sample_mb", s.sample_mb,
+        FieldSpec("bpe/unigram: MiB of text from the start of the corpus to train on").at_least(1));
+    v.field("val_fraction", s.val_fraction,
+            FieldSpec("share of documents in the validation split").at_least(0).below(1));
+    v.field("split_seed", s.split_seed,
+            FieldSpec("seed of the train/val assignment of documents").at_least(0));
+    v.field("append_eos", s.append_eos, FieldSpec("end every document with an <eos> token"));
+    v.field("threads", s.threads,
+            FieldSpec("tokenizer threads; 0 = every core. The store is identical for any count")
+                .at_least(0));
+    v.field("drop_urls", s.drop_urls, FieldSpec("remove links (http://, https://, www.)"));
+    v.field("drop_mentions", s.drop_mentions,
+            FieldSpec("remove @mentions and Discord <@id>/<#id> mentions"));
+    v.field("drop_code_blocks", s.drop_code_blocks, FieldSpec("remove ``` fenced code blocks"));
+    v.field("drop_empty", s.drop_empty,
+            FieldSpec("drop messages/lines left empty or blank after cleaning"));
+    v.field("min_chars", s.min_chars,
+            FieldSpec("drop messages/lines shorter than this many characters; 0 = keep all")
+                .at_least(0));
+    v.field("dedup", s.dedup, FieldSpec("drop exact repeats of an earlier message/line"));
+    v.field("lowercase", s.lowercase, FieldSpec("lowercase all text (Unicode-aware)"));
+    v.field("nfc", s.nfc, FieldSpec("normalise text to Unicode NFC"));
+  }
+};
+
 struct Config {
   RunConfig run;
+  PrepareConfig prepare;
   DataConfig data;
   ModelConfig model;
   OptimConfig optim;
@@ -288,6 +383,7 @@ struct Config {
   template <class Self, class Visitor>
   static void sections(Self& s, Visitor& v) {
     v.section("run", s.run, "what the run is called, where it writes, what it runs on");
+    v.section("prepare", s.prepare, "how `loom prepare` turns the corpus into data.store");
     v.section("data", s.data, "the token store and how training windows are cut from it");
     v.section("model", s.model, "the network's shape");
     v.section("optim", s.optim, "AdamW and the learning-rate schedule");

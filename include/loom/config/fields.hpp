@@ -13,13 +13,13 @@
 
 namespace loom::config {
 
-using Value = std::variant<bool, std::int64_t, double, std::string>;
+using Value = std::variant<bool, std::int64_t, double, std::string, std::vector<std::string>>;
 
 struct FieldRow {
   std::string section;
   std::string key;
   Value value;            // enums appear as their YAML word
-  const char* type_name;  // "boolean", "integer", "number", "string", "choice"
+  const char* type_name;  // "boolean", "integer", "number", "string", "list of strings", "choice"
   std::string choices;    // for enums: "fp32 | bf16 | fp16"; empty otherwise
   FieldSpec spec;
 
@@ -35,7 +35,7 @@ std::vector<FieldRow> flatten(const Config& config);
 std::vector<SectionRow> section_rows();
 
 // A value as it is written in YAML: shortest round-tripping decimal for
-// numbers, the bare text for strings.
+// numbers, the bare text for strings, "[a, b]" for lists.
 std::string value_text(const Value& value);
 
 }  // namespace loom::config
