@@ -342,7 +342,9 @@ struct PrepareConfig {
                       "cap")
                 .at_least(0));
     v.field("vocab_size", s.vocab_size,
-            FieldSpec("bpe/unigram: vocabulary size, special tokens included").at_least(8));
+            FieldSpec("bpe/unigram: vocabulary size, special tokens included; at least 262, "
+                      "room for the 256 byte pieces that keep any text encodable")
+                .at_least(262));
     v.field(
         "sample_mb", s.sample_mb,
         FieldSpec("bpe/unigram: MiB of text from the start of the corpus to train on").at_least(1));

@@ -4,14 +4,15 @@
 // every run directory keep so a model is always decoded as it was trained.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace loom::text {
 
@@ -104,24 +105,37 @@ class CharVocabBuilder {
   std::unique_ptr<Tokenizer> build(const CharVocabOptions& options) const;
 
  private:
-  std::vector<std::uint64_t> ascii_counts_ = std::vector<std::uint64_t>(128, 0);
-  std::vector<std::pair<char32_t, std::uint64_t>> other_counts_;  // sorted by code point
+  void count_supplementary(char32_t code_point);
+
+  // Counts by code point: a flat table for the Basic Multilingual Plane,
+  // where nearly all text lives, so counting costs one increment; a sorted
+  // list for the planes above (emoji, rare scripts).
+  std::vector<std::uint64_t> bmp_counts_ = std::vector<std::uint64_t>(0x10000, 0);
+  std::vector<std::pair<char32_t, std::uint64_t>> supplementary_counts_;
   std::uint64_t characters_ = 0;
 };
 
 // --- bpe / unigram through SentencePiece ------------------------------------
 
 struct SentencePieceOptions {
-  std::string model_type = "bpe";     // "bpe" or "unigram"
-  std::uint32_t vocab_size = 8000;    // specials included
-  double character_coverage = 0.9995; // share of characters the vocabulary must cover
+  std::string model_type = "bpe";      // "bpe" or "unigram"
+  std::uint32_t vocab_size = 8000;     // specials included
+  double character_coverage = 0.9995;  // share of characters the vocabulary must cover
   std::uint64_t seed = 1337;
+  // Characters outside the vocabulary become their UTF-8 bytes instead of
+  // <unk>. The 256 byte pieces take ids, so vocab_size must exceed 261
+  // (specials, newline, bytes) plus the sample's common characters.
+  bool byte_fallback = true;
 };
 
 // Trains on a bounded sample of the corpus (one string per line or
 // paragraph), entirely in memory, deterministically for a given sample.
-// Throws loom::Error when SentencePiece refuses (e.g. vocab_size too large
-// for the sample).
+// Text is kept exactly as it is (no normalization, every space kept), so
+// decode(encode(text)) == text for valid UTF-8 whose characters the
+// vocabulary or byte_fallback covers, except that U+2581, SentencePiece's
+// space mark, comes back as a space. A newline is always a piece of its own.
+// Throws loom::UsageError for options that cannot work and loom::Error when
+// SentencePiece refuses (e.g. vocab_size too large for the sample).
 std::unique_ptr<Tokenizer> train_sentencepiece(const std::vector<std::string>& sample,
                                                const SentencePieceOptions& options);
 

@@ -1,0 +1,206 @@
+// The char tokenizer and its vocabulary builder: exact vocabularies from
+// min_count and max_vocab, ids in code point order, <unk> and invalid UTF-8
+// with exact counts, round trips, and encodings independent of where the
+// text is cut.
+#include <string>
+#include <vector>
+
+#include "text_fixtures.hpp"
+#include <gtest/gtest.h>
+
+#include "loom/core/error.hpp"
+#include "loom/text/tokenizer.hpp"
+#include "loom/text/utf8.hpp"
+
+namespace loom::text {
+namespace {
+
+using fixtures::encode;
+using Ids = std::vector<TokenId>;
+
+std::unique_ptr<Tokenizer> built_on(const std::string& text, const CharVocabOptions& options = {}) {
+  CharVocabBuilder builder;
+  builder.add(text);
+  return builder.build(options);
+}
+
+// The vocabulary after the specials, in id order.
+std::vector<std::string> vocabulary(const Tokenizer& tokenizer) {
+  std::vector<std::string> pieces;
+  for (TokenId id = kNumSpecialTokens; id < tokenizer.vocab_size(); ++id)
+    pieces.push_back(tokenizer.piece(id));
+  return pieces;
+}
+
+using Pieces = std::vector<std::string>;
+
+TEST(CharVocabBuilder, CountsCharactersAndDistinctCodePoints) {
+  CharVocabBuilder builder;
+  builder.add("abca");
+  builder.add("\u00e9\U0001F339\U0001F339\xFF");
+  EXPECT_EQ(builder.characters(), 8u);
+  EXPECT_EQ(builder.distinct(), 6u);  // a b c é 🌹 U+FFFD
+}
+
+TEST(CharVocabBuilder, IdsFollowTheSpecialsInCodePointOrder) {
+  const auto tokenizer = built_on("\U0001F339b\u4e2d a\n\u00e9");
+  EXPECT_EQ(tokenizer->vocab_size(), 11u);
+  EXPECT_EQ(vocabulary(*tokenizer),
+            (Pieces{"\n", " ", "a", "b", "\u00e9", "\u4e2d", "\U0001F339"}));
+  EXPECT_EQ(encode(*tokenizer, "ab\n\U0001F339"), (Ids{6, 7, 4, 10}));
+}
+
+TEST(CharVocabBuilder, MinCountTurnsRareCharactersIntoUnk) {
+  const auto tokenizer = built_on("aaabbc\u00e9\u00e9\u00e9", {/*min_count=*/2, 0});
+  EXPECT_EQ(vocabulary(*tokenizer), (Pieces{"a", "b", "\u00e9"}));
+  EXPECT_EQ(encode(*tokenizer, "cab\u00e9"), (Ids{kUnkId, 4, 5, 6}));
+}
+
+TEST(CharVocabBuilder, MaxVocabKeepsTheMostFrequentWithTiesToTheLowerCodePoint) {
+  // Counts: z 4, y 3, b 2, c 2, a 1; room for 3 after the specials.
+  const auto tokenizer = built_on("zzzzyyybbcca", {1, /*max_vocab=*/7});
+  EXPECT_EQ(vocabulary(*tokenizer), (Pieces{"b", "y", "z"}));
+  EXPECT_EQ(built_on("zzzzyyybbcca", {1, 5})->vocab_size(), 5u);
+  EXPECT_EQ(vocabulary(*built_on("zzzzyyybbcca", {1, 5})), (Pieces{"z"}));
+  // A cap above the number of characters changes nothing.
+  EXPECT_EQ(vocabulary(*built_on("zzzzyyybbcca", {1, 100})), (Pieces{"a", "b", "c", "y", "z"}));
+  // Both: min_count first, then the cap.
+  EXPECT_EQ(vocabulary(*built_on("zzzzyyybbcca", {3, 100})), (Pieces{"y", "z"}));
+}
+
+TEST(CharVocabBuilder, MaxVocabWithoutRoomForCharactersIsAUsageError) {
+  CharVocabBuilder builder;
+  builder.add("abc");
+  try {
+    builder.build({1, 4});
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(),
+                 "char vocabulary: max_vocab 4 leaves no id for any character: the 4 special "
+                 "tokens take ids 0-3");
+  }
+}
+
+TEST(CharVocabBuilder, MergeEqualsCountingEverythingInOne) {
+  const std::string text = fixtures::joined(fixtures::generated_lines(50)) + fixtures::kMixedText;
+  CharVocabBuilder whole;
+  whole.add(text);
+  const std::size_t half = utf8_safe_cut(text, text.size() / 2);
+  CharVocabBuilder first;
+  CharVocabBuilder second;
+  first.add(text.substr(0, half));
+  second.add("\U0001F680");  // only in `second`: its list merges with an empty one
+  second.add(text.substr(half));
+  first.merge(second);
+  whole.add("\U0001F680");
+  EXPECT_EQ(first.characters(), whole.characters());
+  EXPECT_EQ(first.distinct(), whole.distinct());
+  for (std::uint32_t max_vocab : {0u, 12u, 30u}) {
+    EXPECT_EQ(first.build({2, max_vocab})->to_json(), whole.build({2, max_vocab})->to_json());
+  }
+}
+
+TEST(CharVocabBuilder, CountsDoNotDependOnWhereTheTextIsCut) {
+  const std::string text = fixtures::kMixedText + "\xE4\xB8 \x80";
+  CharVocabBuilder whole;
+  whole.add(text);
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    if (utf8_safe_cut(text, cut) != cut) continue;
+    CharVocabBuilder pieces;
+    pieces.add(text.substr(0, cut));
+    pieces.add(text.substr(cut));
+    EXPECT_EQ(pieces.characters(), whole.characters()) << cut;
+    EXPECT_EQ(pieces.build({})->to_json(), whole.build({})->to_json()) << cut;
+  }
+}
+
+TEST(CharTokenizer, RoundTripsEveryKindOfCharacter) {
+  const auto tokenizer = built_on(fixtures::kMixedText);
+  EncodeStats stats;
+  const Ids ids = encode(*tokenizer, fixtures::kMixedText, &stats);
+  EXPECT_EQ(tokenizer->decode(ids), fixtures::kMixedText);
+  EXPECT_EQ(stats.characters, count_utf8(fixtures::kMixedText).characters);
+  EXPECT_EQ(stats.unknown, 0u);
+  EXPECT_EQ(stats.invalid_utf8, 0u);
+  // One id per code point: the ZWJ sequence is three, e + U+0301 two.
+  EXPECT_EQ(encode(*tokenizer, "\U0001F469\u200D\U0001F4BB").size(), 3u);
+  EXPECT_EQ(encode(*tokenizer, "e\u0301").size(), 2u);
+}
+
+TEST(CharTokenizer, UnknownCharactersBecomeUnkAndAreCounted) {
+  const auto tokenizer = built_on("ab");
+  EncodeStats stats;
+  const Ids ids = encode(*tokenizer, "a\u00e9b\U0001F339c", &stats);
+  EXPECT_EQ(ids, (Ids{4, kUnkId, 5, kUnkId, kUnkId}));
+  EXPECT_EQ(stats.characters, 5u);
+  EXPECT_EQ(stats.unknown, 3u);
+  EXPECT_EQ(stats.invalid_utf8, 0u);
+  EXPECT_EQ(tokenizer->decode(ids), "a<unk>b<unk><unk>");
+  EXPECT_EQ(tokenizer->decode(ids, /*skip_special=*/true), "ab");
+}
+
+TEST(CharTokenizer, InvalidUtf8IsTheReplacementCharacterWhenTheVocabularyHasIt) {
+  const auto tokenizer = built_on("ab\uFFFD");
+  EncodeStats stats;
+  // Truncated, lone continuation, overlong, surrogate: 1 + 1 + 2 + 3.
+  const Ids ids = encode(*tokenizer,
+                         "a\xE4\xB8"
+                         "b\x80\xC0\xAF\xED\xA0\x80",
+                         &stats);
+  EXPECT_EQ(ids, (Ids{4, 6, 5, 6, 6, 6, 6, 6, 6}));
+  EXPECT_EQ(stats.characters, 9u);
+  EXPECT_EQ(stats.invalid_utf8, 7u);
+  EXPECT_EQ(stats.unknown, 0u);
+  EXPECT_EQ(tokenizer->decode(ids),
+            "a\uFFFD"
+            "b\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
+}
+
+TEST(CharTokenizer, InvalidUtf8IsUnkWhenTheVocabularyLacksTheReplacementCharacter) {
+  const auto tokenizer = built_on("ab");
+  EncodeStats stats;
+  EXPECT_EQ(encode(*tokenizer, "a\xF0\x9F\x8C", &stats), (Ids{4, kUnkId}));
+  EXPECT_EQ(stats.invalid_utf8, 1u);
+  EXPECT_EQ(stats.unknown, 1u);
+}
+
+TEST(CharTokenizer, EncodingDoesNotDependOnWhereTheTextIsCut) {
+  const std::string text = fixtures::kMixedText + "\xE4\xB8 x\x80\xF0\x9F";
+  const auto tokenizer = built_on(fixtures::kMixedText);
+  EncodeStats whole_stats;
+  const Ids whole = encode(*tokenizer, text, &whole_stats);
+  std::size_t boundaries = 0;
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    if (utf8_safe_cut(text, cut) != cut) continue;
+    ++boundaries;
+    EncodeStats stats;
+    Ids ids;
+    tokenizer->encode(std::string_view(text).substr(0, cut), ids, &stats);
+    tokenizer->encode(std::string_view(text).substr(cut), ids, &stats);
+    EXPECT_EQ(ids, whole) << cut;
+    EXPECT_EQ(stats.characters, whole_stats.characters) << cut;
+    EXPECT_EQ(stats.unknown, whole_stats.unknown) << cut;
+    EXPECT_EQ(stats.invalid_utf8, whole_stats.invalid_utf8) << cut;
+  }
+  EXPECT_EQ(boundaries, whole.size() + 1);
+}
+
+TEST(CharTokenizer, EncodeAppendsToWhatIsThere) {
+  const auto tokenizer = built_on("ab");
+  Ids ids = {kBosId};
+  tokenizer->encode("ba", ids);
+  EXPECT_EQ(ids, (Ids{kBosId, 5, 4}));
+}
+
+TEST(CharTokenizer, PiecesShowEachCharacterAndTheSpecialsByName) {
+  const auto tokenizer = built_on("\na\u00e9");
+  EXPECT_EQ(tokenizer->kind(), "char");
+  EXPECT_EQ(tokenizer->piece(kPadId), "<pad>");
+  EXPECT_EQ(tokenizer->piece(kEosId), "<eos>");
+  EXPECT_EQ(tokenizer->piece(4), "\n");
+  EXPECT_EQ(tokenizer->piece(5), "a");
+  EXPECT_EQ(tokenizer->piece(6), "\u00e9");
+}
+
+}  // namespace
+}  // namespace loom::text
