@@ -28,11 +28,13 @@ inline const char* dtype_name(TokenDtype dtype) {
 }
 
 enum class Split : std::uint8_t { train, val };
-inline const char* split_name(Split split) { return split == Split::train ? "train" : "val"; }
+inline const char* split_name(Split split) {
+  return split == Split::train ? "train" : "val";
+}
 
 struct SplitView {
   TokenDtype dtype = TokenDtype::u16;
-  const void* tokens = nullptr;       // `size` little-endian tokens of `dtype`
+  const void* tokens = nullptr;  // `size` little-endian tokens of `dtype`
   std::uint64_t size = 0;
   const std::uint64_t* doc_starts = nullptr;  // ascending token offsets; the first is 0
   std::uint64_t num_docs = 0;
@@ -74,7 +76,8 @@ struct SplitView {
  private:
   template <class T>
   static void widen(const T* from, std::size_t count, std::int64_t* out) {
-    for (std::size_t i = 0; i < count; ++i) out[i] = from[i];
+    for (std::size_t i = 0; i < count; ++i)
+      out[i] = from[i];
   }
 };
 

@@ -6,6 +6,8 @@
 //                                       uint8 | uint16 | uint32 (by vocab size)
 //   /train/doc_offsets, /val/doc_offsets  1-D uint64: the token offset where each
 //                                       document starts, ascending, first 0
+//                                       (strictly ascending and below the
+//                                       token count: no document is empty)
 //   root attributes: format_version (uint32), vocab_size (uint32), dtype
 //   (string), tokenizer (JSON string), sources (JSON string: [{name, bytes,
 //   crc32}]), filters (JSON string), report (JSON string), created (ISO 8601
@@ -32,7 +34,7 @@ namespace loom::data {
 inline constexpr std::uint32_t kStoreFormatVersion = 1;
 
 struct SourceFile {
-  std::string name;     // path as given to prepare
+  std::string name;  // path as given to prepare
   std::uint64_t bytes = 0;
   std::uint32_t crc32 = 0;  // of the file's bytes as stored (compressed if it was)
 };
@@ -65,21 +67,30 @@ class TokenStoreWriter {
   TokenStoreWriter(const TokenStoreWriter&) = delete;
   TokenStoreWriter& operator=(const TokenStoreWriter&) = delete;
 
-  // Tokens appended after this belong to a new document of `split`.
+  // Tokens appended after this belong to a new document of `split`. A
+  // document is recorded with its first token, so one that never gets a
+  // token leaves no trace.
   void begin_document(Split split);
-  // Ids must be < vocab_size (checked; StoreError otherwise). Appending to a
-  // split with no document begun starts one.
+  // Ids must be < vocab_size (checked; StoreError otherwise, and nothing of
+  // the call is appended). Appending to a split with no document begun
+  // starts one.
   void append(Split split, const text::TokenId* ids, std::size_t count);
 
   std::uint64_t tokens(Split split) const;
   std::uint64_t documents(Split split) const;
 
   // For a corpus of one document: moves the last `count` train tokens into
-  // val as one document, so validation still measures unseen text.
+  // val as one document, so validation still measures unseen text. Train
+  // documents that started inside the moved tail are gone; the one cut
+  // short keeps its start. StoreError if train has fewer than `count`.
   void move_train_tail_to_val(std::uint64_t count);
 
   // Writes NAME.h5.tmp, fsyncs it, renames it to NAME.h5 (and fsyncs the
   // folder). Memory stays constant: tokens are copied in fixed-size blocks.
+  // The writer fills in format_version, vocab_size and dtype itself, and
+  // created (now, UTC) when it is empty. Throws StoreError if NAME.h5 has
+  // appeared meanwhile and `overwrite` was false, or when called twice;
+  // the writer takes no tokens after it.
   void commit(StoreMetadata metadata);
 
  private:
@@ -95,6 +106,7 @@ class TokenStoreReader {
   // that disagrees with vocab_size; a newer format_version; a file shorter
   // than its datasets (truncated); tokens >= vocab_size or bad doc offsets
   // in a sampled check.
+  // Empty splits are legal: their view has size 0 and null pointers.
   explicit TokenStoreReader(const std::string& path);
   ~TokenStoreReader();
   TokenStoreReader(TokenStoreReader&&) noexcept;
