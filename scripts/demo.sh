@@ -6,8 +6,8 @@
 # checkout, then data/tinyshakespeare.txt from an earlier download, and only
 # then downloads it from its public URL.
 #
-# Today the demo checks the run config and the corpus. `loom prepare`,
-# `loom train` and `loom sample` join it as the data and trainer issues land.
+# Today the demo prepares the token store and shows what is in it; `loom
+# train` and `loom sample` join it when the trainer issue lands.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -53,12 +53,17 @@ MSG
 }
 
 corpus=$(find_corpus)
-echo "== corpus: $corpus ($(wc -c <"$corpus") bytes, $(wc -l <"$corpus") lines)"
+store="$repo/data/shakespeare_char.h5"
+echo "== corpus: $corpus ($(wc -c <"$corpus") bytes)"
 echo
 echo "== loom --version"
 "$loom" --version
-echo "== run config: loom config show configs/shakespeare_char.yaml"
-"$loom" config show "$config"
+echo "== loom prepare configs/shakespeare_char.yaml --input $corpus"
+# The store lands where the config's data.store says (data/, beside the checkout).
+(cd "$repo" && "$loom" prepare "$config" --input "$corpus" --force)
 echo
-echo "== next: 'loom prepare', 'loom train' and 'loom sample' are not built yet;"
-echo "   they arrive with the data pipeline and trainer issues, and this demo will run them."
+echo "== loom inspect data/shakespeare_char.h5"
+"$loom" inspect "$store" --tokens 120
+echo
+echo "== next: 'loom train' and 'loom sample' are not built yet; they arrive with the trainer"
+echo "   issue, and this demo will run them on the store prepared above."

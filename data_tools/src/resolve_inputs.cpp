@@ -1,1 +1,216 @@
-// placeholder: being written
+// From the paths a user gave `loom prepare` to the list of inputs it reads:
+// files, folders walked recursively, glob patterns, Discord packages and
+// Telegram export folders, each with its format. The order is that of the
+// arguments, and within a folder or glob that of the paths' bytes, so the
+// same arguments give the same corpus on every machine.
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <optional>
+#include <set>
+
+#include "discord_package.hpp"
+#include "input_stream.hpp"
+#include "readers.hpp"
+#include <fmt/format.h>
+#include <glob.h>
+
+namespace loom::data_tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr InputFormat kAllFormats[] = {InputFormat::text, InputFormat::jsonl, InputFormat::discord,
+                                       InputFormat::telegram};
+
+// The forced format, or nothing for "auto".
+std::optional<InputFormat> parse_format(const std::string& name) {
+  if (name == "auto") return std::nullopt;
+  for (const InputFormat format : kAllFormats) {
+    if (name == input_format_name(format)) return format;
+  }
+  throw CorpusError(fmt::format(
+      "unknown input format '{}'; expected auto, text, jsonl, discord or telegram", name));
+}
+
+bool is_hidden(const fs::path& path) {
+  const std::string name = path.filename().string();
+  return !name.empty() && name[0] == '.';
+}
+
+bool has_glob_characters(const std::string& text) {
+  return text.find_first_of("*?[") != std::string::npos;
+}
+
+std::string lowercase_ascii(std::string text) {
+  for (char& byte : text)
+    byte = static_cast<char>(std::tolower(static_cast<unsigned char>(byte)));
+  return text;
+}
+
+bool ends_with(const std::string& text, std::string_view suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The format of a file, from its name and, for .json, its top-level keys.
+InputFormat guess_file_format(const fs::path& path) {
+  const std::string name =
+      lowercase_ascii(std::string(without_compression_suffix(path.filename().string())));
+  if (ends_with(name, ".jsonl")) return InputFormat::jsonl;
+  if (name == "result.json") return InputFormat::telegram;
+  if (ends_with(name, ".json") && has_telegram_members(path.string())) return InputFormat::telegram;
+  return InputFormat::text;
+}
+
+// A folder Telegram Desktop exported: result.json beside photos/, files/...
+std::optional<fs::path> telegram_export_file(const fs::path& folder) {
+  std::error_code error;
+  const fs::path result = folder / "result.json";
+  if (fs::is_regular_file(result, error)) return result;
+  return std::nullopt;
+}
+
+std::vector<std::string> glob_matches(const std::string& pattern) {
+  glob_t matches{};
+  const int status = ::glob(pattern.c_str(), 0, nullptr, &matches);
+  std::vector<std::string> paths;
+  if (status == 0) paths.assign(matches.gl_pathv, matches.gl_pathv + matches.gl_pathc);
+  globfree(&matches);
+  // glob(3) sorts by the locale's collation; bytes are the same everywhere.
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+class InputCollector {
+ public:
+  explicit InputCollector(std::optional<InputFormat> forced) : forced_(forced) {}
+
+  void add_argument(const std::string& argument) {
+    argument_ = argument;
+    const std::size_t before = inputs_.size();
+    std::error_code error;
+    if (fs::exists(argument, error)) {
+      add_path(argument);
+    } else {
+      const std::vector<std::string> matches =
+          has_glob_characters(argument) ? glob_matches(argument) : std::vector<std::string>{};
+      if (matches.empty()) fail("no such file, folder or glob match");
+      for (const std::string& match : matches)
+        add_path(match);
+    }
+    if (inputs_.size() == before) {
+      fail(forced_ == InputFormat::discord
+               ? "no Discord data package (a folder with Messages) in it"
+               : "no files in it (hidden ones are skipped)");
+    }
+  }
+
+  std::vector<InputFile> take() { return std::move(inputs_); }
+
+ private:
+  [[noreturn]] void fail(const std::string& complaint) const {
+    throw CorpusError(fmt::format("input '{}': {}", argument_, complaint));
+  }
+
+  bool looks_for_packages() const { return !forced_ || *forced_ == InputFormat::discord; }
+
+  void add_path(const fs::path& path) {
+    std::error_code error;
+    const fs::file_status status = fs::status(path, error);
+    if (fs::is_directory(status)) {
+      if (add_export_folder(path, inputs_)) return;
+      std::vector<InputFile> found;
+      walk(path, found);
+      std::sort(found.begin(), found.end(),
+                [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
+      inputs_.insert(inputs_.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(status)) {
+      if (forced_ == InputFormat::discord) {
+        fail(fmt::format("'{}' is a file; a Discord data package is the folder holding Messages",
+                         path.string()));
+      }
+      inputs_.push_back(file_input(path));
+    } else {
+      fail(fmt::format("'{}' is neither a file nor a folder", path.string()));
+    }
+  }
+
+  // A Discord package or (guessing formats) a Telegram export folder, added
+  // to `found` as one input; false for any other folder.
+  bool add_export_folder(const fs::path& folder, std::vector<InputFile>& found) const {
+    if (looks_for_packages()) {
+      if (const std::optional<fs::path> messages = discord_messages_folder(folder)) {
+        std::uint64_t bytes = 0;
+        for (const DiscordChannel& channel : discord_channels(*messages))
+          bytes += channel.bytes;
+        found.push_back(InputFile{folder.string(), bytes, InputFormat::discord});
+        return true;
+      }
+    }
+    if (!forced_) {
+      if (const std::optional<fs::path> result = telegram_export_file(folder)) {
+        found.push_back(InputFile{result->string(), fs::file_size(*result), InputFormat::telegram});
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Every file under `folder`, exports as single inputs, hidden ones left
+  // out. Symbolic links are followed, each folder visited once (a link back
+  // up the tree would otherwise never end).
+  void walk(const fs::path& folder, std::vector<InputFile>& found) {
+    std::error_code error;
+    const fs::path canonical = fs::canonical(folder, error);
+    if (!error && !visited_.insert(canonical).second) return;
+    fs::directory_iterator entry(folder, error);
+    for (; !error && entry != fs::directory_iterator(); entry.increment(error)) {
+      if (is_hidden(entry->path())) continue;
+      std::error_code ignored;  // an entry that vanished meanwhile is skipped
+      if (entry->is_directory(ignored)) {
+        if (!add_export_folder(entry->path(), found)) walk(entry->path(), found);
+      } else if (entry->is_regular_file(ignored) && forced_ != InputFormat::discord) {
+        // (With --format discord only the packages in a folder are inputs.)
+        found.push_back(file_input(entry->path()));
+      }
+    }
+    if (error) fail(fmt::format("cannot list folder '{}': {}", folder.string(), error.message()));
+  }
+
+  InputFile file_input(const fs::path& path) const {
+    return InputFile{path.string(), fs::file_size(path),
+                     forced_ ? *forced_ : guess_file_format(path)};
+  }
+
+  std::optional<InputFormat> forced_;
+  std::vector<InputFile> inputs_;
+  std::set<fs::path> visited_;  // canonical paths of the folders walked
+  std::string argument_;        // the argument being resolved, for messages
+};
+
+}  // namespace
+
+const char* input_format_name(InputFormat format) {
+  switch (format) {
+    case InputFormat::text:
+      return "text";
+    case InputFormat::jsonl:
+      return "jsonl";
+    case InputFormat::discord:
+      return "discord";
+    case InputFormat::telegram:
+      return "telegram";
+  }
+  return "text";
+}
+
+std::vector<InputFile> resolve_inputs(const std::vector<std::string>& paths,
+                                      const std::string& format) {
+  InputCollector collector(parse_format(format));
+  for (const std::string& path : paths)
+    collector.add_argument(path);
+  return collector.take();
+}
+
+}  // namespace loom::data_tools

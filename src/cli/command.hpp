@@ -15,5 +15,7 @@ namespace loom::cli {
 using Command = std::function<ExitCode()>;
 
 void add_config_command(CLI::App& app, Command& selected);
+void add_prepare_command(CLI::App& app, Command& selected);
+void add_inspect_command(CLI::App& app, Command& selected);
 
 }  // namespace loom::cli

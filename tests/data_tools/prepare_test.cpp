@@ -1,1 +1,271 @@
-// placeholder: being written
+// `loom prepare` end to end on corpora the tests write: documents survive
+// intact and whole in exactly one split, any thread count gives the same
+// store, and a prepare that fails leaves nothing behind.
+#include "loom/data_tools/prepare.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "test_support.hpp"
+#include <gtest/gtest.h>
+
+#include "loom/config/loader.hpp"
+#include "loom/data/token_store.hpp"
+
+namespace loom::data_tools {
+namespace {
+
+using loom::testing::TempDir;
+using loom::testing::write_file;
+
+config::Config make_config(const std::vector<std::string>& inputs, const std::string& store,
+                           const std::vector<std::string>& overrides = {}) {
+  std::vector<std::string> all = {"data.store=" + store};
+  all.insert(all.end(), overrides.begin(), overrides.end());
+  config::Config config = config::load_config_text("", "test", all);
+  config.prepare.inputs = inputs;
+  return config;
+}
+
+PrepareReport run(const config::Config& config, bool overwrite = false) {
+  PrepareOptions options;
+  options.overwrite = overwrite;
+  options.progress = ProgressOutput::none;
+  return prepare_corpus(config, options);
+}
+
+// The documents of one split, decoded, <eos> dropped.
+std::vector<std::string> documents_of(const std::string& store, data::Split split) {
+  const data::TokenStoreReader reader(store);
+  const auto tokenizer =
+      text::tokenizer_from_json(nlohmann::json::parse(reader.metadata().tokenizer_json));
+  const data::SplitView view = reader.split(split);
+  std::vector<std::string> documents;
+  for (std::uint64_t d = 0; d < view.num_docs; ++d) {
+    std::vector<text::TokenId> ids;
+    for (std::uint64_t i = view.doc_begin(d); i < view.doc_end(d); ++i) {
+      if (view.at(i) != text::kEosId) ids.push_back(view.at(i));
+    }
+    documents.push_back(tokenizer->decode(ids));
+  }
+  return documents;
+}
+
+std::vector<text::TokenId> all_tokens(const data::SplitView& view) {
+  std::vector<text::TokenId> ids(view.size);
+  for (std::uint64_t i = 0; i < view.size; ++i)
+    ids[i] = view.at(i);
+  return ids;
+}
+
+// Stories separated by <|endoftext|> lines, each a different text.
+std::vector<std::string> write_stories(const std::string& path, int count) {
+  std::vector<std::string> stories;
+  std::string text;
+  for (int i = 0; i < count; ++i) {
+    stories.push_back(fmt::format("Story {} begins.\nÉlodie saw {} birds 🐦.\n", i, i * 7));
+    text += stories.back() + "<|endoftext|>\n";
+  }
+  write_file(path, text);
+  return stories;
+}
+
+TEST(Prepare, EveryDocumentLandsWholeInExactlyOneSplit) {
+  TempDir dir;
+  const std::vector<std::string> stories = write_stories(dir.file("stories.txt"), 200);
+  const std::string store = dir.file("stories.h5");
+  const PrepareReport report = run(make_config({dir.file("stories.txt")}, store));
+
+  std::vector<std::string> train = documents_of(store, data::Split::train);
+  std::vector<std::string> val = documents_of(store, data::Split::val);
+  EXPECT_EQ(report.train.documents, train.size());
+  EXPECT_EQ(report.val.documents, val.size());
+  EXPECT_EQ(train.size() + val.size(), stories.size());
+  EXPECT_GT(val.size(), 5u);  // about 10% of 200
+  EXPECT_LT(val.size(), 40u);
+  std::multiset<std::string> seen(train.begin(), train.end());
+  seen.insert(val.begin(), val.end());
+  EXPECT_EQ(seen, std::multiset<std::string>(stories.begin(), stories.end()));
+  // Documents keep their order within a split.
+  EXPECT_TRUE(std::is_sorted(train.begin(), train.end(), [&](const auto& a, const auto& b) {
+    return std::find(stories.begin(), stories.end(), a) <
+           std::find(stories.begin(), stories.end(), b);
+  }));
+  EXPECT_EQ(report.tokenizer, "char");
+  EXPECT_EQ(report.unknown_tokens, 0u);
+  EXPECT_TRUE(report.split_note.empty());
+}
+
+TEST(Prepare, EndsEveryDocumentWithEos) {
+  TempDir dir;
+  write_stories(dir.file("s.txt"), 20);
+  const std::string store = dir.file("s.h5");
+  run(make_config({dir.file("s.txt")}, store));
+  const data::TokenStoreReader reader(store);
+  for (data::Split split : {data::Split::train, data::Split::val}) {
+    const data::SplitView view = reader.split(split);
+    for (std::uint64_t d = 0; d < view.num_docs; ++d) {
+      EXPECT_EQ(view.at(view.doc_end(d) - 1), text::kEosId);
+    }
+  }
+}
+
+TEST(Prepare, AnyThreadCountWritesTheSameStore) {
+  TempDir dir;
+  // Enough text for several chunks, with lines longer than a chunk too.
+  std::string text;
+  for (int i = 0; i < 4000; ++i) {
+    text += fmt::format("line {} — ünïcödé {}\n", i, std::string(static_cast<size_t>(i % 97), 'x'));
+    if (i % 500 == 0) text += "<|endoftext|>\n";
+  }
+  text += std::string(3 << 20, 'y') + "\n";
+  write_file(dir.file("big.txt"), text);
+  std::vector<std::vector<text::TokenId>> train_tokens;
+  std::vector<std::vector<std::uint64_t>> train_docs;
+  for (int threads : {1, 2, 3}) {
+    const std::string store = dir.file(fmt::format("t{}.h5", threads));
+    run(make_config({dir.file("big.txt")}, store, {fmt::format("prepare.threads={}", threads)}));
+    const data::TokenStoreReader reader(store);
+    const data::SplitView view = reader.split(data::Split::train);
+    train_tokens.push_back(all_tokens(view));
+    train_docs.emplace_back(view.doc_starts, view.doc_starts + view.num_docs);
+  }
+  EXPECT_EQ(train_tokens[0], train_tokens[1]);
+  EXPECT_EQ(train_tokens[0], train_tokens[2]);
+  EXPECT_EQ(train_docs[0], train_docs[1]);
+  EXPECT_EQ(train_docs[0], train_docs[2]);
+}
+
+TEST(Prepare, LongLinesComeThroughIntact) {
+  TempDir dir;
+  const std::string line = std::string(2500000, 'a') + "é" + std::string(10, 'b');
+  write_file(dir.file("long.txt"), "first\n" + line + "\nlast\n");
+  const std::string store = dir.file("long.h5");
+  run(make_config({dir.file("long.txt")}, store, {"prepare.val_fraction=0"}));
+  EXPECT_EQ(documents_of(store, data::Split::train),
+            std::vector<std::string>{"first\n" + line + "\nlast\n"});
+}
+
+TEST(Prepare, OneDocumentCorpusSplitsAtATokenBoundaryAndSaysSo) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 100; ++i)
+    text += "To be, or not to be.\n";  // 21 characters a line
+  write_file(dir.file("play.txt"), text);
+  const std::string store = dir.file("play.h5");
+  const PrepareReport report = run(make_config({dir.file("play.txt")}, store));
+  // 2100 characters + <eos> = 2101 tokens; the last 10% (210) become val.
+  EXPECT_EQ(report.train.tokens, 1891u);
+  EXPECT_EQ(report.val.tokens, 210u);
+  EXPECT_EQ(report.val.documents, 1u);
+  EXPECT_EQ(report.split_note,
+            "the corpus has 1 document and none went to val: its last 210 tokens (10%) became the "
+            "val split, cut at a token boundary");
+  EXPECT_EQ(documents_of(store, data::Split::train)[0] + documents_of(store, data::Split::val)[0],
+            text);
+}
+
+TEST(Prepare, RefusesToReplaceAStoreUnlessForced) {
+  TempDir dir;
+  write_stories(dir.file("s.txt"), 10);
+  const std::string store = dir.file("s.h5");
+  run(make_config({dir.file("s.txt")}, store));
+  const auto before = std::filesystem::last_write_time(store);
+  try {
+    run(make_config({dir.file("s.txt")}, store));
+    FAIL() << "expected a StoreError";
+  } catch (const data::StoreError& e) {
+    EXPECT_EQ(std::string(e.what()), store + " already exists; pass --force to replace it");
+  }
+  EXPECT_EQ(std::filesystem::last_write_time(store), before);
+  EXPECT_NO_THROW(run(make_config({dir.file("s.txt")}, store), /*overwrite=*/true));
+}
+
+TEST(Prepare, AFailedPrepareLeavesTheOldStoreAndNoTemporaryFiles) {
+  TempDir dir;
+  write_stories(dir.file("s.txt"), 10);
+  const std::string store = dir.file("s.h5");
+  run(make_config({dir.file("s.txt")}, store));
+  const std::vector<std::string> before = documents_of(store, data::Split::train);
+  write_file(dir.file("bad.jsonl"), "{\"text\": \"fine\"}\n{\"text\": oops}\n");
+  EXPECT_THROW(run(make_config({dir.file("bad.jsonl")}, store), /*overwrite=*/true), CorpusError);
+  EXPECT_EQ(documents_of(store, data::Split::train), before);
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"bad.jsonl", "s.h5", "s.txt"}));
+}
+
+TEST(Prepare, RareCharactersBecomeUnknownAndAreCounted) {
+  TempDir dir;
+  write_file(dir.file("t.txt"), std::string(50, 'a') + std::string(20, 'b') + "zq\nab\n");
+  const std::string store = dir.file("t.h5");
+  const PrepareReport report = run(
+      make_config({dir.file("t.txt")}, store, {"prepare.min_count=2", "prepare.val_fraction=0"}));
+  EXPECT_EQ(report.unknown_tokens, 2u);   // z and q
+  EXPECT_EQ(report.vocab_size, 4u + 3u);  // specials + a, b, newline
+  EXPECT_EQ(documents_of(store, data::Split::train)[0],
+            std::string(50, 'a') + std::string(20, 'b') + "<unk><unk>\nab\n");
+}
+
+TEST(Prepare, CleaningIsAppliedAndCounted) {
+  TempDir dir;
+  write_file(dir.file("chat.txt"),
+             "hello https://example.com\nhello https://example.com\nhi\n\nbye @sam\n");
+  const std::string store = dir.file("chat.h5");
+  const PrepareReport report = run(
+      make_config({dir.file("chat.txt")}, store,
+                  {"prepare.drop_urls=true", "prepare.drop_mentions=true", "prepare.dedup=true",
+                   "prepare.drop_empty=true", "prepare.min_chars=3", "prepare.val_fraction=0"}));
+  EXPECT_EQ(documents_of(store, data::Split::train), std::vector<std::string>{"hello\nbye\n"});
+  EXPECT_EQ(report.filters.records_in, 5u);
+  EXPECT_EQ(report.filters.records_out, 2u);
+  EXPECT_EQ(report.filters.urls_removed, 2u);
+  EXPECT_EQ(report.filters.mentions_removed, 1u);
+  EXPECT_EQ(report.filters.dropped_duplicate, 1u);
+}
+
+TEST(Prepare, ByteTokenizerNeedsNoVocabularyPass) {
+  TempDir dir;
+  write_stories(dir.file("s.txt"), 30);
+  const std::string store = dir.file("s.h5");
+  const PrepareReport report =
+      run(make_config({dir.file("s.txt")}, store, {"prepare.tokenizer=byte"}));
+  EXPECT_EQ(report.tokenizer, "byte");
+  EXPECT_EQ(report.vocab_size, 260u);
+  EXPECT_EQ(data::TokenStoreReader(store).metadata().dtype, data::TokenDtype::u16);
+}
+
+TEST(Prepare, MissingInputsAreAClearError) {
+  TempDir dir;
+  try {
+    run(make_config({}, dir.file("x.h5")));
+    FAIL() << "expected a UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(),
+                 "prepare.inputs is empty: name the corpus files, folders or globs, e.g. --set "
+                 "prepare.inputs=corpus.txt");
+  }
+  EXPECT_THROW(run(make_config({dir.file("nothing-here.txt")}, dir.file("x.h5"))), CorpusError);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.h5")));
+}
+
+TEST(Prepare, StoreRecordsSourcesAndTheReport) {
+  TempDir dir;
+  write_stories(dir.file("s.txt"), 10);
+  const std::string store = dir.file("s.h5");
+  run(make_config({dir.file("s.txt")}, store));
+  const data::StoreMetadata meta = data::TokenStoreReader(store).metadata();
+  ASSERT_EQ(meta.sources.size(), 1u);
+  EXPECT_EQ(meta.sources[0].name, dir.file("s.txt"));
+  EXPECT_EQ(meta.sources[0].bytes, std::filesystem::file_size(dir.file("s.txt")));
+  const nlohmann::json report = nlohmann::json::parse(meta.report_json);
+  EXPECT_EQ(report["tokenizer"], "char");
+  EXPECT_EQ(report["train"]["documents"].get<int>() + report["val"]["documents"].get<int>(), 10);
+}
+
+}  // namespace
+}  // namespace loom::data_tools
