@@ -15,10 +15,6 @@
 // it) or, without --store, from 100M synthetic uint8 tokens held in memory,
 // large enough that random windows miss the CPU caches as a real corpus does.
 // It prints figures and never fails on time; bench/README.md has results.
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <torch/torch.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +26,9 @@
 #include <vector>
 
 #include "stand_in_gpt.hpp"
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "loom/core/error.hpp"
 #include "loom/data/sampler.hpp"
@@ -139,9 +138,11 @@ BatchSampler make_sampler(const TokenSource& source, const MicroBatchShape& shap
 // translation unit, so the compiler cannot drop the work.
 double time_assembly(const BatchSampler& sampler, int count) {
   const int warmup = std::max(1, count / 10);
-  for (int step = 0; step < warmup; ++step) sampler.batch(step, 0);
+  for (int step = 0; step < warmup; ++step)
+    sampler.batch(step, 0);
   const Clock::time_point start = Clock::now();
-  for (int step = warmup; step < warmup + count; ++step) sampler.batch(step, 0);
+  for (int step = warmup; step < warmup + count; ++step)
+    sampler.batch(step, 0);
   return seconds_since(start) / count;
 }
 
@@ -222,16 +223,18 @@ void bench_shape(const TokenSource& source, const MicroBatchShape& shape,
   torch::manual_seed(static_cast<std::uint64_t>(options.seed));
   StandInGpt model(model_shape);
   const StepTiming timing = time_training(model, sampler, options);
-  fmt::print("  training step, fwd + bwd + AdamW     {:10.1f} ms   ({:.0f} tokens/s, {:.1f} GFLOP/s;"
-             " loss {:.3f} -> {:.3f})\n",
-             timing.step_seconds * 1e3, tokens / timing.step_seconds,
-             flops_per_token(model) * tokens / timing.step_seconds / 1e9, timing.first_loss,
-             timing.last_loss);
+  fmt::print(
+      "  training step, fwd + bwd + AdamW     {:10.1f} ms   ({:.0f} tokens/s, {:.1f} GFLOP/s;"
+      " loss {:.3f} -> {:.3f})\n",
+      timing.step_seconds * 1e3, tokens / timing.step_seconds,
+      flops_per_token(model) * tokens / timing.step_seconds / 1e9, timing.first_loss,
+      timing.last_loss);
   fmt::print("  assembly / step                      {:>13}   (target: under 1 %)\n",
              percent(assembly, timing.step_seconds));
-  fmt::print("  prefetched, next() blocked           {:10.1f} us   mean, {:.1f} us max: {} of the step\n",
-             timing.wait_seconds * 1e6, timing.max_wait_seconds * 1e6,
-             percent(timing.wait_seconds, timing.step_seconds));
+  fmt::print(
+      "  prefetched, next() blocked           {:10.1f} us   mean, {:.1f} us max: {} of the step\n",
+      timing.wait_seconds * 1e6, timing.max_wait_seconds * 1e6,
+      percent(timing.wait_seconds, timing.step_seconds));
 }
 
 int run(const BenchOptions& options) {
@@ -252,7 +255,8 @@ int run(const BenchOptions& options) {
       "timing    assembly: mean of {} batches; step: mean of {} after {} warm-up; "
       "prefetch depth {}\n",
       options.assembly_batches, options.steps, options.warmup_steps, options.prefetch_depth);
-  for (const MicroBatchShape& shape : kShapes) bench_shape(source, shape, options);
+  for (const MicroBatchShape& shape : kShapes)
+    bench_shape(source, shape, options);
   return 0;
 }
 

@@ -12,13 +12,13 @@
 // ratio measured against it errs on the high side.
 #pragma once
 
-#include <torch/torch.h>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
+
+#include <torch/torch.h>
 
 namespace loom::bench {
 
@@ -70,8 +70,8 @@ class TransformerBlockImpl : public torch::nn::Module {
       : attention_norm_(register_module(
             "attention_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.n_embd})))),
         attention_(register_module("attention", CausalSelfAttention(shape))),
-        mlp_norm_(register_module("mlp_norm",
-                                  torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.n_embd})))),
+        mlp_norm_(register_module(
+            "mlp_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.n_embd})))),
         mlp_in_(register_module("mlp_in", torch::nn::Linear(shape.n_embd, 4 * shape.n_embd))),
         mlp_out_(register_module("mlp_out", torch::nn::Linear(4 * shape.n_embd, shape.n_embd))) {}
 
@@ -93,15 +93,14 @@ class StandInGptImpl : public torch::nn::Module {
  public:
   explicit StandInGptImpl(const StandInGptShape& shape)
       : shape_(shape),
-        token_embedding_(register_module(
-            "token_embedding", torch::nn::Embedding(shape.vocab_size, shape.n_embd))),
-        position_embedding_(register_module(
-            "position_embedding", torch::nn::Embedding(shape.block_size, shape.n_embd))),
+        token_embedding_(register_module("token_embedding",
+                                         torch::nn::Embedding(shape.vocab_size, shape.n_embd))),
+        position_embedding_(register_module("position_embedding",
+                                            torch::nn::Embedding(shape.block_size, shape.n_embd))),
         final_norm_(register_module(
             "final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.n_embd})))) {
     for (std::int64_t layer = 0; layer < shape.n_layer; ++layer) {
-      blocks_.push_back(
-          register_module("block" + std::to_string(layer), TransformerBlock(shape)));
+      blocks_.push_back(register_module("block" + std::to_string(layer), TransformerBlock(shape)));
     }
     // GPT-2's embedding scale. With Embedding's default N(0, 1) the tied
     // output layer starts out with huge logits, and a loss near 80 instead of
@@ -116,7 +115,8 @@ class StandInGptImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& tokens) {
     const torch::Tensor positions = torch::arange(tokens.size(1), torch::kLong);
     torch::Tensor x = token_embedding_(tokens) + position_embedding_(positions);
-    for (TransformerBlock& block : blocks_) x = block(x);
+    for (TransformerBlock& block : blocks_)
+      x = block(x);
     // Tied weights: the output projection is the token embedding, as in GPT-2.
     return torch::nn::functional::linear(final_norm_(x), token_embedding_->weight);
   }
@@ -133,7 +133,8 @@ class StandInGptImpl : public torch::nn::Module {
   // embedding, which is only added (the count GPT FLOP estimates use).
   std::int64_t matmul_parameters() {
     std::int64_t count = 0;
-    for (const torch::Tensor& parameter : parameters()) count += parameter.numel();
+    for (const torch::Tensor& parameter : parameters())
+      count += parameter.numel();
     return count - position_embedding_->weight.numel();
   }
 

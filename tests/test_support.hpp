@@ -51,19 +51,23 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs `loom ARGS` through the shell with stdout and stderr captured apart.
-inline CommandResult run_loom(const std::string& args) {
+// Runs a shell command line with stdout and stderr captured apart.
+inline CommandResult run_command(const std::string& command_line) {
   TempDir scratch;
   const std::string out = scratch.file("stdout");
   const std::string err = scratch.file("stderr");
-  const std::string command =
-      std::string("'") + LOOM_BINARY + "' " + args + " >'" + out + "' 2>'" + err + "'";
+  const std::string command = command_line + " >'" + out + "' 2>'" + err + "'";
   const int status = std::system(command.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.out = read_file(out);
   result.err = read_file(err);
   return result;
+}
+
+// Runs `loom ARGS` as a user would.
+inline CommandResult run_loom(const std::string& args) {
+  return run_command(std::string("'") + LOOM_BINARY + "' " + args);
 }
 
 }  // namespace loom::testing

@@ -7,13 +7,14 @@
 #include <functional>
 #include <memory>
 
+#include "progress.hpp"
+#include "text_chunks.hpp"
+
 #include "loom/config/config.hpp"
 #include "loom/core/thread_pool.hpp"
 #include "loom/data/token_store.hpp"
 #include "loom/data_tools/prepare.hpp"
 #include "loom/text/tokenizer.hpp"
-#include "progress.hpp"
-#include "text_chunks.hpp"
 
 namespace loom::data_tools {
 

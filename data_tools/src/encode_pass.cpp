@@ -10,8 +10,7 @@ struct EncodedSegment {
   text::EncodeStats stats;
 };
 
-std::vector<EncodedSegment> encode_chunk(const TextChunk& chunk,
-                                         const text::Tokenizer& tokenizer) {
+std::vector<EncodedSegment> encode_chunk(const TextChunk& chunk, const text::Tokenizer& tokenizer) {
   std::vector<EncodedSegment> encoded(chunk.segments.size());
   for (size_t i = 0; i < chunk.segments.size(); ++i) {
     encoded[i].starts_document = chunk.segments[i].starts_document;
@@ -90,7 +89,8 @@ EncodeTotals encode_corpus(ChunkReader& chunks, const text::Tokenizer& tokenizer
       chunks, pool, progress,
       [&tokenizer](const TextChunk& chunk) { return encode_chunk(chunk, tokenizer); },
       [&router](std::vector<EncodedSegment> segments) {
-        for (const EncodedSegment& segment : segments) router.add(segment);
+        for (const EncodedSegment& segment : segments)
+          router.add(segment);
       });
   return router.finish();
 }

@@ -41,12 +41,12 @@ nlohmann::json PrepareReport::to_json() const {
 
 std::string PrepareReport::to_text() const {
   const std::uint64_t tokens = train.tokens + val.tokens;
-  std::string text = fmt::format("prepared {}: {} tokenizer, vocabulary {}\n", store_path,
-                                 tokenizer, vocab_size);
-  text += fmt::format("  {:<6} {:>12} {:>15} {:>15}\n", "split", "documents", "characters",
-                      "tokens");
-  text += fmt::format("  {:<6} {:>12} {:>15} {:>15}\n", "train", train.documents,
-                      train.characters, train.tokens);
+  std::string text =
+      fmt::format("prepared {}: {} tokenizer, vocabulary {}\n", store_path, tokenizer, vocab_size);
+  text +=
+      fmt::format("  {:<6} {:>12} {:>15} {:>15}\n", "split", "documents", "characters", "tokens");
+  text += fmt::format("  {:<6} {:>12} {:>15} {:>15}\n", "train", train.documents, train.characters,
+                      train.tokens);
   text += fmt::format("  {:<6} {:>12} {:>15} {:>15}\n", "val", val.documents, val.characters,
                       val.tokens);
   if (!split_note.empty()) text += fmt::format("  note: {}\n", split_note);

@@ -1,10 +1,10 @@
 #include "progress.hpp"
 
-#include <fmt/format.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
+
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include "loom/core/log.hpp"
 
@@ -34,7 +34,9 @@ Progress::Progress(std::string label, std::uint64_t total_bytes, Style style)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-Progress::Style Progress::default_style() { return isatty(STDERR_FILENO) ? Style::bar : Style::lines; }
+Progress::Style Progress::default_style() {
+  return isatty(STDERR_FILENO) ? Style::bar : Style::lines;
+}
 
 double Progress::seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -60,8 +62,8 @@ void Progress::draw(std::uint64_t done, bool final) {
       final ? format_duration(elapsed)
             : (fraction > 0 ? "ETA " + format_duration(elapsed * (1 - fraction) / fraction)
                             : "ETA ?");
-  const std::string figures = fmt::format("{:.0f}/{:.0f} MB  {:.0f} MB/s  {}", done / kMiB,
-                                          total_ / kMiB, rate, eta);
+  const std::string figures =
+      fmt::format("{:.0f}/{:.0f} MB  {:.0f} MB/s  {}", done / kMiB, total_ / kMiB, rate, eta);
   if (style_ == Style::lines) {
     log::info("{}: {:3.0f}%  {}", label_, fraction * 100, figures);
     return;
@@ -69,8 +71,8 @@ void Progress::draw(std::uint64_t done, bool final) {
   constexpr int kWidth = 30;
   const int filled = static_cast<int>(fraction * kWidth);
   const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
-  std::fprintf(stderr, "\r%s [%s] %3.0f%%  %s\x1b[K%s", label_.c_str(), bar.c_str(),
-               fraction * 100, figures.c_str(), final ? "\n" : "");
+  std::fprintf(stderr, "\r%s [%s] %3.0f%%  %s\x1b[K%s", label_.c_str(), bar.c_str(), fraction * 100,
+               figures.c_str(), final ? "\n" : "");
   std::fflush(stderr);
 }
 

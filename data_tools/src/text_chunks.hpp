@@ -11,10 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "loom/data_tools/filters.hpp"
-#include "loom/core/thread_pool.hpp"
-#include "loom/data_tools/record_reader.hpp"
 #include "progress.hpp"
+
+#include "loom/core/thread_pool.hpp"
+#include "loom/data_tools/filters.hpp"
+#include "loom/data_tools/record_reader.hpp"
 
 namespace loom::data_tools {
 
@@ -48,11 +49,10 @@ class ChunkReader {
 
   std::unique_ptr<RecordReader> records_;
   RecordFilter filter_;
-  Record pending_;             // read but not yet placed in a chunk
+  Record pending_;  // read but not yet placed in a chunk
   bool has_pending_ = false;
   bool document_started_ = false;  // a dropped record started a document the next kept one inherits
 };
-
 
 // Runs `work(TextChunk)` for every chunk on the pool and hands each result
 // to `consume` on the calling thread in corpus order. At most 2 x threads + 2
@@ -74,7 +74,8 @@ void map_chunks_in_order(ChunkReader& chunks, ThreadPool& pool, Progress& progre
     if (in_flight.size() >= max_in_flight) consume_oldest();
     progress.update(chunks.bytes_read());
   }
-  while (!in_flight.empty()) consume_oldest();
+  while (!in_flight.empty())
+    consume_oldest();
   progress.finish(chunks.bytes_read());
 }
 

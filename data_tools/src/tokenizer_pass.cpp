@@ -1,9 +1,9 @@
 // Pass 1 of prepare: the tokenizer, from the corpus itself.
-#include <fmt/format.h>
-
 #include <string_view>
 
 #include "corpus_passes.hpp"
+#include <fmt/format.h>
+
 #include "loom/core/error.hpp"
 
 namespace loom::data_tools {
@@ -17,7 +17,8 @@ std::unique_ptr<text::Tokenizer> count_characters(const config::PrepareConfig& p
       chunks, pool, progress,
       [](const TextChunk& chunk) {
         text::CharVocabBuilder counts;
-        for (const Segment& segment : chunk.segments) counts.add(segment.text);
+        for (const Segment& segment : chunk.segments)
+          counts.add(segment.text);
         return counts;
       },
       [&vocabulary](text::CharVocabBuilder counts) { vocabulary.merge(counts); });
@@ -70,7 +71,8 @@ std::unique_ptr<text::Tokenizer> build_tokenizer(const config::PrepareConfig& pr
       Progress progress("sampling for SentencePiece", total_bytes, progress_style);
       const std::unique_ptr<ChunkReader> chunks = open_chunks();
       const std::vector<std::string> sample = sample_lines(prepare, *chunks, progress);
-      if (sample.empty()) throw UsageError("prepare: the corpus has no text to train a tokenizer on");
+      if (sample.empty())
+        throw UsageError("prepare: the corpus has no text to train a tokenizer on");
       text::SentencePieceOptions options;
       options.model_type = config::enum_name(prepare.tokenizer);
       options.vocab_size = static_cast<std::uint32_t>(prepare.vocab_size);

@@ -12,16 +12,16 @@
 //       as Discord writes them.
 //
 // The same arguments always give the same bytes.
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -46,21 +46,21 @@ class Random {
   std::uint64_t state_;
 };
 
-const std::vector<std::string> kNames = {"Lily", "Tom", "Mia", "Ben", "Zoë", "Chloé", "Sam",
-                                         "Max", "Anna", "José", "Leo", "Ruby"};
-const std::vector<std::string> kThings = {"ball", "dog",   "cat",  "tree", "box",   "kite",
+const std::vector<std::string> kNames = {"Lily", "Tom", "Mia",  "Ben",  "Zoë", "Chloé",
+                                         "Sam",  "Max", "Anna", "José", "Leo", "Ruby"};
+const std::vector<std::string> kThings = {"ball", "dog",   "cat",  "tree", "box",    "kite",
                                           "cake", "bird",  "boat", "hat",  "garden", "park",
-                                          "toy",  "apple", "moon", "star", "river", "house"};
-const std::vector<std::string> kAdjectives = {"big",  "small", "red",   "happy", "sad",
-                                              "shiny", "old",  "funny", "quiet", "bright"};
-const std::vector<std::string> kVerbs = {"saw",    "found", "liked", "wanted", "made",
-                                         "played with", "lost", "shared", "painted", "hugged"};
+                                          "toy",  "apple", "moon", "star", "river",  "house"};
+const std::vector<std::string> kAdjectives = {"big",   "small", "red",   "happy", "sad",
+                                              "shiny", "old",   "funny", "quiet", "bright"};
+const std::vector<std::string> kVerbs = {"saw",         "found", "liked",  "wanted",  "made",
+                                         "played with", "lost",  "shared", "painted", "hugged"};
 const std::vector<std::string> kEndings = {".", ".", ".", "!", "?"};
 
 std::string sentence(Random& random) {
-  std::string text = fmt::format("{} {} a {} {}{}", random.pick(kNames), random.pick(kVerbs),
-                                 random.pick(kAdjectives), random.pick(kThings),
-                                 random.pick(kEndings));
+  std::string text =
+      fmt::format("{} {} a {} {}{}", random.pick(kNames), random.pick(kVerbs),
+                  random.pick(kAdjectives), random.pick(kThings), random.pick(kEndings));
   if (random.chance(3)) text += " 🌟";
   return text;
 }
@@ -69,7 +69,8 @@ std::uint64_t parse_size(const std::string& text) {
   std::size_t used = 0;
   const double number = std::stod(text, &used);
   std::string unit = text.substr(used);
-  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : unit)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   double scale = 1;
   if (unit == "K" || unit == "KB") scale = 1e3;
   if (unit == "M" || unit == "MB") scale = 1e6;
@@ -78,7 +79,8 @@ std::uint64_t parse_size(const std::string& text) {
   if (unit == "MIB") scale = 1024.0 * 1024;
   if (unit == "GIB") scale = 1024.0 * 1024 * 1024;
   if (!unit.empty() && scale == 1 && unit != "B") {
-    throw CLI::ValidationError("--size", "unknown unit '" + unit + "' (use B, KB, MB, GB, MiB, GiB)");
+    throw CLI::ValidationError("--size",
+                               "unknown unit '" + unit + "' (use B, KB, MB, GB, MiB, GiB)");
   }
   return static_cast<std::uint64_t>(number * scale);
 }
@@ -106,12 +108,12 @@ void write_stories(const std::string& out, std::uint64_t size, std::uint64_t see
 
 std::string csv_field(const std::string& text) {
   std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : text)
+    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
 
-void write_discord(const std::string& out, std::uint64_t size, std::uint64_t seed,
-                   int channels) {
+void write_discord(const std::string& out, std::uint64_t size, std::uint64_t seed, int channels) {
   Random random(seed);
   fs::create_directories(fs::path(out) / "account");
   std::ofstream(fs::path(out) / "account" / "user.json")

@@ -1,14 +1,14 @@
 // `loom inspect STORE.h5`: what a token store holds, and a decoded excerpt
 // so a user can see the text came through as intended.
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "command.hpp"
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "loom/data/token_store.hpp"
 #include "loom/text/tokenizer.hpp"
 
@@ -24,7 +24,8 @@ std::string excerpt(const data::SplitView& view, const text::Tokenizer& tokenize
                     std::int64_t count) {
   const std::uint64_t n = std::min<std::uint64_t>(view.size, static_cast<std::uint64_t>(count));
   std::vector<text::TokenId> ids(n);
-  for (std::uint64_t i = 0; i < n; ++i) ids[i] = view.at(i);
+  for (std::uint64_t i = 0; i < n; ++i)
+    ids[i] = view.at(i);
   return tokenizer.decode(ids);
 }
 

@@ -1,13 +1,13 @@
 // `loom prepare`: corpus files into a token store, configured by a run
 // config's `prepare` section and data.store, by flags, or both (flags win).
-#include <fmt/format.h>
-
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "command.hpp"
+#include <fmt/format.h>
+
 #include "loom/config/loader.hpp"
 #include "loom/core/log.hpp"
 #include "loom/data_tools/prepare.hpp"
@@ -59,7 +59,8 @@ ExitCode run_prepare(const PrepareArgs& args) {
 void add_prepare_command(CLI::App& app, Command& selected) {
   auto args = std::make_shared<PrepareArgs>();
   CLI::App* command = app.add_subcommand(
-      "prepare", "tokenize a corpus (text, JSONL, Discord package, Telegram export) into a token store");
+      "prepare",
+      "tokenize a corpus (text, JSONL, Discord package, Telegram export) into a token store");
   command->add_option("config", args->config_file,
                       "run config whose `prepare` section and data.store to use (optional)");
   command->add_option("-i,--input", args->inputs,
