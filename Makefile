@@ -13,12 +13,20 @@ all: build
 deps:
 	scripts/install-deps.sh
 
-# Configure once; later builds re-run CMake by themselves when a
-# CMakeLists.txt changes.
+# Configure when the build folder has no cache yet, and again whenever
+# CMAKE_ARGS is given (or BUILD_TYPE on the command line): an existing cache
+# would otherwise keep the old options and `make CMAKE_ARGS=-DLOOM_CUDA=ON`
+# would silently change nothing. Otherwise later builds re-run CMake by
+# themselves when a CMakeLists.txt changes.
+RECONFIGURE := $(strip $(CMAKE_ARGS)$(filter command line,$(origin BUILD_TYPE)))
+
 configure: deps
-	@if [ ! -f $(BUILD_DIR)/CMakeCache.txt ]; then \
-	  cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS); \
-	fi
+ifeq ($(RECONFIGURE),)
+	@[ -f $(BUILD_DIR)/CMakeCache.txt ] || \
+	  cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+else
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+endif
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)

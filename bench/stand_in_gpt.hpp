@@ -131,7 +131,7 @@ class StandInGptImpl : public torch::nn::Module {
 
   // The parameters a matrix multiply touches per token: all but the position
   // embedding, which is only added (the count GPT FLOP estimates use).
-  std::int64_t matmul_parameters() {
+  std::int64_t matmul_parameters() const {
     std::int64_t count = 0;
     for (const torch::Tensor& parameter : parameters())
       count += parameter.numel();

@@ -9,6 +9,9 @@ if(TORCH_CUDA_LIBRARIES)
   set(LOOM_TORCH_HAS_CUDA ON)
 endif()
 
+# The library's own version line ("Open MPI v4.1.4") is for the summary; FindMPI
+# reads it only when asked.
+set(MPI_DETERMINE_LIBRARY_VERSION TRUE)
 find_package(MPI REQUIRED COMPONENTS C CXX)
 
 if(LOOM_PARALLEL_HDF5)
@@ -32,10 +35,16 @@ find_package(Threads REQUIRED)
 set(LOOM_WITH_CUDA 0)
 set(LOOM_WITH_NCCL 0)
 set(LOOM_CUDA_NOTE "")
-if(LOOM_CUDA STREQUAL "OFF")
+# Any case is accepted (-DLOOM_CUDA=on); anything else is a mistake, which
+# must not quietly mean AUTO.
+string(TOUPPER "${LOOM_CUDA}" _loom_cuda)
+if(NOT _loom_cuda MATCHES "^(AUTO|ON|OFF)$")
+  message(FATAL_ERROR "LOOM_CUDA='${LOOM_CUDA}': expected AUTO, ON or OFF (in any case)")
+endif()
+if(_loom_cuda STREQUAL "OFF")
   set(LOOM_CUDA_NOTE "disabled by LOOM_CUDA=OFF")
 elseif(NOT LOOM_TORCH_HAS_CUDA)
-  if(LOOM_CUDA STREQUAL "ON")
+  if(_loom_cuda STREQUAL "ON")
     message(FATAL_ERROR "LOOM_CUDA=ON but the Torch found at ${Torch_DIR} was built without CUDA. "
                         "Point CMAKE_PREFIX_PATH at a CUDA LibTorch, or use LOOM_CUDA=AUTO.")
   endif()
@@ -60,16 +69,6 @@ endif()
 set(LOOM_NCCL_VERSION "${NCCL_VERSION}")
 set(LOOM_CUDA_VERSION "${CUDAToolkit_VERSION}")
 
-find_package(Git QUIET)
-set(LOOM_GIT_COMMIT "unknown")
-if(GIT_FOUND AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/.git")
-  execute_process(
-    COMMAND "${GIT_EXECUTABLE}" rev-parse --short=10 HEAD
-    WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}"
-    OUTPUT_VARIABLE _loom_commit
-    OUTPUT_STRIP_TRAILING_WHITESPACE
-    ERROR_QUIET)
-  if(_loom_commit)
-    set(LOOM_GIT_COMMIT "${_loom_commit}")
-  endif()
-endif()
+# The commit for the summary; `loom --version` reads it again at build time.
+include(LoomGitCommit)
+loom_git_commit("${CMAKE_CURRENT_SOURCE_DIR}" "${GIT_EXECUTABLE}" LOOM_GIT_COMMIT)

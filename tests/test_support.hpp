@@ -70,4 +70,9 @@ inline CommandResult run_loom(const std::string& args) {
   return run_command(std::string("'") + LOOM_BINARY + "' " + args);
 }
 
+// Runs `loom-synth ARGS`.
+inline CommandResult run_synth(const std::string& args) {
+  return run_command(std::string("'") + LOOM_SYNTH_BINARY + "' " + args);
+}
+
 }  // namespace loom::testing

@@ -27,8 +27,9 @@ std::unique_ptr<text::Tokenizer> build_tokenizer(const config::PrepareConfig& pr
                                                  Progress::Style progress_style,
                                                  std::uint64_t total_bytes);
 
-// The split of document number `index`: a seeded hash, so the assignment
-// depends on nothing but the document's position, the seed and the fraction.
+// The split of document number `index` (counted over all inputs, after
+// cleaning): a seeded hash, so the assignment depends on nothing but the
+// document's position, the seed and the fraction. Document 0 always trains.
 data::Split split_of_document(std::uint64_t index, std::uint64_t seed, double val_fraction);
 
 struct EncodeTotals {

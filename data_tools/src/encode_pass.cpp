@@ -1,6 +1,8 @@
 // Pass 2 of prepare: tokenize and write, documents routed to their split.
 #include "corpus_passes.hpp"
 
+#include "loom/core/mix.hpp"
+
 namespace loom::data_tools {
 namespace {
 
@@ -18,13 +20,6 @@ std::vector<EncodedSegment> encode_chunk(const TextChunk& chunk, const text::Tok
     tokenizer.encode(chunk.segments[i].text, encoded[i].ids, &encoded[i].stats);
   }
   return encoded;
-}
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
 }
 
 // Appends segments in order, opening a document (and closing the previous
@@ -76,7 +71,10 @@ class DocumentRouter {
 }  // namespace
 
 data::Split split_of_document(std::uint64_t index, std::uint64_t seed, double val_fraction) {
-  const std::uint64_t hash = splitmix64(splitmix64(seed) ^ index);
+  // The first document always trains: a corpus of one document then keeps
+  // its text for training, and prepare cuts val from its tail.
+  if (index == 0) return data::Split::train;
+  const std::uint64_t hash = mix_keys(seed, index);
   const double uniform = static_cast<double>(hash >> 11) * 0x1.0p-53;  // [0, 1)
   return uniform < val_fraction ? data::Split::val : data::Split::train;
 }

@@ -6,8 +6,11 @@
 #include <functional>
 #include <string_view>
 
+#include "ascii_text.hpp"
 #include "text_cleaning.hpp"
 #include "unicode_text.hpp"
+
+#include "loom/text/utf8.hpp"
 
 namespace loom::data_tools {
 
@@ -80,7 +83,7 @@ void RecordFilter::rewrite(std::string& text) {
 std::uint64_t* RecordFilter::drop_reason(const std::string& text, bool emptied_by_removal) {
   const bool blank = is_blank(text);
   if (emptied_by_removal || (options_.drop_empty && blank)) return &counts_.dropped_empty;
-  if (options_.min_chars > 0 && count_code_points(text) < options_.min_chars) {
+  if (options_.min_chars > 0 && loom::text::count_utf8(text).characters < options_.min_chars) {
     return &counts_.dropped_short;
   }
   if (options_.dedup && !blank && !seen_.insert(std::hash<std::string_view>{}(text))) {

@@ -5,6 +5,7 @@
 // pieces. A line has to be parsed whole, so memory is bounded by the longest
 // line rather than by the record limit. Blank lines are skipped, and so are
 // empty texts (an empty document has nothing to train on).
+#include "ascii_text.hpp"
 #include "json_errors.hpp"
 #include "line_reader.hpp"
 #include "readers.hpp"
@@ -15,10 +16,6 @@ namespace loom::data_tools {
 namespace {
 
 using nlohmann::json;
-
-bool is_blank(const std::string& line) {
-  return line.find_first_not_of(" \t\r") == std::string::npos;
-}
 
 class JsonlReader : public RecordReader {
  public:

@@ -1,10 +1,10 @@
 // Splits the buffered input at newlines with memchr and cuts over-long
-// lines at character boundaries.
+// lines between UTF-8 units.
 #include "line_reader.hpp"
 
 #include <cstring>
 
-#include "unicode_text.hpp"
+#include "loom/text/utf8.hpp"
 
 namespace loom::data_tools {
 
@@ -22,7 +22,8 @@ bool LineReader::next(std::string& line, bool& continues_previous) {
   if (!continuing_) ++line_number_;
   continues_previous = continuing_;
   if (pending_.size() > max_line_bytes_) {
-    const std::size_t cut = utf8_cut_point(pending_, max_line_bytes_);
+    // Never 0: the limit is at least 4 bytes, room for any whole unit.
+    const std::size_t cut = text::utf8_safe_cut(pending_, max_line_bytes_);
     line.assign(pending_, 0, cut);
     pending_.erase(0, cut);
     continuing_ = true;

@@ -1,8 +1,8 @@
 // Lines of a (possibly compressed) file: "\n" or "\r\n" endings, a last line
 // without one, a UTF-8 byte order mark at the start dropped. A line longer
-// than `max_line_bytes` is handed out in pieces cut at UTF-8 character
-// boundaries, so memory stays bounded by the limit plus one block whatever
-// the file holds.
+// than `max_line_bytes` is handed out in pieces cut between UTF-8 units
+// (text::utf8_safe_cut), so memory stays bounded by the limit plus one
+// block whatever the file holds.
 #pragma once
 
 #include <cstddef>

@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "corpus_passes.hpp"
+#include "source_digest.hpp"
 #include <fmt/format.h>
-#include <zlib.h>
 
+#include "loom/core/launch_env.hpp"
 #include "loom/core/log.hpp"
 #include "loom/data/token_store.hpp"
 
@@ -18,36 +18,6 @@ namespace loom::data_tools {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::uint32_t crc32_of_file(const fs::path& path, std::uint32_t crc) {
-  std::ifstream file(path, std::ios::binary);
-  std::vector<char> buffer(1 << 20);
-  while (file) {
-    file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto got = static_cast<uInt>(file.gcount());
-    if (got == 0) break;
-    crc = static_cast<std::uint32_t>(
-        ::crc32(crc, reinterpret_cast<const Bytef*>(buffer.data()), got));
-  }
-  return crc;
-}
-
-// A folder input (a Discord package) is summed over its files in path order.
-data::SourceFile describe_source(const InputFile& input) {
-  data::SourceFile source{input.path, input.bytes, 0};
-  if (!fs::is_directory(input.path)) {
-    source.crc32 = crc32_of_file(input.path, 0);
-    return source;
-  }
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::recursive_directory_iterator(input.path)) {
-    if (entry.is_regular_file()) files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  for (const fs::path& file : files)
-    source.crc32 = crc32_of_file(file, source.crc32);
-  return source;
-}
 
 Progress::Style style_of(ProgressOutput output) {
   switch (output) {
@@ -92,19 +62,22 @@ std::string ensure_val_split(const config::PrepareConfig& prepare, data::TokenSt
   const std::uint64_t tail =
       static_cast<std::uint64_t>(static_cast<double>(totals.train.tokens) * prepare.val_fraction);
   if (tail == 0) return "";
+  const std::uint64_t documents_before = totals.train.documents;
   writer.move_train_tail_to_val(tail);
-  // Characters follow tokens proportionally: exact for char and byte tokenizers.
+  // Characters are moved in proportion to tokens: close, not exact (the
+  // tail holds an <eos> that is no character, and BPE tokens vary in length).
   const auto moved_chars = static_cast<std::uint64_t>(static_cast<double>(totals.train.characters) *
                                                       static_cast<double>(tail) /
                                                       static_cast<double>(totals.train.tokens));
-  totals.train.tokens -= tail;
-  totals.train.characters -= moved_chars;
-  totals.val = SplitCounts{1, moved_chars, tail};
+  totals.train =
+      SplitCounts{writer.documents(data::Split::train), totals.train.characters - moved_chars,
+                  writer.tokens(data::Split::train)};
+  totals.val =
+      SplitCounts{writer.documents(data::Split::val), moved_chars, writer.tokens(data::Split::val)};
   return fmt::format(
       "the corpus has {} document{} and none went to val: its last {} tokens ({:.0f}%) became "
       "the val split, cut at a token boundary",
-      totals.train.documents, totals.train.documents == 1 ? "" : "s", tail,
-      prepare.val_fraction * 100);
+      documents_before, documents_before == 1 ? "" : "s", tail, prepare.val_fraction * 100);
 }
 
 }  // namespace
@@ -117,8 +90,16 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
         "prepare.inputs is empty: name the corpus files, folders or globs, e.g. "
         "--set prepare.inputs=corpus.txt");
   }
+  if (const LaunchEnv launch = detect_launch_env(); launch.world_size > 1) {
+    // Every rank would write the same temporary files: one process prepares.
+    throw UsageError(fmt::format(
+        "loom prepare runs as one process, but this is rank {} of {} (launched by {}): run it "
+        "once, before launching training",
+        launch.rank, launch.world_size, launch.source));
+  }
   if (!options.overwrite && fs::exists(store)) {
-    throw data::StoreError(fmt::format("{} already exists; pass --force to replace it", store));
+    throw data::StoreError(fmt::format("{} already exists; pass --force to replace it", store),
+                           ExitCode::kUsage);
   }
 
   // Made before the first pass, so a bad path fails in a second, not after it.
@@ -132,12 +113,14 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
 
   Progress timer("prepare", 0, Progress::Style::silent);
   const std::vector<InputFile> inputs =
-      resolve_inputs(prepare.inputs, config::enum_name(prepare.format));
+      resolve_inputs(prepare.inputs, config::enum_name(prepare.format),
+                     ExcludedPaths{{store}, {store + "."}});  // never read our own output
   PrepareReport report;
   report.store_path = store;
   report.input_files = inputs.size();
   for (const InputFile& input : inputs)
     report.input_bytes += input.bytes;
+  const std::vector<data::SourceFile> sources = digest_sources(inputs);
   report.threads = prepare.threads > 0 ? static_cast<int>(prepare.threads) : hardware_threads();
 
   const OpenChunks open_chunks = [&] {
@@ -159,8 +142,8 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
   EncodeTotals totals = encode_corpus(*chunks, *tokenizer, prepare, writer, pool, progress);
   report.tokenize_seconds = progress.seconds();
   if (totals.train.tokens == 0) {
-    throw UsageError(fmt::format("prepare: no text left in {} after cleaning; nothing to write",
-                                 fmt::join(prepare.inputs, ", ")));
+    throw Error(fmt::format("prepare: no text left in {} after cleaning; nothing to write",
+                            fmt::join(prepare.inputs, ", ")));
   }
   report.split_note = ensure_val_split(prepare, writer, totals);
   report.train = totals.train;
@@ -172,13 +155,14 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
   data::StoreMetadata metadata;
   metadata.vocab_size = tokenizer->vocab_size();
   metadata.tokenizer_json = tokenizer->to_json().dump();
-  for (const InputFile& input : inputs)
-    metadata.sources.push_back(describe_source(input));
+  metadata.sources = sources;
   nlohmann::json filters = chunks->filter().options_json();
   filters["counts"] = report.filters.to_json();
-  metadata.filters_json = filters.dump();
+  // File names need not be UTF-8; JSON text must be (U+FFFD replaces the rest).
+  constexpr auto kReplaceInvalid = nlohmann::json::error_handler_t::replace;
+  metadata.filters_json = filters.dump(-1, ' ', false, kReplaceInvalid);
   report.total_seconds = timer.seconds();
-  metadata.report_json = report.to_json().dump();
+  metadata.report_json = report.to_json().dump(-1, ' ', false, kReplaceInvalid);
   writer.commit(std::move(metadata));
   report.total_seconds = timer.seconds();
   return report;

@@ -2,7 +2,7 @@
 // copied out piece by piece.
 #include "record_pieces.hpp"
 
-#include "unicode_text.hpp"
+#include "loom/text/utf8.hpp"
 
 namespace loom::data_tools {
 
@@ -24,8 +24,8 @@ bool RecordPieces::next(Record& record) {
     return true;
   }
   const std::string_view remaining = std::string_view(text_).substr(offset_);
-  const std::size_t length =
-      rest <= max_record_bytes_ ? rest : utf8_cut_point(remaining, max_record_bytes_);
+  // Never 0: the limit is at least 4 bytes, room for any whole unit.
+  const std::size_t length = text::utf8_safe_cut(remaining, max_record_bytes_);
   record.text.assign(remaining.substr(0, length));
   offset_ += length;
   pending_ = offset_ < text_.size();

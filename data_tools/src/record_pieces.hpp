@@ -1,6 +1,6 @@
 // Hands out one text (a JSONL text field, a chat message) as records of at
-// most the record limit, cut at UTF-8 character boundaries like the lines
-// of plain text, so every reader obeys the same bound on a record.
+// most the record limit, cut between UTF-8 units like the lines of plain
+// text, so every reader obeys the same bound on a record.
 #pragma once
 
 #include <cstddef>

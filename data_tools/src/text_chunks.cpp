@@ -10,7 +10,16 @@ bool ChunkReader::read_kept_record(Record& record) {
     // A document whose first records are dropped still starts where its
     // first kept record is; a document with nothing kept disappears.
     document_started_ = document_started_ || record.starts_document;
-    if (!filter_.keep(record)) continue;
+    if (record.continues_previous) {
+      // A line cut in pieces is kept or dropped whole, as its first piece
+      // decided; later pieces are cleaned but not judged on their own.
+      if (dropping_line_) continue;
+      filter_.keep(record);
+      record.starts_document = false;
+      return true;
+    }
+    dropping_line_ = !filter_.keep(record);
+    if (dropping_line_) continue;
     record.starts_document = document_started_;
     document_started_ = false;
     return true;
@@ -18,16 +27,24 @@ bool ChunkReader::read_kept_record(Record& record) {
   return false;
 }
 
-void ChunkReader::append(TextChunk& chunk, Record& record) {
+void ChunkReader::settle_newline(TextChunk& chunk) {
+  if (!newline_owed_) return;
+  // The newline belongs to the document of the previous record, which the
+  // chunk's last segment continues (or a new one, if the chunk just began).
+  if (chunk.segments.empty()) chunk.segments.push_back(Segment{false, {}});
+  chunk.segments.back().text += '\n';
+  chunk.text_bytes += 1;
+  newline_owed_ = false;
+}
+
+void ChunkReader::append(TextChunk& chunk, const Record& record) {
+  if (!record.continues_previous) settle_newline(chunk);
   if (record.starts_document || chunk.segments.empty()) {
     chunk.segments.push_back(Segment{record.starts_document, {}});
   }
-  std::string& text = chunk.segments.back().text;
-  // A piece of a long line joins the previous piece without the newline.
-  if (record.continues_previous && !text.empty() && text.back() == '\n') text.pop_back();
-  text += record.text;
-  text += '\n';
-  chunk.text_bytes += record.text.size() + 1;
+  chunk.segments.back().text += record.text;
+  chunk.text_bytes += record.text.size();
+  newline_owed_ = true;
 }
 
 bool ChunkReader::next(TextChunk& chunk) {
@@ -39,15 +56,14 @@ bool ChunkReader::next(TextChunk& chunk) {
   }
   Record record;
   while (read_kept_record(record)) {
-    // Close a full chunk only where a new line starts, so the pieces of a
-    // long line always travel together.
-    if (chunk.text_bytes >= kChunkBytes && !record.continues_previous) {
+    if (chunk.text_bytes >= kChunkBytes) {
       pending_ = std::move(record);
       has_pending_ = true;
       return true;
     }
     append(chunk, record);
   }
+  settle_newline(chunk);  // the corpus's last line
   return !chunk.segments.empty();
 }
 

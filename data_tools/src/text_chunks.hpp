@@ -1,6 +1,7 @@
 // Private to prepare: records, cleaned by the filters, grouped into chunks
-// of about kChunkBytes of text. A chunk is the unit of parallel work; it is
-// cut only between records, so no line and no UTF-8 character is split, and
+// of about kChunkBytes of text. A chunk is the unit of parallel work. It is
+// cut between records (a long line arrives as several records, so a chunk
+// holds at most about 2 x kChunkBytes), never inside a UTF-8 character, and
 // how a corpus is chunked never depends on the number of threads.
 #pragma once
 
@@ -21,8 +22,8 @@ namespace loom::data_tools {
 
 inline constexpr std::size_t kChunkBytes = 1 << 20;
 
-// Consecutive text of one document. Each record ends with '\n', except that
-// a record cut from a longer line is joined to the next piece directly.
+// Consecutive text of one document: its records, each followed by '\n',
+// except that the pieces of a line cut by the reader join without one.
 struct Segment {
   bool starts_document = false;
   std::string text;
@@ -45,13 +46,20 @@ class ChunkReader {
 
  private:
   bool read_kept_record(Record& record);
-  void append(TextChunk& chunk, Record& record);
+  void append(TextChunk& chunk, const Record& record);
+  void settle_newline(TextChunk& chunk);
 
   std::unique_ptr<RecordReader> records_;
   RecordFilter filter_;
   Record pending_;  // read but not yet placed in a chunk
   bool has_pending_ = false;
-  bool document_started_ = false;  // a dropped record started a document the next kept one inherits
+  // A dropped record started a document: the next kept one inherits the start.
+  bool document_started_ = false;
+  // The line whose first piece the filters dropped: its other pieces go too.
+  bool dropping_line_ = false;
+  // The newline after the last record, written once the next record shows
+  // whether it continues the same line.
+  bool newline_owed_ = false;
 };
 
 // Runs `work(TextChunk)` for every chunk on the pool and hands each result
@@ -64,18 +72,27 @@ void map_chunks_in_order(ChunkReader& chunks, ThreadPool& pool, Progress& progre
   const std::size_t max_in_flight = 2 * static_cast<std::size_t>(pool.size()) + 2;
   std::deque<std::future<Result>> in_flight;
   auto consume_oldest = [&] {
-    consume(in_flight.front().get());
+    std::future<Result> oldest = std::move(in_flight.front());
     in_flight.pop_front();
+    consume(oldest.get());
   };
-  TextChunk chunk;
-  while (chunks.next(chunk)) {
-    in_flight.push_back(pool.submit(
-        [&work, owned = std::make_shared<TextChunk>(std::move(chunk))] { return work(*owned); }));
-    if (in_flight.size() >= max_in_flight) consume_oldest();
-    progress.update(chunks.bytes_read());
+  try {
+    TextChunk chunk;
+    while (chunks.next(chunk)) {
+      in_flight.push_back(pool.submit(
+          [&work, owned = std::make_shared<TextChunk>(std::move(chunk))] { return work(*owned); }));
+      if (in_flight.size() >= max_in_flight) consume_oldest();
+      progress.update(chunks.bytes_read());
+    }
+    while (!in_flight.empty())
+      consume_oldest();
+  } catch (...) {
+    // Queued jobs refer to `work` and whatever it uses (the tokenizer, the
+    // caller's locals): none may outlive this call, whatever went wrong.
+    for (std::future<Result>& job : in_flight)
+      job.wait();
+    throw;
   }
-  while (!in_flight.empty())
-    consume_oldest();
   progress.finish(chunks.bytes_read());
 }
 

@@ -1,15 +1,10 @@
 // Span removal by one left-to-right scan that copies the kept text out.
 #include "text_cleaning.hpp"
 
-#include <cctype>
+#include "ascii_text.hpp"
 
 namespace loom::data_tools {
 namespace {
-
-bool is_space(char byte) {
-  return byte == ' ' || byte == '\t' || byte == '\n' || byte == '\r' || byte == '\f' ||
-         byte == '\v';
-}
 
 bool is_ascii_word_byte(char byte) {
   return (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') ||
@@ -18,14 +13,6 @@ bool is_ascii_word_byte(char byte) {
 
 bool is_digit(char byte) {
   return byte >= '0' && byte <= '9';
-}
-
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  }
-  return true;
 }
 
 // Copies a text with spans left out; see the header for the whitespace rule.
@@ -38,8 +25,8 @@ class SpanEraser {
     if (kept_.capacity() == 0) kept_.reserve(text_.size());
     kept_.append(text_.substr(position_, end - position_));
     position_ = erase_end;
-    if (kept_.empty() || is_space(kept_.back())) {
-      while (position_ < text_.size() && is_space(text_[position_]))
+    if (kept_.empty() || is_ascii_space(kept_.back())) {
+      while (position_ < text_.size() && is_ascii_space(text_[position_]))
         ++position_;
     }
   }
@@ -99,7 +86,7 @@ struct UrlMatcher {
       return 0;
     }
     std::size_t length = 0;
-    while (length < text.size() && !is_space(text[length]))
+    while (length < text.size() && !is_ascii_space(text[length]))
       ++length;
     return length;
   }
@@ -189,19 +176,12 @@ std::uint64_t remove_code_blocks(std::string& text, bool& in_block, bool& change
   return opened;
 }
 
-bool is_blank(std::string_view text) {
-  for (const char byte : text) {
-    if (!is_space(byte)) return false;
-  }
-  return true;
-}
-
 void trim(std::string& text) {
   std::size_t end = text.size();
-  while (end > 0 && is_space(text[end - 1]))
+  while (end > 0 && is_ascii_space(text[end - 1]))
     --end;
   std::size_t start = 0;
-  while (start < end && is_space(text[start]))
+  while (start < end && is_ascii_space(text[start]))
     ++start;
   text = text.substr(start, end - start);
 }

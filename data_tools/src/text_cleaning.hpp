@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 
 namespace loom::data_tools {
 
@@ -28,9 +27,6 @@ std::uint64_t remove_mentions(std::string& text);
 // Returns the blocks opened; `changed` tells whether anything was removed
 // (a record inside a block is removed whole, even an empty one).
 std::uint64_t remove_code_blocks(std::string& text, bool& in_block, bool& changed);
-
-// Whether the text is empty or ASCII whitespace only.
-bool is_blank(std::string_view text);
 
 // Drops leading and trailing ASCII whitespace.
 void trim(std::string& text);

@@ -1,65 +1,49 @@
-// UTF-8 cutting and counting by hand (they look at a few bytes), case
-// mapping and normalisation through utf8proc.
+// Case mapping and normalisation through utf8proc, with Loom's own UTF-8
+// decoder deciding validity: utf8proc would judge invalid bytes by its own
+// rules, and a record the tokenizer reads one way must not be refused or
+// accepted here another way.
 #include "unicode_text.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
 
+#include "ascii_text.hpp"
 #include <utf8proc.h>
+
+#include "loom/text/utf8.hpp"
 
 namespace loom::data_tools {
 namespace {
 
-bool is_continuation_byte(char byte) {
-  return (static_cast<unsigned char>(byte) & 0xC0) == 0x80;
-}
-
-bool is_ascii(std::string_view text) {
+bool is_ascii(const std::string& text) {
   return std::all_of(text.begin(), text.end(),
                      [](char byte) { return static_cast<unsigned char>(byte) < 0x80; });
 }
 
-const utf8proc_uint8_t* bytes_of(const std::string& text) {
-  return reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+bool is_valid_utf8(const std::string& text) {
+  return loom::text::count_utf8(text).invalid == 0;
 }
 
 }  // namespace
 
-std::size_t utf8_cut_point(std::string_view text, std::size_t limit) {
-  // A UTF-8 character is at most 4 bytes: its first byte is within 3 bytes
-  // before the limit.
-  for (std::size_t back = 0; back < 4 && back < limit; ++back) {
-    if (!is_continuation_byte(text[limit - back])) return limit - back;
-  }
-  return limit;
-}
-
-std::uint64_t count_code_points(std::string_view text) {
-  return static_cast<std::uint64_t>(std::count_if(
-      text.begin(), text.end(), [](char byte) { return !is_continuation_byte(byte); }));
-}
-
 bool lowercase_utf8(std::string& text) {
   if (is_ascii(text)) {
-    for (char& byte : text) {
-      if (byte >= 'A' && byte <= 'Z') byte = static_cast<char>(byte - 'A' + 'a');
-    }
+    std::transform(text.begin(), text.end(), text.begin(), ascii_lowercase);
     return true;
   }
   std::string lowered;
   lowered.reserve(text.size());
-  const auto length = static_cast<utf8proc_ssize_t>(text.size());
-  for (utf8proc_ssize_t position = 0; position < length;) {
-    utf8proc_int32_t code_point = 0;
-    const utf8proc_ssize_t width =
-        utf8proc_iterate(bytes_of(text) + position, length - position, &code_point);
-    if (width < 0) return false;
-    utf8proc_uint8_t encoded[4];
-    const utf8proc_ssize_t encoded_width =
-        utf8proc_encode_char(utf8proc_tolower(code_point), encoded);
-    lowered.append(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(encoded_width));
-    position += width;
+  const auto* position = reinterpret_cast<const unsigned char*>(text.data());
+  const unsigned char* const end = position + text.size();
+  while (position < end) {
+    const loom::text::Utf8Unit unit = loom::text::decode_utf8(position, end);
+    if (!unit.valid) return false;
+    // A simple (one to one) mapping: the result is a scalar value again.
+    loom::text::append_utf8(
+        static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(unit.code_point))),
+        lowered);
+    position += unit.length;
   }
   text = std::move(lowered);
   return true;
@@ -67,9 +51,11 @@ bool lowercase_utf8(std::string& text) {
 
 bool normalize_nfc(std::string& text) {
   if (is_ascii(text)) return true;  // ASCII is its own normal form
+  if (!is_valid_utf8(text)) return false;
   utf8proc_uint8_t* normalized = nullptr;
   const utf8proc_ssize_t length =
-      utf8proc_map(bytes_of(text), static_cast<utf8proc_ssize_t>(text.size()), &normalized,
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                   static_cast<utf8proc_ssize_t>(text.size()), &normalized,
                    static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   const std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(normalized, &std::free);
   if (length < 0) return false;

@@ -10,6 +10,10 @@
 
 #include "loom/core/exit_codes.hpp"
 
+namespace loom::config {
+struct RunConfig;
+}
+
 namespace loom::cli {
 
 using Command = std::function<ExitCode()>;
@@ -17,5 +21,11 @@ using Command = std::function<ExitCode()>;
 void add_config_command(CLI::App& app, Command& selected);
 void add_prepare_command(CLI::App& app, Command& selected);
 void add_inspect_command(CLI::App& app, Command& selected);
+
+// Logs as a loaded config's run.log_level and run.log_all_ranks say, except
+// where the command line gave -v/-q or --log-all-ranks: those win. A command
+// that loads a run config calls it right after loading; until then the run
+// section's defaults apply (defined in main.cpp, which holds the flags).
+void apply_run_logging(const config::RunConfig& run);
 
 }  // namespace loom::cli

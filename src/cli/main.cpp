@@ -6,27 +6,42 @@
 #include <string>
 
 #include "command.hpp"
+#include "versions.hpp"
 #include <CLI/CLI.hpp>
 
+#include "loom/config/config.hpp"
+#include "loom/config/run_logging.hpp"
 #include "loom/core/error.hpp"
 #include "loom/core/log.hpp"
-#include "loom/core/versions.hpp"
 
+namespace loom::cli {
 namespace {
+
+// -v, -q and --log-all-ranks as parsed, kept for apply_run_logging.
+config::LoggingFlags& command_line_logging() {
+  static config::LoggingFlags flags;
+  return flags;
+}
 
 void log_error_lines(const std::string& message) {
   std::istringstream lines(message);
   std::string line;
   while (std::getline(lines, line))
-    loom::log::error("{}", line);
+    log::error("{}", line);
 }
 
 }  // namespace
 
+void apply_run_logging(const config::RunConfig& run) {
+  log::configure(config::run_log_options(run, command_line_logging(), log::options()));
+}
+
+}  // namespace loom::cli
+
 int main(int argc, char** argv) {
   using loom::ExitCode;
   CLI::App app{"loom: train small GPT-style language models, from one CPU core to many GPUs"};
-  app.set_version_flag("--version", [] { return loom::version_report(); });
+  app.set_version_flag("--version", [] { return loom::cli::version_report(); });
   app.require_subcommand(1);
 
   bool verbose = false;
@@ -49,21 +64,25 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : loom::to_int(ExitCode::kUsage);
   }
 
+  loom::config::LoggingFlags& flags = loom::cli::command_line_logging();
+  if (verbose) {
+    flags.level = loom::log::Level::debug;
+  } else if (quiet) {
+    flags.level = loom::log::Level::warn;
+  }
+  flags.all_ranks = all_ranks;
   loom::log::Options log_options;
-  log_options.level = verbose ? loom::log::Level::debug
-                      : quiet ? loom::log::Level::warn
-                              : loom::log::Level::info;
-  log_options.all_ranks = all_ranks;
   log_options.timestamps = false;  // the commands so far are quick, read as they finish
-  loom::log::configure(log_options);
+  loom::log::configure(
+      loom::config::run_log_options(loom::config::RunConfig{}, flags, log_options));
 
   try {
     return loom::to_int(selected());
   } catch (const loom::Error& e) {
-    log_error_lines(e.what());
+    loom::cli::log_error_lines(e.what());
     return loom::to_int(e.exit_code());
   } catch (const std::exception& e) {
-    log_error_lines(e.what());
+    loom::cli::log_error_lines(e.what());
     return loom::to_int(ExitCode::kFailure);
   }
 }

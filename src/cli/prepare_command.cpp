@@ -43,6 +43,7 @@ ExitCode run_prepare(const PrepareArgs& args) {
       args.config_file.empty()
           ? config::load_config_text("", "the command line (give --out)", overrides)
           : config::load_config_file(args.config_file, overrides);
+  apply_run_logging(config.run);
   // Paths may hold commas, so --input lists are set directly, not as --set text.
   if (!args.inputs.empty()) config.prepare.inputs = args.inputs;
 

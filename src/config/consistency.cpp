@@ -1,5 +1,7 @@
 #include "consistency.hpp"
 
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "loom/config/fields.hpp"
@@ -37,6 +39,15 @@ void check_consistency(const Config& c, const WhereSet& where_set,
       c.optim.warmup_iters <= decay_end, "optim.warmup_iters",
       fmt::format("{} is past the end of the decay at step {}", c.optim.warmup_iters, decay_end),
       c.optim.lr_decay_iters > 0 ? "optim.lr_decay_iters" : "train.max_iters");
+  // A char vocabulary holds the 4 special tokens (text::kNumSpecialTokens:
+  // <pad> <unk> <bos> <eos>) before any character, so a cap needs one more.
+  constexpr std::int64_t kSpecialTokens = 4;
+  if (c.prepare.max_vocab != 0 && c.prepare.max_vocab <= kSpecialTokens) {
+    issues.push_back({where_set("prepare.max_vocab"),
+                      fmt::format("prepare.max_vocab: {} leaves no room beyond the {} special "
+                                  "tokens; use 0 (no cap) or at least {}",
+                                  c.prepare.max_vocab, kSpecialTokens, kSpecialTokens + 1)});
+  }
   if (c.train.micro_batch > 0) {
     require(c.train.batch_size % c.train.micro_batch == 0, "train.micro_batch",
             fmt::format("{} does not divide train.batch_size = {}", c.train.micro_batch,

@@ -1,6 +1,7 @@
 #include "key_suggester.hpp"
 
 #include <algorithm>
+#include <cstddef>
 
 #include <fmt/format.h>
 
@@ -34,15 +35,35 @@ std::string KeySuggester::keys_of(const std::string& section) const {
   return keys;
 }
 
+std::string KeySuggester::paths_of_key(const std::string& key) const {
+  std::vector<std::string> paths;
+  for (const FieldRow& row : rows_) {
+    if (row.key == key) paths.push_back(fmt::format("'{}'", row.path()));
+  }
+  if (paths.empty()) return {};
+  // "'a'", "'a' or 'b'", "'a', 'b' or 'c'"
+  std::string text = paths.front();
+  for (std::size_t i = 1; i < paths.size(); ++i)
+    text += (i + 1 == paths.size() ? " or " : ", ") + paths[i];
+  return text;
+}
+
 std::string KeySuggester::suggestion_for_key(const std::string& section,
                                              const std::string& key) const {
-  // 1. A nanoGPT name used as is: say what Loom calls it.
+  // 1. A nanoGPT name used as is: say what Loom calls it, or, where the
+  //    meaning differs, what to set instead.
   for (const FieldRow& row : rows_) {
-    if (row.spec.aka_name() != nullptr && key == row.spec.aka_name()) {
-      return fmt::format("; Loom calls it '{}' ({})", row.path(), row.spec.doc());
-    }
+    if (row.spec.aka_name() == nullptr || key != row.spec.aka_name()) continue;
+    if (row.spec.aka_hint() != nullptr) return fmt::format("; {}", row.spec.aka_hint());
+    return fmt::format("; Loom calls it '{}' ({})", row.path(), row.spec.doc());
   }
-  // 2. A typo of a key (or of its nanoGPT name) in the same section.
+  // 2. The right key in the wrong section. An exact name is a surer answer
+  //    than a typo guess here: train.block_size is model.block_size, not a
+  //    misspelt train.batch_size.
+  if (const std::string elsewhere = paths_of_key(key); !elsewhere.empty()) {
+    return fmt::format("; did you mean {}?", elsewhere);
+  }
+  // 3. A typo of a key (or of its nanoGPT name) in the same section.
   std::vector<std::string> names;
   std::vector<const FieldRow*> owners;
   for (const FieldRow& row : rows_) {
@@ -57,7 +78,7 @@ std::string KeySuggester::suggestion_for_key(const std::string& section,
   if (const auto index = closest_match(key, names)) {
     return fmt::format("; did you mean '{}'?", owners[*index]->path());
   }
-  // 3. The right key in the wrong section, or a typo of a key elsewhere.
+  // 4. A typo of a key in another section.
   std::vector<std::string> all_keys;
   for (const FieldRow& row : rows_)
     all_keys.push_back(row.key);
@@ -77,11 +98,8 @@ std::string KeySuggester::unknown_section(const std::string& name) const {
     return message + fmt::format("; did you mean '{}'?", sections_[*index]);
   }
   // A key written at the top level instead of inside its section.
-  for (const FieldRow& row : rows_) {
-    if (row.key == name) {
-      return message +
-             fmt::format("; keys go inside their section: did you mean '{}'?", row.path());
-    }
+  if (const std::string paths = paths_of_key(name); !paths.empty()) {
+    return message + fmt::format("; keys go inside their section: did you mean {}?", paths);
   }
   std::string all;
   for (const std::string& section : sections_)

@@ -26,6 +26,9 @@ class KeySuggester {
  private:
   std::string suggestion_for_key(const std::string& section, const std::string& key) const;
   std::string keys_of(const std::string& section) const;
+  // Every section.key whose key is `key`, quoted and joined ("'a' or 'b'");
+  // empty when no section has it.
+  std::string paths_of_key(const std::string& key) const;
 
   std::vector<FieldRow> rows_;
   std::vector<std::string> sections_;

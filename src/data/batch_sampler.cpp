@@ -6,11 +6,11 @@
 #include <limits>
 #include <optional>
 
-#include "sampler_mix.hpp"
 #include "sampler_windows.hpp"
 #include <fmt/format.h>
 
 #include "loom/core/error.hpp"
+#include "loom/core/mix.hpp"
 #include "loom/data/sampler.hpp"
 
 namespace loom::data {
@@ -62,11 +62,11 @@ struct BatchSampler::Impl {
       : tokens(split),
         options(sampler_options),
         windows(split, sampler_options.block_size, sampler_options.windows),
-        train_key(detail::mix_keys(sampler_options.seed, kTrainStream)),
-        eval_permutation(windows.count(), detail::mix_keys(sampler_options.seed, kEvalStream)) {}
+        train_key(mix_keys(sampler_options.seed, kTrainStream)),
+        eval_permutation(windows.count(), mix_keys(sampler_options.seed, kEvalStream)) {}
 
   FeistelPermutation epoch_permutation(std::uint64_t epoch) const {
-    return FeistelPermutation(windows.count(), detail::mix_keys(train_key, epoch));
+    return FeistelPermutation(windows.count(), mix_keys(train_key, epoch));
   }
 
   // Fills one row from a window: real tokens through copy_to, then <pad>

@@ -10,10 +10,10 @@
 // a bijection of [0, size).
 #include <algorithm>
 
-#include "sampler_mix.hpp"
 #include <fmt/format.h>
 
 #include "loom/core/error.hpp"
+#include "loom/core/mix.hpp"
 #include "loom/data/sampler.hpp"
 
 namespace loom::data {
@@ -28,7 +28,7 @@ FeistelPermutation::FeistelPermutation(std::uint64_t size, std::uint64_t seed) :
   half_bits_ = std::max(1u, (value_bits + 1) / 2);
   half_mask_ = (std::uint64_t{1} << half_bits_) - 1;  // half_bits_ <= 32: no overflow
   for (int round = 0; round < kRounds; ++round)
-    round_keys_[round] = detail::mix_keys(seed, static_cast<std::uint64_t>(round));
+    round_keys_[round] = mix_keys(seed, static_cast<std::uint64_t>(round));
 }
 
 std::uint64_t FeistelPermutation::network(std::uint64_t value) const {
@@ -36,7 +36,7 @@ std::uint64_t FeistelPermutation::network(std::uint64_t value) const {
   std::uint64_t right = value & half_mask_;
   for (const std::uint64_t key : round_keys_) {
     // The top bits of the mix are its best mixed; take h of them.
-    const std::uint64_t round_value = detail::mix64(right ^ key) >> (64 - half_bits_);
+    const std::uint64_t round_value = mix64(right ^ key) >> (64 - half_bits_);
     const std::uint64_t next_right = left ^ round_value;
     left = right;
     right = next_right;

@@ -93,6 +93,15 @@ void check(herr_t status, const std::string& file, const std::string& what) {
                                   : fmt::format("{}: {} ({})", file, what, detail));
 }
 
+// The setting arrived in HDF5 1.10.7 and 1.12.1 (1.12.0 lacks it).
+void use_file_locks_where_supported([[maybe_unused]] hid_t access,
+                                    [[maybe_unused]] const std::string& file,
+                                    [[maybe_unused]] const std::string& what) {
+#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MINOR == 10 && H5_VERSION_GE(1, 10, 7))
+  check(H5Pset_file_locking(access, true, true), file, what);
+#endif
+}
+
 void write_u32_attribute(hid_t location, const char* name, std::uint32_t value,
                          const std::string& file) {
   const std::string what = fmt::format("cannot write attribute {}", name);

@@ -1,8 +1,9 @@
 // The token store's thin layer over HDF5's C API, shared by its writer and
 // reader: identifiers that close themselves, a guard that keeps HDF5 quiet
 // while the store talks to it, failures turned into StoreErrors that name
-// the file, and the two kinds of root attribute the store keeps (uint32
-// scalars and UTF-8 strings).
+// the file, file locking that tolerates file systems without it, and the
+// two kinds of root attribute the store keeps (uint32 scalars and UTF-8
+// strings).
 #pragma once
 
 #include <cstdint>
@@ -65,6 +66,14 @@ bool hdf5_error_has(hid_t minor);
 Hid checked(hid_t id, Hid::Closer closer, const std::string& file, const std::string& what);
 // Throws the same StoreError when `status` is negative.
 void check(herr_t status, const std::string& file, const std::string& what);
+
+// Sets file access properties `access` to lock the file (shared when
+// reading, exclusive when creating) but to go on without a lock where the
+// file system has locking disabled (common for Lustre and NFS on clusters),
+// rather than fail with "unable to lock file". Older HDF5 has no such
+// setting; there only HDF5_USE_FILE_LOCKING=FALSE in the environment gets
+// past such a file system.
+void use_file_locks_where_supported(hid_t access, const std::string& file, const std::string& what);
 
 // Scalar root attributes. Strings are variable-length UTF-8, which h5py
 // reads as str; the readers also accept fixed-length strings and any

@@ -119,11 +119,7 @@ Hid open_hdf5(const std::string& path) {
   if (is_hdf5 == 0) throw StoreError(fmt::format("{}: not an HDF5 file", path));
 
   Hid access = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path, "cannot open");
-#if H5_VERSION_GE(1, 12, 1) || (H5_VERS_MINOR == 10 && H5_VERSION_GE(1, 10, 7))
-  // Read-only opens take a shared lock; on file systems without locks
-  // (common on clusters) go on without one rather than fail.
-  check(H5Pset_file_locking(access.get(), true, true), path, "cannot open");
-#endif
+  use_file_locks_where_supported(access.get(), path, "cannot open");
   const hid_t store = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get());
   if (store < 0 && hdf5_error_has(H5E_TRUNCATED)) {
     struct stat info {};
@@ -191,6 +187,7 @@ StoreContents inspect_store(const std::string& path) {
   metadata.filters_json = read_string_attribute(root, kFiltersAttribute, path);
   metadata.report_json = read_string_attribute(root, kReportAttribute, path);
   metadata.created = read_string_attribute(root, kCreatedAttribute, path);
+  check_json_attributes(metadata, path);
 
   const ExpectedType token_type{dtype_bytes(metadata.dtype), dtype};
   const ExpectedType offset_type{sizeof(std::uint64_t), "uint64"};

@@ -30,7 +30,8 @@ struct StoreContents {
 
 // Throws StoreError naming `path` for: not HDF5; truncated (as HDF5 sees
 // it); a newer format_version; a missing dataset or attribute; a dtype that
-// disagrees with vocab_size; a dataset that is not 1-D, unsigned,
+// disagrees with vocab_size; tokenizer, filters or report attributes that
+// check_json_attributes refuses; a dataset that is not 1-D, unsigned,
 // little-endian, of the expected width, contiguous, unfiltered and
 // allocated.
 StoreContents inspect_store(const std::string& path);

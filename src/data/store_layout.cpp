@@ -7,6 +7,64 @@
 #include <nlohmann/json.hpp>
 
 namespace loom::data::store_detail {
+namespace {
+
+// The attribute's text as JSON; StoreError when it does not parse.
+nlohmann::json parse_attribute(const std::string& json, const char* name, const std::string& file) {
+  try {
+    return nlohmann::json::parse(json);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw StoreError(fmt::format("{}: attribute '{}' is not valid JSON: {}", file, name, e.what()));
+  }
+}
+
+// A JSON value as a message shows it: scalars as JSON text, arrays and
+// objects by their type.
+std::string describe(const nlohmann::json& value) {
+  if (value.is_structured()) return value.type_name();
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+const nlohmann::json& tokenizer_field(const nlohmann::json& tokenizer, const char* key,
+                                      const std::string& file) {
+  const auto found = tokenizer.find(key);
+  if (found == tokenizer.end()) {
+    throw StoreError(
+        fmt::format("{}: attribute '{}' has no field '{}'", file, kTokenizerAttribute, key));
+  }
+  return *found;
+}
+
+[[noreturn]] void throw_wrong_field(const char* key, const nlohmann::json& found,
+                                    const char* expected, const std::string& file) {
+  throw StoreError(fmt::format("{}: attribute '{}' has field '{}' = {}; expected {}", file,
+                               kTokenizerAttribute, key, describe(found), expected));
+}
+
+// Only what the store itself relies on: the kind names the tokenizer to
+// rebuild, and its vocabulary must be the one the token ids were checked
+// against. The rest is the text module's to judge.
+void check_tokenizer(const nlohmann::json& tokenizer, std::uint32_t vocab_size,
+                     const std::string& file) {
+  if (!tokenizer.is_object()) {
+    throw StoreError(fmt::format("{}: attribute '{}' holds a JSON {}; expected an object", file,
+                                 kTokenizerAttribute, tokenizer.type_name()));
+  }
+  const nlohmann::json& kind = tokenizer_field(tokenizer, "kind", file);
+  if (!kind.is_string()) throw_wrong_field("kind", kind, "a string", file);
+  const nlohmann::json& tokenizer_vocab = tokenizer_field(tokenizer, "vocab_size", file);
+  if (!tokenizer_vocab.is_number_integer()) {
+    throw_wrong_field("vocab_size", tokenizer_vocab, "an integer", file);
+  }
+  // Non-negative numbers parse as unsigned; a negative one cannot match.
+  if (!tokenizer_vocab.is_number_unsigned() || tokenizer_vocab.get<std::uint64_t>() != vocab_size) {
+    throw StoreError(fmt::format(
+        "{}: attribute '{}' has field 'vocab_size' = {}, but attribute '{}' is {}", file,
+        kTokenizerAttribute, tokenizer_vocab.dump(), kVocabSizeAttribute, vocab_size));
+  }
+}
+
+}  // namespace
 
 std::optional<TokenDtype> dtype_from_name(const std::string& name) {
   for (TokenDtype dtype : {TokenDtype::u8, TokenDtype::u16, TokenDtype::u32}) {
@@ -20,7 +78,9 @@ std::string sources_to_json(const std::vector<SourceFile>& sources) {
   for (const SourceFile& source : sources) {
     list.push_back({{"name", source.name}, {"bytes", source.bytes}, {"crc32", source.crc32}});
   }
-  return list.dump();
+  // Names are file paths as given, which need not be UTF-8 (a Latin-1 file
+  // name); replacing bad bytes with U+FFFD keeps them from failing commit.
+  return list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::vector<SourceFile> sources_from_json(const std::string& json, const std::string& file) {
@@ -43,6 +103,13 @@ std::vector<SourceFile> sources_from_json(const std::string& json, const std::st
   } catch (const nlohmann::json::exception& e) {
     throw invalid(e.what());
   }
+}
+
+void check_json_attributes(const StoreMetadata& metadata, const std::string& file) {
+  check_tokenizer(parse_attribute(metadata.tokenizer_json, kTokenizerAttribute, file),
+                  metadata.vocab_size, file);
+  parse_attribute(metadata.filters_json, kFiltersAttribute, file);
+  parse_attribute(metadata.report_json, kReportAttribute, file);
 }
 
 std::string utc_now_iso8601() {

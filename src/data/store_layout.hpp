@@ -43,6 +43,14 @@ std::string sources_to_json(const std::vector<SourceFile>& sources);
 // Throws StoreError naming `file` when `json` is not such a list.
 std::vector<SourceFile> sources_from_json(const std::string& json, const std::string& file);
 
+// The attributes kept as JSON text given by the caller (tokenizer, filters,
+// report): each must parse, and the tokenizer's must be an object with a
+// string "kind" and an integer "vocab_size" equal to metadata.vocab_size.
+// The writer checks before writing and the reader on opening, so a store
+// whose metadata cannot be used later is refused with a message naming
+// `file` rather than failing in whoever parses it.
+void check_json_attributes(const StoreMetadata& metadata, const std::string& file);
+
 // The current time as ISO 8601 UTC, e.g. "2024-05-01T12:34:56Z".
 std::string utc_now_iso8601();
 

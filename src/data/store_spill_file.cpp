@@ -13,15 +13,23 @@
 namespace loom::data::store_detail {
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const char* what) {
-  throw StoreError(fmt::format("{}: {} ({})", path, what, std::strerror(errno)));
+[[noreturn]] void fail(const std::string& path, const char* what, int error) {
+  throw StoreError(fmt::format("{}: {} ({})", path, what, std::strerror(error)));
 }
 
 }  // namespace
 
 SpillFile::SpillFile(std::string path) : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) fail(path_, "cannot create scratch file");
+  // Opening by name (not O_TMPFILE) works on every file system, and also
+  // clears a stale file of this name left by an older Loom, which kept its
+  // scratch files named until it finished.
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd_ < 0) fail(path_, "cannot create scratch file", errno);
+  if (::unlink(path_.c_str()) != 0) {
+    const int error = errno;
+    ::close(fd_);
+    fail(path_, "cannot unlink scratch file", error);
+  }
   buffer_.reserve(kSpillBlockBytes);
 }
 
@@ -43,7 +51,7 @@ void SpillFile::flush() {
     const ssize_t wrote = ::pwrite(fd_, buffer_.data() + done, buffer_.size() - done,
                                    static_cast<off_t>(written_ + done));
     if (wrote < 0 && errno == EINTR) continue;
-    if (wrote < 0) fail(path_, "cannot write scratch file");
+    if (wrote < 0) fail(path_, "cannot write scratch file", errno);
     done += static_cast<std::size_t>(wrote);
   }
   written_ += buffer_.size();
@@ -56,7 +64,7 @@ void SpillFile::read(std::uint64_t offset, void* out, std::size_t bytes) {
   while (bytes > 0) {
     const ssize_t got = ::pread(fd_, to, bytes, static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) fail(path_, "cannot read scratch file");
+    if (got < 0) fail(path_, "cannot read scratch file", errno);
     if (got == 0) {
       throw StoreError(fmt::format("{}: scratch file ends at byte {}, before its {} bytes", path_,
                                    offset, written_));
@@ -69,14 +77,15 @@ void SpillFile::read(std::uint64_t offset, void* out, std::size_t bytes) {
 
 void SpillFile::truncate(std::uint64_t bytes) {
   flush();
-  if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) fail(path_, "cannot truncate scratch file");
+  if (::ftruncate(fd_, static_cast<off_t>(bytes)) != 0) {
+    fail(path_, "cannot truncate scratch file", errno);
+  }
   written_ = bytes;
 }
 
 void SpillFile::discard() {
   if (fd_ < 0) return;
   ::close(fd_);
-  ::unlink(path_.c_str());
   fd_ = -1;
   buffer_.clear();
   buffer_.shrink_to_fit();

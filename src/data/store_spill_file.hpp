@@ -1,8 +1,9 @@
 // A scratch file that the token store writer streams one array into (a
 // split's tokens or its document starts) before commit() copies it into
 // HDF5. Appends are buffered in one fixed-size block, so memory stays
-// constant however large the corpus; the file is deleted when the object
-// goes, committed or not.
+// constant however large the corpus. The file loses its name as soon as it
+// is created and is used only through its descriptor, so the kernel frees
+// it when the descriptor closes, however the process ends (even SIGKILL).
 #pragma once
 
 #include <cstddef>
@@ -18,14 +19,13 @@ inline constexpr std::size_t kSpillBlockBytes = std::size_t{1} << 20;
 
 class SpillFile {
  public:
-  // Creates `path`, replacing a stale file of that name; StoreError when
-  // it cannot.
+  // Creates `path` (replacing a stale file of that name) and unlinks it at
+  // once; StoreError when it cannot. `path` stays the file's name in
+  // messages.
   explicit SpillFile(std::string path);
   ~SpillFile() { discard(); }
   SpillFile(const SpillFile&) = delete;
   SpillFile& operator=(const SpillFile&) = delete;
-
-  const std::string& path() const { return path_; }
   // Bytes appended so far, buffered ones included.
   std::uint64_t size() const { return written_ + buffer_.size(); }
 
@@ -34,7 +34,7 @@ class SpillFile {
   void read(std::uint64_t offset, void* out, std::size_t bytes);
   // Shrinks the content to its first `bytes` bytes.
   void truncate(std::uint64_t bytes);
-  // Closes and deletes the file now; later calls do nothing.
+  // Closes the file, which frees it, now; later calls do nothing.
   void discard();
 
  private:

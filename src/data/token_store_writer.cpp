@@ -1,9 +1,10 @@
 // TokenStoreWriter: streams each split's tokens and document starts into
-// scratch files beside the target (NAME.h5.train.tmp, NAME.h5.train.docs.tmp,
-// and the same for val), so memory stays constant for any corpus size. At
-// commit() it writes NAME.h5.tmp in one pass of fixed-size blocks, fsyncs it
-// and renames it over NAME.h5: a reader sees the old store or the new one,
-// never half of one.
+// scratch files beside the target, so memory stays constant for any corpus
+// size. They are created as NAME.h5.train.tmp, NAME.h5.train.docs.tmp (and
+// the same for val) and unlinked at once, so even a killed run leaves none
+// behind. At commit() it writes NAME.h5.tmp in one pass of fixed-size
+// blocks, fsyncs it and renames it over NAME.h5: a reader sees the old
+// store or the new one, never half of one.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -188,6 +189,7 @@ void TokenStoreWriter::Impl::write_hdf5(const StoreMetadata& metadata) {
   Hid access = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, file, "cannot create HDF5 file");
   check(H5Pset_alignment(access.get(), 1, store_detail::kDatasetAlignment), file,
         "cannot create HDF5 file");
+  store_detail::use_file_locks_where_supported(access.get(), file, "cannot create HDF5 file");
   // H5F_ACC_TRUNC replaces a NAME.h5.tmp left by a killed run.
   Hid store = checked(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), H5Fclose,
                       file, "cannot create HDF5 file");
@@ -311,6 +313,8 @@ void TokenStoreWriter::commit(StoreMetadata metadata) {
   metadata.vocab_size = writer.vocab_size;
   metadata.dtype = writer.dtype;
   if (metadata.created.empty()) metadata.created = store_detail::utc_now_iso8601();
+  // Before writing anything: a store the reader would refuse is not made.
+  store_detail::check_json_attributes(metadata, writer.path);
 
   writer.write_hdf5(metadata);
   // Again, for a file that appeared at `path` while the corpus streamed in.

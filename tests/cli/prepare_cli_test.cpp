@@ -1,21 +1,18 @@
 // `loom prepare`, `loom inspect` and `loom-synth` run as a user runs them.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 
-#include "loom/data/token_store.hpp"
 #include "test_support.hpp"
+#include <gtest/gtest.h>
+
+#include "loom/data/token_store.hpp"
 
 namespace loom {
 namespace {
 
 using testing::run_loom;
+using testing::run_synth;
 using testing::TempDir;
 using testing::write_file;
-
-testing::CommandResult run_synth(const std::string& args) {
-  return testing::run_command(std::string("'") + LOOM_SYNTH_BINARY + "' " + args);
-}
 
 TEST(PrepareCli, PreparesFromFlagsAndReports) {
   TempDir dir;
@@ -48,8 +45,9 @@ TEST(PrepareCli, RefusesAnExistingStoreWithExitCodeAndMessage) {
       "prepare -i '" + dir.file("a.txt") + "' -o '" + dir.file("a.h5") + "' --progress none";
   ASSERT_EQ(run_loom(args).exit_code, 0);
   const auto again = run_loom(args);
-  EXPECT_EQ(again.exit_code, 1);
-  EXPECT_EQ(again.err, "error: " + dir.file("a.h5") + " already exists; pass --force to replace it\n");
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_EQ(again.err,
+            "error: " + dir.file("a.h5") + " already exists; pass --force to replace it\n");
   EXPECT_EQ(run_loom(args + " --force").exit_code, 0);
 }
 
@@ -66,8 +64,7 @@ TEST(PrepareCli, BadInputsAndOptionsExitTwo) {
             "char | byte | bpe | unigram\n");
   const auto no_out = run_loom("prepare -i x");
   EXPECT_EQ(no_out.exit_code, 2);
-  EXPECT_NE(no_out.err.find("missing required key 'data.store'"), std::string::npos)
-      << no_out.err;
+  EXPECT_NE(no_out.err.find("missing required key 'data.store'"), std::string::npos) << no_out.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("x.h5")));
 }
 
@@ -81,13 +78,15 @@ TEST(PrepareCli, InspectRejectsWhatIsNotAStore) {
 
 TEST(SynthCli, SameSeedSameBytesAndADiscordPackagePrepares) {
   TempDir dir;
-  ASSERT_EQ(run_synth("stories --size 200KB --seed 7 --out '" + dir.file("a.txt") + "'").exit_code, 0);
-  ASSERT_EQ(run_synth("stories --size 200KB --seed 7 --out '" + dir.file("b.txt") + "'").exit_code, 0);
+  ASSERT_EQ(run_synth("stories --size 200KB --seed 7 --out '" + dir.file("a.txt") + "'").exit_code,
+            0);
+  ASSERT_EQ(run_synth("stories --size 200KB --seed 7 --out '" + dir.file("b.txt") + "'").exit_code,
+            0);
   EXPECT_EQ(testing::read_file(dir.file("a.txt")), testing::read_file(dir.file("b.txt")));
   EXPECT_GE(std::filesystem::file_size(dir.file("a.txt")), 200000u);
 
-  ASSERT_EQ(run_synth("discord --size 300KB --channels 6 --out '" + dir.file("pkg") + "'").exit_code,
-            0);
+  ASSERT_EQ(
+      run_synth("discord --size 300KB --channels 6 --out '" + dir.file("pkg") + "'").exit_code, 0);
   const auto result = run_loom("prepare -i '" + dir.file("pkg") + "' -o '" + dir.file("d.h5") +
                                "' --set prepare.val_fraction=0.5 --progress none");
   ASSERT_EQ(result.exit_code, 0) << result.err;

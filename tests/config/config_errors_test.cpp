@@ -42,12 +42,48 @@ TEST(ConfigErrors, NanoGptNameIsPointedToLoomsKey) {
                   "(peak learning rate, reached after warmup)"});
 }
 
+TEST(ConfigErrors, NanoGptNameThatMeansSomethingElseGetsItsOwnHint) {
+  EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  gradient_accumulation_steps: 5\n"),
+            Lines{"run.yaml:4:3: unknown key 'train.gradient_accumulation_steps'; Loom derives "
+                  "accumulation: set train.batch_size to nanoGPT's batch_size x "
+                  "gradient_accumulation_steps (nanoGPT's value already counts every rank) and "
+                  "train.micro_batch to nanoGPT's batch_size"});
+  EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  dtype: bfloat16\n"),
+            Lines{"run.yaml:4:3: unknown key 'train.dtype'; Loom calls it 'train.precision': "
+                  "fp32 | bf16 | fp16 (nanoGPT's float32 | bfloat16 | float16)"});
+  EXPECT_EQ(issues_of(std::string(kStore) + "checkpoint:\n  init_from: resume\n"),
+            Lines{"run.yaml:4:3: unknown key 'checkpoint.init_from'; Loom calls it "
+                  "'checkpoint.resume': auto | never (nanoGPT's 'resume' | 'scratch'); auto "
+                  "starts from scratch when there is no checkpoint yet"});
+  // The hint does not depend on the section the name was put in.
+  EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  decay_lr: true\n"),
+            Lines{"run.yaml:4:3: unknown key 'train.decay_lr'; Loom calls it 'optim.schedule': "
+                  "cosine | constant (nanoGPT's decay_lr: True | False)"});
+}
+
 TEST(ConfigErrors, KeyInTheWrongSectionNamesTheRightOne) {
   EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  lr: 3e-4\n"),
             Lines{"run.yaml:4:3: unknown key 'train.lr'; did you mean 'optim.lr'?"});
   EXPECT_EQ(issues_of(std::string(kStore) + "lr: 3e-4\n"),
             Lines{"run.yaml:3:1: unknown section 'lr'; keys go inside their section: did you "
                   "mean 'optim.lr'?"});
+}
+
+TEST(ConfigErrors, ExactKeyElsewhereBeatsATypoInTheSameSection) {
+  // block_size is one edit from train.batch_size, but it is model's key.
+  EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  block_size: 128\n"),
+            Lines{"run.yaml:4:3: unknown key 'train.block_size'; did you mean "
+                  "'model.block_size'?"});
+  // A key two sections have: both are named, in schema order.
+  EXPECT_EQ(issues_of(std::string(kStore) + "eval:\n  threads: 2\n"),
+            Lines{"run.yaml:4:3: unknown key 'eval.threads'; did you mean 'run.threads' or "
+                  "'prepare.threads'?"});
+  EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  interval: 10\n"),
+            Lines{"run.yaml:4:3: unknown key 'train.interval'; did you mean 'eval.interval' or "
+                  "'checkpoint.interval'?"});
+  EXPECT_EQ(issues_of(std::string(kStore) + "threads: 2\n"),
+            Lines{"run.yaml:3:1: unknown section 'threads'; keys go inside their section: did "
+                  "you mean 'run.threads' or 'prepare.threads'?"});
 }
 
 TEST(ConfigErrors, UnknownKeyWithNothingCloseListsTheSectionsKeys) {
@@ -126,6 +162,17 @@ TEST(ConfigErrors, KeysThatDisagreeAreReportedAtTheKeyToChange) {
   EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  max_iters: 50\n"),
             Lines{"run.yaml: optim.warmup_iters: 100 is past the end of the decay at step 50 "
                   "(train.max_iters is set at run.yaml:4:14)"});
+}
+
+TEST(ConfigErrors, CharVocabularyCapMustLeaveRoomForACharacter) {
+  EXPECT_EQ(issues_of(std::string(kStore) + "prepare:\n  max_vocab: 3\n"),
+            Lines{"run.yaml:4:14: prepare.max_vocab: 3 leaves no room beyond the 4 special "
+                  "tokens; use 0 (no cap) or at least 5"});
+  EXPECT_EQ(issues_of(kStore, {"prepare.max_vocab=4"}),
+            Lines{"--set prepare.max_vocab=4: prepare.max_vocab: 4 leaves no room beyond the 4 "
+                  "special tokens; use 0 (no cap) or at least 5"});
+  EXPECT_EQ(issues_of(std::string(kStore) + "prepare:\n  max_vocab: 5\n"), Lines{});
+  EXPECT_EQ(issues_of(std::string(kStore) + "prepare:\n  max_vocab: 0\n"), Lines{});
 }
 
 TEST(ConfigErrors, AllProblemsAreReportedAtOnce) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -22,10 +23,12 @@ struct Document {
 };
 
 // Every metadata field set to something recognisable, including non-ASCII
-// text and numbers past 32 bits.
-inline StoreMetadata full_metadata() {
+// text and numbers past 32 bits; the tokenizer's vocab_size is the store's,
+// as the writer and reader require.
+inline StoreMetadata full_metadata(std::uint32_t vocab_size) {
   StoreMetadata metadata;
-  metadata.tokenizer_json = R"({"kind":"char","chars":"ab\u00e9\u65e5"})";
+  metadata.tokenizer_json = R"({"kind":"char","vocab_size":)" + std::to_string(vocab_size) +
+                            R"(,"chars":"ab\u00e9\u65e5"})";
   metadata.sources = {{"corpus/part-1.txt.gz", 5000000000ULL, 0xDEADBEEFu},
                       {"corpus/t\xC3\xA9l\xC3\xA9gramme.json", 42, 0}};
   metadata.filters_json = R"({"min_chars":10,"removed":3})";
@@ -35,10 +38,10 @@ inline StoreMetadata full_metadata() {
 }
 
 // Writes `documents` (each begun with begin_document, appended in two
-// calls) and commits.
+// calls) and commits `metadata`, full_metadata(vocab_size) when not given.
 inline void write_store(const std::string& path, std::uint32_t vocab_size,
                         const std::vector<Document>& documents,
-                        const StoreMetadata& metadata = full_metadata()) {
+                        const std::optional<StoreMetadata>& metadata = std::nullopt) {
   TokenStoreWriter writer(path, vocab_size, false);
   for (const Document& document : documents) {
     writer.begin_document(document.split);
@@ -46,7 +49,7 @@ inline void write_store(const std::string& path, std::uint32_t vocab_size,
     writer.append(document.split, document.ids.data(), half);
     writer.append(document.split, document.ids.data() + half, document.ids.size() - half);
   }
-  writer.commit(metadata);
+  writer.commit(metadata ? *metadata : full_metadata(vocab_size));
 }
 
 // `count` ids below `vocab_size` in a fixed, irregular pattern.
@@ -114,6 +117,22 @@ class StorePatch {
   }
 
   void delete_attribute(const char* name) { hdf5_ok(H5Adelete(file_, name), name); }
+
+  // Replaces attribute `name` by a variable-length UTF-8 string, as the
+  // writer makes them.
+  void set_string_attribute(const char* name, const std::string& value) {
+    delete_attribute(name);
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    hdf5_ok(H5Tset_size(type, H5T_VARIABLE), name);
+    hdf5_ok(H5Tset_cset(type, H5T_CSET_UTF8), name);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attribute = H5Acreate2(file_, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    const char* text = value.c_str();
+    hdf5_ok(H5Awrite(attribute, type, &text), name);
+    H5Aclose(attribute);
+    H5Sclose(space);
+    H5Tclose(type);
+  }
 
   // Overwrites one value of a 1-D dataset (HDF5 converts from uint64).
   void set_value(const std::string& dataset_name, std::uint64_t index, std::uint64_t value) {

@@ -55,7 +55,7 @@ TEST(TokenStoreH5py, ReadsWhatTheWriterWrote) {
   const std::string path = dir.file("corpus.h5");
   const std::vector<text::TokenId> train = testing::token_pattern(70'000, 1000, 1);
   const std::vector<text::TokenId> val = {999, 0, 4};
-  const StoreMetadata metadata = testing::full_metadata();
+  const StoreMetadata metadata = testing::full_metadata(1000);
   testing::write_store(path, 1000,
                        {{Split::train, {train.begin(), train.begin() + 50'000}},
                         {Split::train, {train.begin() + 50'000, train.end()}},

@@ -4,6 +4,7 @@
 // truncated file, and corrupt content. The bad files are valid stores
 // damaged with HDF5's C API.
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -250,6 +251,65 @@ TEST_F(BadStore, SourcesThatAreNotAList) {
   EXPECT_EQ(error(),
             "attribute sources is not a JSON list of {name, bytes, crc32}: found a JSON object");
 }
+
+// The JSON attributes `loom inspect` and training parse: a foreign or
+// corrupt one is refused on opening, naming the file, rather than later as
+// a bare parse error. The store's vocab_size is 100.
+struct JsonAttributeCase {
+  const char* attribute;
+  std::string value;
+  std::string message;
+};
+
+void PrintTo(const JsonAttributeCase& json_case, std::ostream* out) {
+  *out << json_case.attribute << " = " << json_case.value;
+}
+
+class BadJsonAttribute : public BadStore,
+                         public ::testing::WithParamInterface<JsonAttributeCase> {};
+
+TEST_P(BadJsonAttribute, IsRefusedWithItsName) {
+  StorePatch(path_).set_string_attribute(GetParam().attribute, GetParam().value);
+  EXPECT_EQ(error(), GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadJsonAttribute,
+    ::testing::Values(
+        JsonAttributeCase{"tokenizer", R"({"kind":"char",)",
+                          "attribute 'tokenizer' is not valid JSON: "
+                          "[json.exception.parse_error.101] parse error at line 1, column 16: "
+                          "syntax error while parsing object key - unexpected end of input; "
+                          "expected string literal"},
+        JsonAttributeCase{"filters", "min_chars=10",
+                          "attribute 'filters' is not valid JSON: "
+                          "[json.exception.parse_error.101] parse error at line 1, column 1: "
+                          "syntax error while parsing value - invalid literal; last read: 'm'"},
+        JsonAttributeCase{"report", "",
+                          "attribute 'report' is not valid JSON: "
+                          "[json.exception.parse_error.101] parse error at line 1, column 1: "
+                          "syntax error while parsing value - unexpected end of input; expected "
+                          "'[', '{', or a literal"},
+        JsonAttributeCase{"tokenizer", R"(["char",100])",
+                          "attribute 'tokenizer' holds a JSON array; expected an object"},
+        JsonAttributeCase{"tokenizer", R"({"vocab_size":100})",
+                          "attribute 'tokenizer' has no field 'kind'"},
+        JsonAttributeCase{"tokenizer", R"({"kind":5,"vocab_size":100})",
+                          "attribute 'tokenizer' has field 'kind' = 5; expected a string"},
+        JsonAttributeCase{"tokenizer", R"({"kind":"char"})",
+                          "attribute 'tokenizer' has no field 'vocab_size'"},
+        JsonAttributeCase{"tokenizer", R"({"kind":"char","vocab_size":"100"})",
+                          "attribute 'tokenizer' has field 'vocab_size' = \"100\"; expected an "
+                          "integer"},
+        JsonAttributeCase{"tokenizer", R"({"kind":"char","vocab_size":100.0})",
+                          "attribute 'tokenizer' has field 'vocab_size' = 100.0; expected an "
+                          "integer"},
+        JsonAttributeCase{"tokenizer", R"({"kind":"char","vocab_size":256})",
+                          "attribute 'tokenizer' has field 'vocab_size' = 256, but attribute "
+                          "'vocab_size' is 100"},
+        JsonAttributeCase{"tokenizer", R"({"kind":"char","vocab_size":-100})",
+                          "attribute 'tokenizer' has field 'vocab_size' = -100, but attribute "
+                          "'vocab_size' is 100"}));
 
 }  // namespace
 }  // namespace loom::data

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "store_test_support.hpp"
@@ -73,7 +74,7 @@ TEST_P(RoundTrip, TokensDocumentsAndMetadataComeBackExactly) {
 
   const TokenStoreReader reader(path);
   EXPECT_EQ(reader.path(), path);
-  expect_metadata(reader.metadata(), full_metadata(), vocab_size, dtype);
+  expect_metadata(reader.metadata(), full_metadata(vocab_size), vocab_size, dtype);
   const SplitView train = reader.split(Split::train);
   EXPECT_EQ(train.dtype, dtype);
   EXPECT_EQ(tokens_of(train), concatenated(documents, Split::train));
@@ -105,6 +106,7 @@ TEST(TokenStore, CreatedIsSetToNowWhenEmpty) {
   TempDir dir;
   const std::string path = dir.file("corpus.h5");
   StoreMetadata metadata;
+  metadata.tokenizer_json = R"({"kind":"byte","vocab_size":100})";
   metadata.vocab_size = 12345;  // the writer's own vocab_size wins
   metadata.format_version = 99;
   TokenStoreWriter writer(path, 100, false);
@@ -140,7 +142,7 @@ TEST(TokenStore, WritesLargerThanTheBuffersRoundTrip) {
     }
     EXPECT_EQ(writer.documents(Split::train), 3u);
     writer.move_train_tail_to_val(1'200'000);
-    writer.commit(full_metadata());
+    writer.commit(full_metadata(vocab_size));
   }
   const TokenStoreReader reader(path);
   const SplitView train = reader.split(Split::train);
@@ -177,7 +179,7 @@ TEST(TokenStore, BeginningADocumentWithoutTokensRecordsNone) {
   writer.append(Split::train, ids.data() + 2, 1);
   EXPECT_EQ(writer.tokens(Split::train), 3u);
   EXPECT_EQ(writer.documents(Split::train), 2u);
-  writer.commit(full_metadata());
+  writer.commit(full_metadata(100));
   EXPECT_EQ(doc_starts_of(TokenStoreReader(path).split(Split::train)), (Offsets{0, 2}));
 }
 
@@ -209,7 +211,7 @@ TEST_P(MoveTrainTail, MovesTokensAndCutsDocuments) {
   // The cut document stays closed: new train tokens start a new one.
   const Ids more = {99};
   writer.append(Split::train, more.data(), 1);
-  writer.commit(full_metadata());
+  writer.commit(full_metadata(100));
 
   const TokenStoreReader reader(path);
   Ids expected_train(train_ids.begin(), train_ids.end() - moved);
@@ -279,14 +281,58 @@ TEST(TokenStore, ACommittedWriterTakesNoMore) {
   TempDir dir;
   const std::string path = dir.file("corpus.h5");
   TokenStoreWriter writer(path, 100, false);
-  writer.commit(full_metadata());
+  writer.commit(full_metadata(100));
   const Ids ids = {1};
   EXPECT_THROW(writer.append(Split::train, ids.data(), 1), StoreError);
   try {
-    writer.commit(full_metadata());
+    writer.commit(full_metadata(100));
     FAIL() << "expected StoreError";
   } catch (const StoreError& e) {
     EXPECT_EQ(std::string(e.what()), path + ": already committed");
+  }
+}
+
+// A file name in Latin-1 is not UTF-8; its bad byte becomes U+FFFD rather
+// than failing commit after all the work.
+TEST(TokenStore, SourceNamesThatAreNotUtf8AreStoredWithAReplacementCharacter) {
+  TempDir dir;
+  const std::string path = dir.file("corpus.h5");
+  StoreMetadata metadata = full_metadata(100);
+  metadata.sources = {{"caf\xe9.txt", 12, 34}};
+  write_store(path, 100, {{Split::train, {1, 2}}}, metadata);
+  const std::vector<SourceFile> read = TokenStoreReader(path).metadata().sources;
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].name, "caf\xEF\xBF\xBD.txt");
+  EXPECT_EQ(read[0].bytes, 12u);
+  EXPECT_EQ(read[0].crc32, 34u);
+}
+
+// The writer refuses at commit, before writing, metadata the reader would
+// refuse (the reader's own messages are tested with it).
+TEST(TokenStore, CommitRefusesJsonTheReaderWouldRefuse) {
+  TempDir dir;
+  const std::string path = dir.file("corpus.h5");
+  const Ids ids = {1, 2};
+  for (const auto& [field, json, message] :
+       std::vector<std::tuple<std::string StoreMetadata::*, std::string, std::string>>{
+           {&StoreMetadata::tokenizer_json, R"({"kind":"char","vocab_size":99})",
+            "attribute 'tokenizer' has field 'vocab_size' = 99, but attribute 'vocab_size' is "
+            "100"},
+           {&StoreMetadata::filters_json, "",
+            "attribute 'filters' is not valid JSON: [json.exception.parse_error.101] parse error "
+            "at line 1, column 1: syntax error while parsing value - unexpected end of input; "
+            "expected '[', '{', or a literal"}}) {
+    TokenStoreWriter writer(path, 100, false);
+    writer.append(Split::train, ids.data(), ids.size());
+    StoreMetadata metadata = full_metadata(100);
+    metadata.*field = json;
+    try {
+      writer.commit(metadata);
+      FAIL() << "expected StoreError";
+    } catch (const StoreError& e) {
+      EXPECT_EQ(std::string(e.what()), path + ": " + message);
+    }
+    EXPECT_TRUE(files_in(dir.path()).empty());
   }
 }
 

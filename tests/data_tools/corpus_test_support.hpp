@@ -1,6 +1,6 @@
 // Helpers for the corpus reader tests: records shown one per string so a
 // whole reading compares with EXPECT_EQ, compressed fixtures written with
-// zlib and zstd, and the message of the CorpusError a call throws.
+// zlib and zstd, and the message and kind of the CorpusError a call throws.
 #pragma once
 
 #include <functional>
@@ -44,6 +44,19 @@ inline std::string corpus_error_of(const std::function<void()>& action) {
     action();
   } catch (const CorpusError& error) {
     return error.what();
+  }
+  return "";
+}
+
+// How `loom` would end on what `action` throws: "InputResolutionError, exit
+// 2", "CorpusError, exit 1", or "" when it throws no CorpusError.
+inline std::string corpus_error_kind(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const InputResolutionError& error) {
+    return "InputResolutionError, exit " + std::to_string(to_int(error.exit_code()));
+  } catch (const CorpusError& error) {
+    return "CorpusError, exit " + std::to_string(to_int(error.exit_code()));
   }
   return "";
 }

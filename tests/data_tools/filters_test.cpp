@@ -113,6 +113,18 @@ TEST(RecordFilter, DropEmptyAndMinChars) {
   EXPECT_EQ(filter.counts().dropped_short, 2u);
 }
 
+TEST(RecordFilter, MinCharsCountsCharactersAsTheTokenizerDoes) {
+  FilterOptions options;
+  options.min_chars = 2;
+  RecordFilter filter(options);
+  // Each maximal invalid subsequence is one character (one U+FFFD): two
+  // stray continuation bytes are two, a truncated character one.
+  EXPECT_EQ(kept(filter, Texts{"\x80\x80", "\xE2\x82", "\xC3\xA9\x80", "\xF0\x9F\x98", "\xC3\xA9",
+                               "\xC0\xAF"}),
+            (Texts{"\x80\x80", "\xC3\xA9\x80", "\xC0\xAF"}));
+  EXPECT_EQ(filter.counts().dropped_short, 3u);
+}
+
 TEST(RecordFilter, LowercaseCoversAllScripts) {
   FilterOptions options;
   options.lowercase = true;
@@ -137,9 +149,21 @@ TEST(RecordFilter, InvalidUtf8IsLeftAsItIsAndCounted) {
   options.lowercase = true;
   options.nfc = true;
   RecordFilter filter(options);
-  const std::string broken = "ABC\xC3(\xFF e\xCC\x81";
-  EXPECT_EQ(kept(filter, Texts{broken, "OK\xC3\x89"}), (Texts{broken, "ok\xC3\xA9"}));
-  EXPECT_EQ(filter.counts().invalid_utf8, 1u);
+  // Invalid as the tokenizers judge it: a truncated sequence, a byte no
+  // UTF-8 has, an overlong form, a surrogate, a value above U+10FFFF.
+  const Texts broken{"ABC\xC3(\xFF e\xCC\x81", "A\xC0\xAF", "A\xED\xA0\x80", "A\xF4\x90\x80\x80"};
+  Texts texts = broken;
+  texts.push_back("OK\xC3\x89");
+  Texts expected = broken;
+  expected.push_back("ok\xC3\xA9");
+  EXPECT_EQ(kept(filter, texts), expected);
+  EXPECT_EQ(filter.counts().invalid_utf8, 4u);
+  // NFC alone refuses the same texts.
+  FilterOptions nfc_only;
+  nfc_only.nfc = true;
+  RecordFilter nfc_filter(nfc_only);
+  EXPECT_EQ(kept(nfc_filter, broken), broken);
+  EXPECT_EQ(nfc_filter.counts().invalid_utf8, 4u);
 }
 
 TEST(RecordFilter, DedupComparesFinalTextsAndSparesBlankRecords) {

@@ -12,6 +12,7 @@
 
 #include "loom/config/loader.hpp"
 #include "loom/data/token_store.hpp"
+#include "loom/data_tools/record_reader.hpp"
 
 namespace loom::data_tools {
 namespace {
@@ -113,28 +114,100 @@ TEST(Prepare, EndsEveryDocumentWithEos) {
 
 TEST(Prepare, AnyThreadCountWritesTheSameStore) {
   TempDir dir;
-  // Enough text for several chunks, with lines longer than a chunk too.
+  // About 12 chunks of short lines in 60 documents, and a line several
+  // chunks long, so many chunks are in flight at once.
   std::string text;
-  for (int i = 0; i < 4000; ++i) {
+  for (int i = 0; i < 240000; ++i) {
     text += fmt::format("line {} — ünïcödé {}\n", i, std::string(static_cast<size_t>(i % 97), 'x'));
-    if (i % 500 == 0) text += "<|endoftext|>\n";
+    if (i % 4000 == 3999) text += "<|endoftext|>\n";
   }
   text += std::string(3 << 20, 'y') + "\n";
   write_file(dir.file("big.txt"), text);
-  std::vector<std::vector<text::TokenId>> train_tokens;
-  std::vector<std::vector<std::uint64_t>> train_docs;
-  for (int threads : {1, 2, 3}) {
+  std::vector<std::vector<text::TokenId>> tokens;
+  std::vector<std::vector<std::uint64_t>> documents;
+  for (int threads : {1, 2, 7}) {
     const std::string store = dir.file(fmt::format("t{}.h5", threads));
     run(make_config({dir.file("big.txt")}, store, {fmt::format("prepare.threads={}", threads)}));
     const data::TokenStoreReader reader(store);
-    const data::SplitView view = reader.split(data::Split::train);
-    train_tokens.push_back(all_tokens(view));
-    train_docs.emplace_back(view.doc_starts, view.doc_starts + view.num_docs);
+    std::vector<text::TokenId> all;
+    std::vector<std::uint64_t> starts;
+    for (data::Split split : {data::Split::train, data::Split::val}) {
+      const data::SplitView view = reader.split(split);
+      const std::vector<text::TokenId> ids = all_tokens(view);
+      all.insert(all.end(), ids.begin(), ids.end());
+      starts.insert(starts.end(), view.doc_starts, view.doc_starts + view.num_docs);
+      starts.push_back(~0ULL);  // split marker
+    }
+    tokens.push_back(std::move(all));
+    documents.push_back(std::move(starts));
   }
-  EXPECT_EQ(train_tokens[0], train_tokens[1]);
-  EXPECT_EQ(train_tokens[0], train_tokens[2]);
-  EXPECT_EQ(train_docs[0], train_docs[1]);
-  EXPECT_EQ(train_docs[0], train_docs[2]);
+  EXPECT_GT(tokens[0].size(), 12u << 20);
+  EXPECT_EQ(tokens[0], tokens[1]);
+  EXPECT_EQ(tokens[0], tokens[2]);
+  EXPECT_EQ(documents[0], documents[1]);
+  EXPECT_EQ(documents[0], documents[2]);
+  EXPECT_GT(documents[0].size(), 40u);
+}
+
+TEST(Prepare, AFailureWhileTokenizingIsReportedNotCrashed) {
+  TempDir dir;
+  // Several MiB of good JSONL, then a bad line: pass 2 fails with chunks
+  // still queued on four threads.
+  std::string text;
+  for (int i = 0; i < 60000; ++i)
+    text += fmt::format("{{\"text\": \"record {} {}\"}}\n", i, std::string(80, 'z'));
+  text += "{\"text\": broken}\n";
+  write_file(dir.file("big.jsonl"), text);
+  try {
+    run(make_config({dir.file("big.jsonl")}, dir.file("x.h5"),
+                    {"prepare.tokenizer=byte", "prepare.threads=4"}));
+    FAIL() << "expected a CorpusError";
+  } catch (const CorpusError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.file("big.jsonl") + ":60001:"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.h5")));
+}
+
+TEST(Prepare, ALineCutInPiecesIsKeptOrDroppedWhole) {
+  TempDir dir;
+  const std::string head(kMaxRecordBytes, 'X');  // exactly one reader piece
+  write_file(dir.file("t.txt"), "hello\n" + head + "tail1\nworld\n" + head + "tail2\nend\n");
+  const std::string store = dir.file("t.h5");
+  run(make_config({dir.file("t.txt")}, store,
+                  {"prepare.dedup=true", "prepare.tokenizer=byte", "prepare.val_fraction=0"}));
+  // The second long line repeats the first's head piece: dedup drops the
+  // whole line, not the head alone (which would glue "tail2" to "world").
+  EXPECT_EQ(documents_of(store, data::Split::train),
+            std::vector<std::string>{"hello\n" + head + "tail1\nworld\nend\n"});
+}
+
+TEST(Prepare, RefusesToRunOnSeveralRanks) {
+  TempDir dir;
+  write_file(dir.file("s.txt"), "text\n");
+  setenv("RANK", "1", 1);
+  setenv("WORLD_SIZE", "2", 1);
+  try {
+    run(make_config({dir.file("s.txt")}, dir.file("s.h5")));
+    ADD_FAILURE() << "expected a UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(),
+                 "loom prepare runs as one process, but this is rank 1 of 2 (launched by env): run "
+                 "it once, before launching training");
+  }
+  unsetenv("RANK");
+  unsetenv("WORLD_SIZE");
+}
+
+TEST(Prepare, FileNamesNeedNotBeUtf8) {
+  TempDir dir;
+  const std::string name = dir.file("caf\xe9.txt");
+  write_file(name, "du caf\xc3\xa9\n");
+  const std::string store = dir.file("c.h5");
+  run(make_config({name}, store));
+  const data::StoreMetadata meta = data::TokenStoreReader(store).metadata();
+  ASSERT_EQ(meta.sources.size(), 1u);
+  EXPECT_EQ(meta.sources[0].bytes, 9u);
 }
 
 TEST(Prepare, LongLinesComeThroughIntact) {
@@ -154,7 +227,9 @@ TEST(Prepare, OneDocumentCorpusSplitsAtATokenBoundaryAndSaysSo) {
     text += "To be, or not to be.\n";  // 21 characters a line
   write_file(dir.file("play.txt"), text);
   const std::string store = dir.file("play.h5");
-  const PrepareReport report = run(make_config({dir.file("play.txt")}, store));
+  // Any split seed: the first document always trains.
+  const PrepareReport report =
+      run(make_config({dir.file("play.txt")}, store, {"prepare.split_seed=10"}));
   // 2100 characters + <eos> = 2101 tokens; the last 10% (210) become val.
   EXPECT_EQ(report.train.tokens, 1891u);
   EXPECT_EQ(report.val.tokens, 210u);
@@ -177,6 +252,7 @@ TEST(Prepare, RefusesToReplaceAStoreUnlessForced) {
     FAIL() << "expected a StoreError";
   } catch (const data::StoreError& e) {
     EXPECT_EQ(std::string(e.what()), store + " already exists; pass --force to replace it");
+    EXPECT_EQ(e.exit_code(), ExitCode::kUsage);
   }
   EXPECT_EQ(std::filesystem::last_write_time(store), before);
   EXPECT_NO_THROW(run(make_config({dir.file("s.txt")}, store), /*overwrite=*/true));

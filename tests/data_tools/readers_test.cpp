@@ -1,6 +1,7 @@
 // The plain-text and JSONL readers and what they share: line endings,
-// documents, long lines cut at UTF-8 boundaries, gzip and zstd input giving
-// the same records as plain files, and located errors.
+// documents, long lines cut between UTF-8 units (invalid bytes included),
+// gzip and zstd input giving the same records as plain files, and located
+// errors that are runtime failures (exit code 1).
 #include <string>
 #include <vector>
 
@@ -9,10 +10,12 @@
 #include <gtest/gtest.h>
 
 #include "loom/data_tools/record_reader.hpp"
+#include "loom/text/utf8.hpp"
 
 namespace loom::data_tools {
 namespace {
 
+using corpus_testing::corpus_error_kind;
 using corpus_testing::corpus_error_of;
 using corpus_testing::Lines;
 using corpus_testing::read_inputs;
@@ -82,6 +85,34 @@ TEST(TextReader, LongLinesAreCutAtCharacterBoundaries) {
   EXPECT_EQ(read_inputs({dir.file("a.txt")}, "auto", with_limit(8)),
             (Lines{"# abcdefg", "+ \xC3\xA9hij", "  abcdef", "+ \xF0\x9F\x98\x80xyz", "  exactly8",
                    "  12345678", "  12345678", "+ 9"}));
+}
+
+TEST(TextReader, InvalidBytesAreCutBetweenUnitsAsTheTokenizerReadsThem) {
+  TempDir dir;
+  // With an 8-byte limit: a truncated emoji (a maximal invalid subsequence,
+  // one U+FFFD to the tokenizer) straddling the limit moves whole; stray
+  // continuation bytes are units of their own, so "é" before them stays and
+  // a run of them is cut anywhere.
+  const std::vector<std::string> lines{"abcdefg\xF0\x9F\x98z", "abcdef\xC3\xA9\x80\x80xy",
+                                       "ab" + std::string(8, '\x80') + "cd"};
+  write_file(dir.file("a.txt"), lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n");
+  const Lines records = read_inputs({dir.file("a.txt")}, "auto", with_limit(8));
+  ASSERT_EQ(records,
+            (Lines{"# abcdefg", "+ \xF0\x9F\x98z", "  abcdef\xC3\xA9", "+ \x80\x80xy",
+                   "  ab" + std::string(6, '\x80'), "+ " + std::string(2, '\x80') + "cd"}));
+  // The pieces of each line decode to the units of the whole line.
+  std::size_t record = 0;
+  for (const std::string& line : lines) {
+    const text::Utf8Counts whole = text::count_utf8(line);
+    text::Utf8Counts pieces;
+    for (int piece = 0; piece < 2; ++piece, ++record) {
+      const text::Utf8Counts counts = text::count_utf8(records[record].substr(2));
+      pieces.characters += counts.characters;
+      pieces.invalid += counts.invalid;
+    }
+    EXPECT_EQ(pieces.characters, whole.characters) << line;
+    EXPECT_EQ(pieces.invalid, whole.invalid) << line;
+  }
 }
 
 TEST(TextReader, LinesOverTheDefaultLimitSpanBlocksAndAreCut) {
@@ -154,6 +185,19 @@ TEST(Compression, CorruptGzipNamesTheFileAndOffset) {
       write_file(dir.file("bad.txt.gz"), std::string("\x1f\x8b\x08\0\0\0\0\0\0\x03\x07xyz", 14));
   EXPECT_EQ(corpus_error_of([&] { read_inputs({path}); }),
             path + ": corrupt gzip data near byte 11: invalid block type");
+}
+
+TEST(Compression, ReadingErrorsAreRuntimeFailures) {
+  TempDir dir;
+  const std::string gzip =
+      write_file(dir.file("bad.txt.gz"), std::string("\x1f\x8b\x08\0\0\0\0\0\0\x03\x07xyz", 14));
+  const std::string jsonl = write_file(dir.file("bad.jsonl"), "{\"text\": \"a\", }\n");
+  const std::vector<InputFile> gone{{dir.file("gone.txt"), 0, InputFormat::text}};
+  const std::string kind = "CorpusError, exit 1";
+  EXPECT_EQ(corpus_error_kind([&] { read_inputs({gzip}); }), kind);
+  EXPECT_EQ(corpus_error_kind([&] { read_inputs({jsonl}); }), kind);
+  Record record;
+  EXPECT_EQ(corpus_error_kind([&] { open_records(gone, ReaderOptions{})->next(record); }), kind);
 }
 
 TEST(Compression, TruncatedGzipAndZstdAreErrors) {

@@ -1,6 +1,8 @@
 // From command-line paths to inputs: folders walked in path order without
-// hidden files, globs, format guessing by name and content, exports as
-// single inputs, forced formats, and the errors for paths matching nothing.
+// hidden files or token stores, globs, format guessing by name and content,
+// exports as single inputs, forced formats, inputs reached twice listed
+// once, excluded outputs, and the errors (exit code 2) for paths matching
+// nothing.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -14,7 +16,10 @@ namespace loom::data_tools {
 namespace {
 
 namespace fs = std::filesystem;
+using corpus_testing::corpus_error_kind;
 using corpus_testing::corpus_error_of;
+using corpus_testing::Lines;
+using corpus_testing::read_inputs;
 using loom::testing::TempDir;
 using loom::testing::write_file;
 
@@ -125,7 +130,9 @@ TEST(ResolveInputs, PathsMatchingNothingAreErrors) {
             }),
             "input '" + pattern + "': no such file, folder or glob match");
   EXPECT_EQ(corpus_error_of([&] { resolve_inputs({dir.file("empty")}, "auto"); }),
-            "input '" + dir.file("empty") + "': no files in it (hidden ones are skipped)");
+            "input '" + dir.file("empty") +
+                "': no files in it (hidden files, .h5 token stores and this run's outputs are "
+                "skipped)");
   EXPECT_EQ(corpus_error_of([&] { resolve_inputs({dir.file("a.txt")}, "discord"); }),
             "input '" + dir.file("a.txt") + "': '" + dir.file("a.txt") +
                 "' is a file; a Discord data package is the folder holding Messages");
@@ -134,6 +141,93 @@ TEST(ResolveInputs, PathsMatchingNothingAreErrors) {
                 "': no Discord data package (a folder with Messages) in it");
   EXPECT_EQ(corpus_error_of([&] { resolve_inputs({dir.file("a.txt")}, "csv"); }),
             "unknown input format 'csv'; expected auto, text, jsonl, discord or telegram");
+}
+
+TEST(ResolveInputs, ResolutionErrorsAreUsageErrors) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "empty");
+  const std::string kind = "InputResolutionError, exit 2";
+  EXPECT_EQ(corpus_error_kind([&] { resolve_inputs({dir.file("missing.txt")}, "auto"); }), kind);
+  EXPECT_EQ(corpus_error_kind([&] { resolve_inputs({dir.file("*.nothing")}, "auto"); }), kind);
+  EXPECT_EQ(corpus_error_kind([&] { resolve_inputs({dir.file("empty")}, "auto"); }), kind);
+  EXPECT_EQ(corpus_error_kind([&] { resolve_inputs({dir.path().string()}, "discord"); }), kind);
+  EXPECT_EQ(corpus_error_kind([&] { resolve_inputs({dir.path().string()}, "csv"); }), kind);
+}
+
+TEST(ResolveInputs, FolderWalksSkipTokenStoresButNamedOrMatchedOnesAreRead) {
+  TempDir dir;
+  for (const char* name : {"a.txt", "old.h5", "OLD.H5", "old.h5.tmp", "old.h5.train.tmp",
+                           "old.H5.val.docs.TMP", "h5.tmp", "notes.h5.txt", "x.tmp"}) {
+    write_file(dir.file(name), name);
+  }
+  EXPECT_EQ(describe(resolve_inputs({dir.path().string()}, "auto"), dir.path()),
+            (Described{"a.txt text", "h5.tmp text", "notes.h5.txt text", "x.tmp text"}));
+  EXPECT_EQ(
+      describe(resolve_inputs({dir.file("old.h5"), dir.file("old.h5.tmp")}, "auto"), dir.path()),
+      (Described{"old.h5 text", "old.h5.tmp text"}));
+  EXPECT_EQ(describe(resolve_inputs({dir.file("*.[hH]5")}, "auto"), dir.path()),
+            (Described{"OLD.H5 text", "old.h5 text"}));
+}
+
+TEST(ResolveInputs, AnInputReachedTwiceIsListedOnceWhereFirstReached) {
+  TempDir dir;
+  const fs::path corpus = dir.path() / "corpus";
+  fs::create_directories(corpus / "sub");
+  write_file((corpus / "a.txt").string(), "alpha\n");
+  write_file((corpus / "b.txt").string(), "beta\n");
+  write_file((corpus / "sub" / "c.txt").string(), "gamma\n");
+  fs::create_symlink(corpus / "a.txt", dir.path() / "link.txt");
+  const std::string folder = corpus.string();
+  const std::string a = (corpus / "a.txt").string();
+  const std::string b = (corpus / "b.txt").string();
+  // The folder first: a file named again, through a link or with "..",
+  // adds nothing.
+  EXPECT_EQ(describe(resolve_inputs({folder, a, dir.file("link.txt"),
+                                     (corpus / "sub" / ".." / "b.txt").string()},
+                                    "auto"),
+                     dir.path()),
+            (Described{"corpus/a.txt text", "corpus/b.txt text", "corpus/sub/c.txt text"}));
+  // A file first keeps its place; the folder and a glob then add the rest.
+  EXPECT_EQ(describe(resolve_inputs({b, folder, dir.file("corpus/*.txt")}, "auto"), dir.path()),
+            (Described{"corpus/b.txt text", "corpus/a.txt text", "corpus/sub/c.txt text"}));
+  // Naming one file twice is no error.
+  EXPECT_EQ(describe(resolve_inputs({dir.file("link.txt"), a}, "auto"), dir.path()),
+            (Described{"link.txt text"}));
+  EXPECT_EQ(read_inputs({folder, a}), (Lines{"# alpha", "# beta", "# gamma"}));
+}
+
+TEST(ResolveInputs, ExcludedOutputsAreLeftOutWhereverTheyAreMet) {
+  TempDir dir;
+  const fs::path corpus = dir.path() / "corpus";
+  fs::create_directories(corpus / "out");
+  fs::create_directories(dir.path() / "only-output");
+  write_file((corpus / "a.txt").string(), "a");
+  write_file((corpus / "out" / "store").string(), "an old store");
+  write_file((corpus / "out" / "store.train.tmp").string(), "a killed run's tokens");
+  write_file((corpus / "out" / "storehouse.txt").string(), "corpus");
+  write_file(dir.file("only-output/store"), "another store");
+  // Spelled through a link to the folder the walk reaches by its own name.
+  fs::create_directory_symlink(corpus / "out", dir.path() / "out-link");
+  ExcludedPaths excluded;
+  excluded.files = {dir.file("out-link/store"), dir.file("only-output/store"),
+                    dir.file("not-yet/written.h5")};
+  excluded.prefixes = {dir.file("out-link/store.")};
+  EXPECT_EQ(describe(resolve_inputs({corpus.string()}, "auto", excluded), dir.path()),
+            (Described{"corpus/a.txt text", "corpus/out/storehouse.txt text"}));
+  EXPECT_EQ(describe(resolve_inputs({dir.file("corpus/out/*")}, "auto", excluded), dir.path()),
+            (Described{"corpus/out/storehouse.txt text"}));
+  // Without exclusions the same folder gives all its files.
+  EXPECT_EQ(resolve_inputs({corpus.string()}, "auto").size(), 4u);
+  // An output named as an input is a mistake, not something to skip.
+  const std::string store = (corpus / "out" / "store").string();
+  EXPECT_EQ(corpus_error_of([&] { resolve_inputs({store}, "auto", excluded); }),
+            "input '" + store + "': this run writes it; an output is never read as corpus");
+  EXPECT_EQ(corpus_error_kind([&] { resolve_inputs({store}, "auto", excluded); }),
+            "InputResolutionError, exit 2");
+  EXPECT_EQ(corpus_error_of([&] { resolve_inputs({dir.file("only-output")}, "auto", excluded); }),
+            "input '" + dir.file("only-output") +
+                "': no files in it (hidden files, .h5 token stores and this run's outputs are "
+                "skipped)");
 }
 
 }  // namespace

@@ -194,7 +194,9 @@ struct OptimConfig {
             FieldSpec("step at which the decay reaches min_lr; 0 = train.max_iters").at_least(0));
     v.field("schedule", s.schedule,
             FieldSpec("learning rate after warmup: cosine decay to min_lr, or constant")
-                .aka("decay_lr"));
+                .aka("decay_lr",
+                     "Loom calls it 'optim.schedule': cosine | constant (nanoGPT's decay_lr: "
+                     "True | False)"));
     v.field("weight_decay", s.weight_decay,
             FieldSpec("AdamW decoupled weight decay, on weights of 2+ dimensions").at_least(0));
     v.field("beta1", s.beta1, FieldSpec("AdamW first-moment decay").at_least(0).below(1));
@@ -216,16 +218,25 @@ struct TrainConfig {
   static void schema(Self& s, Visitor& v) {
     v.field("max_iters", s.max_iters, FieldSpec("optimizer steps to train for").at_least(1));
     v.field("batch_size", s.batch_size,
-            FieldSpec("global batch: sequences per optimizer step over all ranks and "
-                      "micro-steps (nanoGPT's batch_size x gradient_accumulation_steps)")
+            FieldSpec("global batch: sequences per optimizer step, summed over all ranks and "
+                      "micro-steps; nanoGPT's batch_size x gradient_accumulation_steps, not its "
+                      "batch_size (that is train.micro_batch)")
                 .at_least(1));
+    // nanoGPT's gradient_accumulation_steps counts every rank's micro-steps
+    // (train.py divides it by the world size), so it is not multiplied by ranks.
     v.field("micro_batch", s.micro_batch,
-            FieldSpec("sequences per forward/backward on one rank; 0 = batch_size / ranks "
-                      "(no accumulation)")
+            FieldSpec("sequences per forward/backward on one rank (nanoGPT's batch_size); 0 = "
+                      "batch_size / ranks (no accumulation)")
                 .at_least(0)
-                .aka("gradient_accumulation_steps"));
+                .aka("gradient_accumulation_steps",
+                     "Loom derives accumulation: set train.batch_size to nanoGPT's batch_size x "
+                     "gradient_accumulation_steps (nanoGPT's value already counts every rank) "
+                     "and train.micro_batch to nanoGPT's batch_size"));
     v.field("precision", s.precision,
-            FieldSpec("compute precision; fp16 uses a dynamic loss scaler").aka("dtype"));
+            FieldSpec("compute precision; fp16 uses a dynamic loss scaler")
+                .aka("dtype",
+                     "Loom calls it 'train.precision': fp32 | bf16 | fp16 (nanoGPT's float32 | "
+                     "bfloat16 | float16)"));
     v.field("log_interval", s.log_interval,
             FieldSpec("optimizer steps between progress lines").at_least(1));
   }
@@ -277,7 +288,9 @@ struct CheckpointConfig {
     v.field("resume", s.resume,
             FieldSpec("auto: continue from the run directory's latest checkpoint when there is "
                       "one; never: start from scratch")
-                .aka("init_from"));
+                .aka("init_from",
+                     "Loom calls it 'checkpoint.resume': auto | never (nanoGPT's 'resume' | "
+                     "'scratch'); auto starts from scratch when there is no checkpoint yet"));
   }
 };
 

@@ -1,6 +1,7 @@
 // How one config key is described in the schema: what it means, which values
 // it accepts, whether a config must give it, and the name a nanoGPT user may
-// type for it instead (used only to suggest the right key, never accepted).
+// type for it instead (used only to suggest the right key, never accepted),
+// with a hint of its own where that name means something else in nanoGPT.
 #pragma once
 
 #include <optional>
@@ -37,14 +38,19 @@ class FieldSpec {
     required_ = true;
     return *this;
   }
-  FieldSpec& aka(const char* other_name) {
+  // `other_name` is what nanoGPT calls this key. Typed as is, it gets
+  // "Loom calls it '<section.key>' (<doc>)", or `hint` instead when given:
+  // for a name whose values or meaning differ, the doc alone would mislead.
+  FieldSpec& aka(const char* other_name, const char* hint = nullptr) {
     aka_ = other_name;
+    aka_hint_ = hint;
     return *this;
   }
 
   const char* doc() const { return doc_; }
   bool is_required() const { return required_; }
   const char* aka_name() const { return aka_; }
+  const char* aka_hint() const { return aka_hint_; }
 
   // True when a number lies within the bounds.
   bool accepts(double value) const;
@@ -59,6 +65,7 @@ class FieldSpec {
   bool max_exclusive_ = false;
   bool required_ = false;
   const char* aka_ = nullptr;
+  const char* aka_hint_ = nullptr;
 };
 
 }  // namespace loom::config

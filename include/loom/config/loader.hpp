@@ -38,7 +38,10 @@ class ConfigError : public UsageError {
   std::vector<ConfigIssue> issues_;
 };
 
-// `overrides` are "section.key=value" strings; the value is read as YAML.
+// `overrides` are "section.key=value" strings. The value is taken verbatim,
+// not read as YAML, and typed by the schema: `eval.sample_prompt=ROMEO:` is
+// that string, and a list key splits on commas (`prepare.inputs=a.txt,b.txt`
+// is two items; empty items are dropped).
 Config load_config_file(const std::string& path, const std::vector<std::string>& overrides = {});
 Config load_config_text(std::string_view yaml, const std::string& origin,
                         const std::vector<std::string>& overrides = {});

@@ -61,6 +61,9 @@ class TokenStoreWriter {
  public:
   // Throws StoreError if `path` exists and `overwrite` is false, or if its
   // folder cannot be written. Nothing appears under `path` before commit().
+  // Scratch space (about the corpus's token bytes plus 8 per document) is
+  // taken in the folder by files that are unlinked as soon as they are
+  // created, so the kernel frees it however the process ends.
   TokenStoreWriter(std::string path, std::uint32_t vocab_size, bool overwrite);
   // Without commit(): removes every temporary file it made.
   ~TokenStoreWriter();
@@ -90,7 +93,11 @@ class TokenStoreWriter {
   // The writer fills in format_version, vocab_size and dtype itself, and
   // created (now, UTC) when it is empty. Throws StoreError if NAME.h5 has
   // appeared meanwhile and `overwrite` was false, or when called twice;
-  // the writer takes no tokens after it.
+  // the writer takes no tokens after it. Throws StoreError before writing
+  // anything when tokenizer_json, filters_json or report_json is not JSON,
+  // or tokenizer_json is not an object with a string "kind" and an integer
+  // "vocab_size" equal to the writer's: the reader would refuse the store.
+  // Source names that are not UTF-8 are stored with U+FFFD for bad bytes.
   void commit(StoreMetadata metadata);
 
  private:
@@ -105,7 +112,9 @@ class TokenStoreReader {
   // cannot be mapped (chunked, filtered, unallocated, big-endian); a dtype
   // that disagrees with vocab_size; a newer format_version; a file shorter
   // than its datasets (truncated); tokens >= vocab_size or bad doc offsets
-  // in a sampled check.
+  // in a sampled check; tokenizer, filters or report attributes that are
+  // not JSON; tokenizer JSON without a string "kind" or whose integer
+  // "vocab_size" differs from the vocab_size attribute.
   // Empty splits are legal: their view has size 0 and null pointers.
   explicit TokenStoreReader(const std::string& path);
   ~TokenStoreReader();

@@ -12,8 +12,10 @@
 //     left as it is by both and counted in invalid_utf8 (the tokenizer
 //     reports the broken bytes later; one bad byte does not stop prepare).
 //  6. drop_empty: drops records that are empty or ASCII whitespace.
-//  7. min_chars: drops records with fewer code points, counted after the
-//     rewrites (so "e" + U+0301 under nfc is one character).
+//  7. min_chars: drops records with fewer characters, counted after the
+//     rewrites (so "e" + U+0301 under nfc is one character) and as the
+//     tokenizers count them (loom/text/utf8.hpp): a maximal invalid
+//     subsequence is one character, the U+FFFD it reads as.
 //  8. dedup: drops a record whose final text repeats an earlier one's. Blank
 //     records are never judged duplicates (blank lines separate paragraphs;
 //     drop_empty is for them). For plain text, where each line is a record,
@@ -34,7 +36,7 @@ struct FilterOptions {
   bool drop_urls = false;         // remove http(s):// and www. links from the text
   bool drop_mentions = false;     // remove @user and Discord <@123>, <#123>, <@&123> mentions
   bool drop_code_blocks = false;  // remove ``` fenced ``` blocks
-  std::uint64_t min_chars = 0;    // drop records with fewer code points (after the above)
+  std::uint64_t min_chars = 0;    // drop records with fewer characters (after the above)
   bool drop_empty = false;        // drop records that are empty or whitespace after the above
   bool dedup = false;             // drop exact repeats of an earlier record (64-bit hash set:
                                   // memory grows 11-21 bytes per distinct record; a hash

@@ -6,9 +6,11 @@
 //
 // Memory does not depend on the size of a file: readers stream in fixed-size
 // blocks (a Telegram export's messages are parsed one at a time), and a line
-// or text longer than kMaxRecordBytes is handed out in pieces cut at UTF-8
-// character boundaries. Two units are held whole because they must be: one
-// JSONL line (to parse it) and one Discord channel (to sort its messages).
+// or text longer than kMaxRecordBytes is handed out in pieces cut between
+// UTF-8 units as the tokenizers read them (loom/text/utf8.hpp: a character,
+// or a maximal invalid subsequence), so the pieces decode to what the whole
+// would. Two things are held whole because they must be: one JSONL line (to
+// parse it) and one Discord channel (to sort its messages).
 #pragma once
 
 #include <cstddef>
@@ -33,9 +35,24 @@ struct Record {
 
 // A corpus file that cannot be read as its format says; the message names
 // the file and the position (line, or line:column / byte offset for JSON).
+// Found while reading, maybe an hour into a prepare, so a runtime failure
+// (exit code 1) rather than a usage error.
 class CorpusError : public Error {
  public:
-  explicit CorpusError(const std::string& message) : Error(message, ExitCode::kUsage) {}
+  explicit CorpusError(const std::string& message) : Error(message, ExitCode::kFailure) {}
+
+ protected:
+  CorpusError(const std::string& message, ExitCode code) : Error(message, code) {}
+};
+
+// An input path that gives nothing to read (no such file, folder or glob
+// match; a folder without files; the wrong kind of path for the format; the
+// run's own output) or an unknown format name. resolve_inputs finds these
+// before any corpus is read, so, like any bad command line, exit code 2.
+class InputResolutionError : public CorpusError {
+ public:
+  explicit InputResolutionError(const std::string& message)
+      : CorpusError(message, ExitCode::kUsage) {}
 };
 
 enum class InputFormat { text, jsonl, discord, telegram };
@@ -64,9 +81,13 @@ class RecordReader {
 };
 
 // Input resolution: each path may be a file, a folder (every file under it,
-// recursively, sorted by path, hidden files and folders skipped), or a
-// glob(3) pattern. The format is given ("text", "jsonl", "discord",
-// "telegram": every input is read so), or with "auto" guessed:
+// recursively, sorted by path), or a glob(3) pattern (its matches sorted by
+// path, each taken as if named). A folder walk skips hidden files and
+// folders, and token stores: files ending in ".h5", and their temporaries,
+// ".h5.tmp" and the like (".h5." in the name and ".tmp" at its end), in any
+// case. A store named or matched by a glob is read like any other file.
+// The format is given ("text", "jsonl", "discord", "telegram": every input
+// is read so), or with "auto" guessed:
 //  - a folder with Messages/ (or messages/) is a Discord data package, one
 //    input; so is such a folder met inside a folder being walked;
 //  - a folder with result.json is a Telegram export: that file alone (its
@@ -75,6 +96,9 @@ class RecordReader {
 //  - result.json, or a .json whose top-level object has "messages" or
 //    "chats" (checked by streaming through it) -> telegram, also .gz/.zst;
 //  - anything else -> text.
+// An input reached twice (`dir` and `dir/a.txt`, a path and a link to it)
+// is listed once, where it was first reached: inputs are the same when
+// their canonical paths are.
 // `bytes` is what the reader's bytes_read() reaches at the input's end: the
 // file's size, or the sum of a Discord package's message files.
 struct InputFile {
@@ -83,10 +107,22 @@ struct InputFile {
   InputFormat format = InputFormat::text;
 };
 
-// Throws CorpusError when a path matches nothing ("input 'x': no such file,
-// folder or glob match"), a folder holds no files, or `format` is unknown.
+// Files resolve_inputs never returns: the outputs of the run being
+// prepared, so that an output written inside an input folder (or matched by
+// an input glob) is not read back as corpus by the next run. Compared as
+// canonical paths (links and ".." resolved); they need not exist yet.
+struct ExcludedPaths {
+  std::vector<std::string> files;     // these files, e.g. the store "out/corpus.h5"
+  std::vector<std::string> prefixes;  // files whose path starts so, e.g. "out/corpus.h5."
+};
+
+// Throws InputResolutionError when a path matches nothing ("input 'x': no
+// such file, folder or glob match"), a folder holds no files once the
+// skipped and excluded ones are left out, a named file is excluded, or
+// `format` is unknown; CorpusError when a folder cannot be listed.
 std::vector<InputFile> resolve_inputs(const std::vector<std::string>& paths,
-                                      const std::string& format /* "auto" or a format name */);
+                                      const std::string& format /* "auto" or a format name */,
+                                      const ExcludedPaths& excluded = {});
 
 // One reader over all inputs, in order; .gz and .zst are decompressed on the
 // fly. Every input starts a new document.

@@ -1,15 +1,17 @@
-// What this binary is and what it was built with: Loom's own version and
-// those of LibTorch, MPI, HDF5, CUDA and NCCL. Printed by `loom --version`
-// and recorded in every run directory, so a result can be traced to a build.
+// Private to the `loom` command: what this binary is and what it was built
+// with, Loom's own version and git commit and those of LibTorch, MPI, HDF5,
+// CUDA and NCCL, so a result can be traced to a build. Printed by
+// `loom --version`. It lives here rather than in loom_core because asking
+// MPI and HDF5 for their versions links them, which the libraries need not.
 #pragma once
 
 #include <string>
 
-namespace loom {
+namespace loom::cli {
 
 struct Versions {
   std::string loom;        // "0.1.0"
-  std::string git_commit;  // short hash, or "unknown" outside a git checkout
+  std::string git_commit;  // short hash at build time, "-dirty" with local changes, or "unknown"
   std::string build_type;
   std::string torch;  // LibTorch headers the binary was compiled against
   std::string mpi;    // the MPI library's own first line, read at run time
@@ -27,4 +29,4 @@ Versions versions();
 // The multi-line text of `loom --version`.
 std::string version_report();
 
-}  // namespace loom
+}  // namespace loom::cli

@@ -1,5 +1,6 @@
-#include "loom/core/versions.hpp"
+#include "versions.hpp"
 
+#include "git_commit.hpp"  // generated at build time, see cmake/LoomGitCommit.cmake
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <mpi.h>
@@ -7,7 +8,7 @@
 
 #include "loom/core/build_info.hpp"
 
-namespace loom {
+namespace loom::cli {
 namespace {
 
 // MPI_Get_library_version may be called before MPI_Init; Open MPI answers
@@ -63,4 +64,4 @@ std::string version_report() {
   return text;
 }
 
-}  // namespace loom
+}  // namespace loom::cli

@@ -1,11 +1,12 @@
-// The integer mixing behind the sampler's permutations. Every key (Feistel
-// round keys, per-epoch seeds, the evaluation seed) is derived here, so one
-// place decides how seeds spread and the sample order stays reproducible.
+// Integer mixing for every seeded decision in Loom: the sampler's
+// permutations (Feistel round keys, per-epoch seeds, the evaluation seed) and
+// prepare's train/val assignment of documents. One place decides how seeds
+// spread, so orders and splits stay reproducible.
 #pragma once
 
 #include <cstdint>
 
-namespace loom::data::detail {
+namespace loom {
 
 // splitmix64's output function: a bijection on 64-bit words in which each
 // input bit flips about half of the output bits.
@@ -25,4 +26,4 @@ inline std::uint64_t mix_keys(std::uint64_t key, std::uint64_t value) {
   return mix64(key ^ mix64(value + 0x9e3779b97f4a7c15ULL));
 }
 
-}  // namespace loom::data::detail
+}  // namespace loom
