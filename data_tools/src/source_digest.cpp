@@ -1,13 +1,13 @@
 #include "source_digest.hpp"
 
-#include <fmt/format.h>
-#include <zlib.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#include <fmt/format.h>
+#include <zlib.h>
 
 namespace loom::data_tools {
 namespace {
@@ -58,7 +58,8 @@ std::vector<data::SourceFile> digest_sources(const std::vector<InputFile>& input
         throw CorpusError(fmt::format("{}: cannot list: {}", input.path, error.message()));
       }
       std::sort(files.begin(), files.end());
-      for (const fs::path& file : files) add_file(file, source);
+      for (const fs::path& file : files)
+        add_file(file, source);
     }
     sources.push_back(std::move(source));
   }

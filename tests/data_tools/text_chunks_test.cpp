@@ -2,9 +2,8 @@
 // that reassembles exactly.
 #include "text_chunks.hpp"
 
-#include <gtest/gtest.h>
-
 #include "test_support.hpp"
+#include <gtest/gtest.h>
 
 namespace loom::data_tools {
 namespace {
@@ -14,14 +13,16 @@ std::vector<TextChunk> chunks_of(const std::string& path) {
                      FilterOptions{});
   std::vector<TextChunk> chunks;
   TextChunk chunk;
-  while (reader.next(chunk)) chunks.push_back(chunk);
+  while (reader.next(chunk))
+    chunks.push_back(chunk);
   return chunks;
 }
 
 std::string joined(const std::vector<TextChunk>& chunks) {
   std::string text;
   for (const TextChunk& chunk : chunks) {
-    for (const Segment& segment : chunk.segments) text += segment.text;
+    for (const Segment& segment : chunk.segments)
+      text += segment.text;
   }
   return text;
 }
@@ -37,13 +38,15 @@ TEST(TextChunks, ALongLineIsSpreadOverBoundedChunks) {
   }
   EXPECT_EQ(joined(chunks), "start\n" + line + "\nend\n");
   EXPECT_TRUE(chunks[0].segments[0].starts_document);
-  for (size_t i = 1; i < chunks.size(); ++i) EXPECT_FALSE(chunks[i].segments[0].starts_document);
+  for (size_t i = 1; i < chunks.size(); ++i)
+    EXPECT_FALSE(chunks[i].segments[0].starts_document);
 }
 
 TEST(TextChunks, DocumentsStartWhereTheirFirstRecordIs) {
   loom::testing::TempDir dir;
   std::string text;
-  for (int i = 0; i < 3; ++i) text += std::string(700000, static_cast<char>('a' + i)) + "\n<|endoftext|>\n";
+  for (int i = 0; i < 3; ++i)
+    text += std::string(700000, static_cast<char>('a' + i)) + "\n<|endoftext|>\n";
   loom::testing::write_file(dir.file("t.txt"), text);
   const std::vector<TextChunk> chunks = chunks_of(dir.file("t.txt"));
   std::vector<std::string> documents;
