@@ -38,10 +38,10 @@ demo: build
 	scripts/demo.sh $(BUILD_DIR)
 
 format:
-	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp' | xargs ls -d 2>/dev/null)
 
 format-check:
-	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
+	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp' | xargs ls -d 2>/dev/null)
 
 clean:
 	rm -rf $(BUILD_DIR)
