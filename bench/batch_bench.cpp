@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <fstream>
 #include <limits>
@@ -261,8 +262,10 @@ int run(const BenchOptions& options) {
       "timing    assembly: mean of {} batches; step: mean of {} after {} warm-up; "
       "prefetch depth {}\n",
       options.assembly_batches, options.steps, options.warmup_steps, options.prefetch_depth);
-  for (const MicroBatchShape& shape : kShapes)
+  for (const MicroBatchShape& shape : kShapes) {
     bench_shape(source, shape, options);
+    std::fflush(stdout);  // a shape takes minutes on a busy machine: show it when done
+  }
   return 0;
 }
 

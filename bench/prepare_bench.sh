@@ -28,11 +28,11 @@ synth="$build/data_tools/loom-synth"
 
 # Runs a command under /usr/bin/time; prints "seconds peak_rss_mb".
 measure() {
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >"$work/out.txt" 2>"$work/err.txt" || {
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >/dev/null 2>"$work/err.txt" || {
     cat "$work/err.txt" >&2
     return 1
   }
-  awk '{ printf "%s %.0f", $1, $2 / 1024 }' "$work/time.txt"
+  awk '{ printf "%s %.0f\n", $1, $2 / 1024 }' "$work/time.txt"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
@@ -54,8 +54,7 @@ if [[ -n ${NANOGPT_REPO:-} ]] && "${PYTHON:-/usr/bin/python3}" -c 'import numpy,
   cap_mb=${NANOGPT_MB:-100}
   peer="$work/nanogpt"
   mkdir -p "$peer"
-  git --git-dir="$(git -C "$NANOGPT_REPO" rev-parse --git-dir 2>/dev/null || echo "$NANOGPT_REPO")" \
-    show HEAD:data/shakespeare_char/prepare.py >"$peer/prepare.py"
+  git -C "$NANOGPT_REPO" show HEAD:data/shakespeare_char/prepare.py >"$peer/prepare.py"
   head -c "$((cap_mb * 1048576))" "$work/stories-${sizes[0]}.txt" >"$peer/input.txt"
   read -r secs rss < <(measure "${PYTHON:-/usr/bin/python3}" "$peer/prepare.py")
   printf '%-8s %-26s %10s %10.0f %12s\n' "${cap_mb}MB" "nanoGPT prepare.py" "$secs" "$(awk -v m="$cap_mb" -v s="$secs" 'BEGIN { print m / s }')" "$rss"

@@ -6,18 +6,25 @@
 namespace loom::data_tools {
 namespace {
 
-struct EncodedSegment {
-  bool starts_document = false;
+// A chunk's ids in one vector, and where each segment's ids begin.
+struct EncodedChunk {
+  struct Segment {
+    std::size_t begin;
+    bool starts_document;
+    text::EncodeStats stats;
+  };
   std::vector<text::TokenId> ids;
-  text::EncodeStats stats;
+  std::vector<Segment> segments;
 };
 
-std::vector<EncodedSegment> encode_chunk(const TextChunk& chunk, const text::Tokenizer& tokenizer) {
-  std::vector<EncodedSegment> encoded(chunk.segments.size());
-  for (size_t i = 0; i < chunk.segments.size(); ++i) {
-    encoded[i].starts_document = chunk.segments[i].starts_document;
-    encoded[i].ids.reserve(chunk.segments[i].text.size());
-    tokenizer.encode(chunk.segments[i].text, encoded[i].ids, &encoded[i].stats);
+EncodedChunk encode_chunk(const TextChunk& chunk, const text::Tokenizer& tokenizer) {
+  EncodedChunk encoded;
+  encoded.ids.reserve(chunk.text_bytes());
+  encoded.segments.reserve(chunk.segments());
+  for (std::size_t i = 0; i < chunk.segments(); ++i) {
+    const Segment segment = chunk.segment(i);
+    encoded.segments.push_back({encoded.ids.size(), segment.starts_document, {}});
+    tokenizer.encode(segment.text, encoded.ids, &encoded.segments.back().stats);
   }
   return encoded;
 }
@@ -29,19 +36,13 @@ class DocumentRouter {
   DocumentRouter(const config::PrepareConfig& prepare, data::TokenStoreWriter& writer)
       : prepare_(prepare), writer_(writer) {}
 
-  void add(const EncodedSegment& segment) {
-    if (segment.starts_document || !open_) {
-      close_document();
-      split_ = split_of_document(next_document_++, static_cast<std::uint64_t>(prepare_.split_seed),
-                                 prepare_.val_fraction);
-      writer_.begin_document(split_);
-      counts(split_).documents += 1;
-      open_ = true;
+  void add(const EncodedChunk& chunk) {
+    for (std::size_t i = 0; i < chunk.segments.size(); ++i) {
+      const std::size_t end =
+          i + 1 < chunk.segments.size() ? chunk.segments[i + 1].begin : chunk.ids.size();
+      add(chunk.segments[i], chunk.ids.data() + chunk.segments[i].begin,
+          end - chunk.segments[i].begin);
     }
-    writer_.append(split_, segment.ids.data(), segment.ids.size());
-    counts(split_).tokens += segment.ids.size();
-    counts(split_).characters += segment.stats.characters;
-    totals_.stats.add(segment.stats);
   }
 
   EncodeTotals finish() {
@@ -50,6 +51,21 @@ class DocumentRouter {
   }
 
  private:
+  void add(const EncodedChunk::Segment& segment, const text::TokenId* ids, std::size_t count) {
+    if (segment.starts_document || !open_) {
+      close_document();
+      split_ = split_of_document(next_document_++, static_cast<std::uint64_t>(prepare_.split_seed),
+                                 prepare_.val_fraction);
+      writer_.begin_document(split_);
+      counts(split_).documents += 1;
+      open_ = true;
+    }
+    writer_.append(split_, ids, count);
+    counts(split_).tokens += count;
+    counts(split_).characters += segment.stats.characters;
+    totals_.stats.add(segment.stats);
+  }
+
   void close_document() {
     if (!open_ || !prepare_.append_eos) return;
     const text::TokenId eos = text::kEosId;
@@ -86,10 +102,7 @@ EncodeTotals encode_corpus(ChunkReader& chunks, const text::Tokenizer& tokenizer
   map_chunks_in_order(
       chunks, pool, progress,
       [&tokenizer](const TextChunk& chunk) { return encode_chunk(chunk, tokenizer); },
-      [&router](std::vector<EncodedSegment> segments) {
-        for (const EncodedSegment& segment : segments)
-          router.add(segment);
-      });
+      [&router](const EncodedChunk& chunk) { router.add(chunk); });
   return router.finish();
 }
 

@@ -31,32 +31,27 @@ void ChunkReader::settle_newline(TextChunk& chunk) {
   if (!newline_owed_) return;
   // The newline belongs to the document of the previous record, which the
   // chunk's last segment continues (or a new one, if the chunk just began).
-  if (chunk.segments.empty()) chunk.segments.push_back(Segment{false, {}});
-  chunk.segments.back().text += '\n';
-  chunk.text_bytes += 1;
+  if (chunk.empty()) chunk.begin_segment(false);
+  chunk.append('\n');
   newline_owed_ = false;
 }
 
 void ChunkReader::append(TextChunk& chunk, const Record& record) {
   if (!record.continues_previous) settle_newline(chunk);
-  if (record.starts_document || chunk.segments.empty()) {
-    chunk.segments.push_back(Segment{record.starts_document, {}});
-  }
-  chunk.segments.back().text += record.text;
-  chunk.text_bytes += record.text.size();
+  if (record.starts_document || chunk.empty()) chunk.begin_segment(record.starts_document);
+  chunk.append(record.text);
   newline_owed_ = true;
 }
 
 bool ChunkReader::next(TextChunk& chunk) {
-  chunk.segments.clear();
-  chunk.text_bytes = 0;
+  chunk.clear();
   if (has_pending_) {
     append(chunk, pending_);
     has_pending_ = false;
   }
   Record record;
   while (read_kept_record(record)) {
-    if (chunk.text_bytes >= kChunkBytes) {
+    if (chunk.text_bytes() >= kChunkBytes) {
       pending_ = std::move(record);
       has_pending_ = true;
       return true;
@@ -64,7 +59,7 @@ bool ChunkReader::next(TextChunk& chunk) {
     append(chunk, record);
   }
   settle_newline(chunk);  // the corpus's last line
-  return !chunk.segments.empty();
+  return !chunk.empty();
 }
 
 }  // namespace loom::data_tools

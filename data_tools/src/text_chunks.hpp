@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "progress.hpp"
@@ -22,16 +23,47 @@ namespace loom::data_tools {
 
 inline constexpr std::size_t kChunkBytes = 1 << 20;
 
-// Consecutive text of one document: its records, each followed by '\n',
-// except that the pieces of a line cut by the reader join without one.
+// Consecutive text of one document, as a view into its chunk: its records,
+// each followed by '\n', except that the pieces of a line cut by the reader
+// join without one.
 struct Segment {
   bool starts_document = false;
-  std::string text;
+  std::string_view text;
 };
 
-struct TextChunk {
-  std::vector<Segment> segments;
-  std::uint64_t text_bytes = 0;
+// One buffer of text and where its segments begin, so a chunk costs two
+// allocations however many short documents it holds.
+class TextChunk {
+ public:
+  std::size_t segments() const { return starts_.size(); }
+  Segment segment(std::size_t i) const {
+    const std::size_t end = i + 1 < starts_.size() ? starts_[i + 1].offset : text_.size();
+    return Segment{starts_[i].starts_document,
+                   std::string_view(text_).substr(starts_[i].offset, end - starts_[i].offset)};
+  }
+  std::string_view text() const { return text_; }  // every segment, in order
+  std::size_t text_bytes() const { return text_.size(); }
+  bool empty() const { return starts_.empty(); }
+
+  void clear() {
+    text_.clear();
+    starts_.clear();
+  }
+  // Text from here on belongs to a new segment.
+  void begin_segment(bool starts_document) {
+    if (text_.capacity() == 0) text_.reserve(kChunkBytes + kMaxRecordBytes + 64);
+    starts_.push_back(Start{text_.size(), starts_document});
+  }
+  void append(std::string_view text) { text_ += text; }
+  void append(char c) { text_ += c; }
+
+ private:
+  struct Start {
+    std::size_t offset;
+    bool starts_document;
+  };
+  std::string text_;
+  std::vector<Start> starts_;
 };
 
 class ChunkReader {
@@ -63,33 +95,38 @@ class ChunkReader {
 };
 
 // Runs `work(TextChunk)` for every chunk on the pool and hands each result
-// to `consume` on the calling thread in corpus order. At most 2 x threads + 2
-// chunks are in flight, so memory stays bounded whatever the corpus size.
+// to `consume` in corpus order, on a thread of its own: reading (this
+// thread), working (the pool) and consuming overlap like a pipeline. At most
+// 2 x threads + 2 chunks are in flight, so memory stays bounded whatever the
+// corpus size.
 template <class Work, class Consume>
 void map_chunks_in_order(ChunkReader& chunks, ThreadPool& pool, Progress& progress, Work work,
                          Consume consume) {
   using Result = std::invoke_result_t<Work, const TextChunk&>;
   const std::size_t max_in_flight = 2 * static_cast<std::size_t>(pool.size()) + 2;
-  std::deque<std::future<Result>> in_flight;
-  auto consume_oldest = [&] {
-    std::future<Result> oldest = std::move(in_flight.front());
+  ThreadPool consumer(1);  // one thread, so results are consumed in submission order
+  std::deque<std::future<void>> in_flight;  // each ready once its chunk is consumed
+  auto finish_oldest = [&] {
+    std::future<void> oldest = std::move(in_flight.front());
     in_flight.pop_front();
-    consume(oldest.get());
+    oldest.get();  // rethrows what the work or the consumer threw
   };
   try {
     TextChunk chunk;
     while (chunks.next(chunk)) {
-      in_flight.push_back(pool.submit(
+      auto result = std::make_shared<std::future<Result>>(pool.submit(
           [&work, owned = std::make_shared<TextChunk>(std::move(chunk))] { return work(*owned); }));
-      if (in_flight.size() >= max_in_flight) consume_oldest();
+      in_flight.push_back(consumer.submit([result, &consume] { consume(result->get()); }));
+      if (in_flight.size() >= max_in_flight) finish_oldest();
       progress.update(chunks.bytes_read());
     }
     while (!in_flight.empty())
-      consume_oldest();
+      finish_oldest();
   } catch (...) {
-    // Queued jobs refer to `work` and whatever it uses (the tokenizer, the
-    // caller's locals): none may outlive this call, whatever went wrong.
-    for (std::future<Result>& job : in_flight)
+    // Queued jobs refer to `work`, `consume` and whatever they use (the
+    // tokenizer, the writer, the caller's locals): none may outlive this
+    // call, whatever went wrong.
+    for (std::future<void>& job : in_flight)
       job.wait();
     throw;
   }

@@ -17,8 +17,7 @@ std::unique_ptr<text::Tokenizer> count_characters(const config::PrepareConfig& p
       chunks, pool, progress,
       [](const TextChunk& chunk) {
         text::CharVocabBuilder counts;
-        for (const Segment& segment : chunk.segments)
-          counts.add(segment.text);
+        counts.add(chunk.text());
         return counts;
       },
       [&vocabulary](text::CharVocabBuilder counts) { vocabulary.merge(counts); });
@@ -37,8 +36,8 @@ std::vector<std::string> sample_lines(const config::PrepareConfig& prepare, Chun
   std::vector<std::string> lines;
   TextChunk chunk;
   while (taken < budget && chunks.next(chunk)) {
-    for (const Segment& segment : chunk.segments) {
-      std::string_view text = segment.text;
+    for (std::size_t i = 0; i < chunk.segments(); ++i) {
+      std::string_view text = chunk.segment(i).text;
       while (!text.empty() && taken < budget) {
         const size_t end = std::min(text.find('\n'), text.size());
         if (end > 0) lines.emplace_back(text.substr(0, end));

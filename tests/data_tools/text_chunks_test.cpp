@@ -21,8 +21,8 @@ std::vector<TextChunk> chunks_of(const std::string& path) {
 std::string joined(const std::vector<TextChunk>& chunks) {
   std::string text;
   for (const TextChunk& chunk : chunks) {
-    for (const Segment& segment : chunk.segments)
-      text += segment.text;
+    for (std::size_t i = 0; i < chunk.segments(); ++i)
+      text += chunk.segment(i).text;
   }
   return text;
 }
@@ -34,12 +34,12 @@ TEST(TextChunks, ALongLineIsSpreadOverBoundedChunks) {
   const std::vector<TextChunk> chunks = chunks_of(dir.file("t.txt"));
   EXPECT_GE(chunks.size(), 4u);
   for (const TextChunk& chunk : chunks) {
-    EXPECT_LE(chunk.text_bytes, kChunkBytes + kMaxRecordBytes);
+    EXPECT_LE(chunk.text_bytes(), kChunkBytes + kMaxRecordBytes);
   }
   EXPECT_EQ(joined(chunks), "start\n" + line + "\nend\n");
-  EXPECT_TRUE(chunks[0].segments[0].starts_document);
+  EXPECT_TRUE(chunks[0].segment(0).starts_document);
   for (size_t i = 1; i < chunks.size(); ++i)
-    EXPECT_FALSE(chunks[i].segments[0].starts_document);
+    EXPECT_FALSE(chunks[i].segment(0).starts_document);
 }
 
 TEST(TextChunks, DocumentsStartWhereTheirFirstRecordIs) {
@@ -51,9 +51,9 @@ TEST(TextChunks, DocumentsStartWhereTheirFirstRecordIs) {
   const std::vector<TextChunk> chunks = chunks_of(dir.file("t.txt"));
   std::vector<std::string> documents;
   for (const TextChunk& chunk : chunks) {
-    for (const Segment& segment : chunk.segments) {
-      if (segment.starts_document) documents.emplace_back();
-      documents.back() += segment.text;
+    for (std::size_t i = 0; i < chunk.segments(); ++i) {
+      if (chunk.segment(i).starts_document) documents.emplace_back();
+      documents.back() += chunk.segment(i).text;
     }
   }
   EXPECT_EQ(documents, (std::vector<std::string>{std::string(700000, 'a') + "\n",
