@@ -298,7 +298,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", options.seed, "sampler, synthetic token and model seed")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help arrives here too, with exit code 0.
+    return app.exit(error) == 0 ? 0 : loom::to_int(loom::ExitCode::kUsage);
+  }
 
   try {
     return run(options);

@@ -7,9 +7,8 @@
 // a final LayerNorm, logits through the tied token embedding, cross-entropy
 // that ignores target -1. It leaves out what costs little or nothing next to
 // that: dropout, nanoGPT's initialisation of the linear layers, no-decay
-// parameter groups.
-// Leaving dropout out makes the step slightly cheaper, so the assembly/step
-// ratio measured against it errs on the high side.
+// parameter groups. Without dropout the step is slightly cheaper, so the
+// assembly/step ratio measured against it errs on the high side.
 #pragma once
 
 #include <cmath>
