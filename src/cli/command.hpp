@@ -21,6 +21,7 @@ using Command = std::function<ExitCode()>;
 void add_config_command(CLI::App& app, Command& selected);
 void add_prepare_command(CLI::App& app, Command& selected);
 void add_inspect_command(CLI::App& app, Command& selected);
+void add_plot_command(CLI::App& app, Command& selected);
 
 // Logs as a loaded config's run.log_level and run.log_all_ranks say, except
 // where the command line gave -v/-q or --log-all-ranks: those win. A command

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   loom::cli::add_config_command(app, selected);
   loom::cli::add_prepare_command(app, selected);
   loom::cli::add_inspect_command(app, selected);
+  loom::cli::add_plot_command(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -97,3 +97,32 @@ TEST(SynthCli, SameSeedSameBytesAndADiscordPackagePrepares) {
 
 }  // namespace
 }  // namespace loom
+
+namespace loom {
+namespace {
+
+TEST(PlotCli, DrawsOneRunIntoItsFolderAndSeveralIntoTheGivenFile) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("gpt"));
+  std::filesystem::create_directories(dir.file("lstm"));
+  testing::write_file(dir.file("gpt/metrics.jsonl"),
+                      "{\"step\":0,\"loss\":4.2}\n{\"step\":10,\"loss\":2.0,\"val_loss\":2.1}\n");
+  testing::write_file(dir.file("lstm/metrics.jsonl"), "{\"step\":0,\"loss\":4.2}\n");
+  const auto one = testing::run_loom("plot '" + dir.file("gpt") + "'");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_EQ(one.out, "wrote " + dir.file("gpt") + "/loss.svg\n");
+  EXPECT_NE(testing::read_file(dir.file("gpt/loss.svg")).find(">gpt val</text>"),
+            std::string::npos);
+  const auto both = testing::run_loom("plot '" + dir.file("gpt") + "' '" + dir.file("lstm") +
+                                      "' --out '" + dir.file("cmp.svg") + "'");
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_NE(testing::read_file(dir.file("cmp.svg")).find(">gpt vs lstm</text>"), std::string::npos);
+  const auto missing = testing::run_loom("plot '" + dir.file("nothing") + "'");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err,
+            "error: " + dir.file("nothing") +
+                ": no metrics.jsonl there; give a run directory or its metrics file\n");
+}
+
+}  // namespace
+}  // namespace loom

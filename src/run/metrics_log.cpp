@@ -1,0 +1,95 @@
+#include "loom/run/metrics_log.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "loom/core/error.hpp"
+
+namespace loom::run {
+namespace {
+
+// The complete lines of `text` (those ending in '\n'), parsed. `torn` is set
+// when the text ends in a line without its newline.
+std::vector<nlohmann::json> parse_lines(const std::string& path, const std::string& text,
+                                        bool& torn) {
+  std::vector<nlohmann::json> records;
+  std::size_t start = 0;
+  int line = 1;
+  torn = false;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) {
+      torn = true;  // killed mid-write: the line is incomplete
+      break;
+    }
+    const std::string_view content(text.data() + start, end - start);
+    if (!content.empty()) {
+      nlohmann::json record = nlohmann::json::parse(content, nullptr, false);
+      if (record.is_discarded() || !record.is_object()) {
+        throw Error(fmt::format("{}:{}: not a JSON object", path, line));
+      }
+      records.push_back(std::move(record));
+    }
+    start = end + 1;
+    ++line;
+  }
+  return records;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> read_metrics(const std::string& path) {
+  bool torn = false;
+  return parse_lines(path, read_all(path), torn);
+}
+
+MetricsLog::MetricsLog(std::string path, std::int64_t resume_step) : path_(std::move(path)) {
+  if (std::filesystem::exists(path_)) {
+    bool torn = false;
+    const std::vector<nlohmann::json> records = parse_lines(path_, read_all(path_), torn);
+    if (resume_step >= 0 || torn) rewrite(records, resume_step);
+  }
+  out_.open(path_, std::ios::binary | std::ios::app);
+  if (!out_)
+    throw Error(fmt::format("{}: cannot open for appending: {}", path_, std::strerror(errno)));
+}
+
+// Keeps the records up to `last_step` (all when negative), dropping a torn
+// last line, through a temporary file renamed over the old one.
+void MetricsLog::rewrite(const std::vector<nlohmann::json>& records, std::int64_t last_step) {
+  const std::string temporary = path_ + ".tmp";
+  {
+    std::ofstream kept(temporary, std::ios::binary | std::ios::trunc);
+    for (const nlohmann::json& record : records) {
+      if (last_step < 0 || record.value("step", std::int64_t{0}) <= last_step) {
+        kept << record.dump() << '\n';
+      }
+    }
+    if (!kept.flush()) throw Error(fmt::format("{}: cannot write", temporary));
+  }
+  std::filesystem::rename(temporary, path_);
+}
+
+void MetricsLog::append(const nlohmann::json& record) {
+  // One write per line, flushed: a reader never sees half a record except
+  // the last one of a killed run.
+  const std::string line =
+      record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  out_.write(line.data(), static_cast<std::streamsize>(line.size()));
+  out_.flush();
+  if (!out_) throw Error(fmt::format("{}: cannot append a record", path_));
+}
+
+}  // namespace loom::run
