@@ -1,0 +1,87 @@
+// Helpers for the checkpoint store tests: payloads whose content is derived
+// from the step, so a loaded checkpoint can be checked against the step it
+// claims, and a listing of a folder's entry names.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "loom/core/mix.hpp"
+#include "loom/train/checkpoint_store.hpp"
+
+namespace loom::train::testing {
+
+struct PayloadFile {
+  const char* path;
+  std::size_t bytes;
+};
+
+// A few hundred KB in three files, one in a subfolder.
+inline const std::vector<PayloadFile>& payload_files() {
+  static const std::vector<PayloadFile> files = {
+      {"model.bin", 300 * 1024}, {"optimizer.bin", 200 * 1024}, {"rng/rank-0.bin", 5000}};
+  return files;
+}
+
+// Bytes that differ between steps and between files of one step.
+inline std::string payload_content(std::int64_t step, std::size_t file, std::size_t bytes) {
+  std::string content(bytes, '\0');
+  std::uint64_t state = mix_keys(static_cast<std::uint64_t>(step), file);
+  for (std::size_t i = 0; i < bytes; i += 8) {
+    state = mix64(state + i);
+    for (std::size_t k = 0; k < 8 && i + k < bytes; ++k) {
+      content[i + k] = static_cast<char>(state >> (8 * k));
+    }
+  }
+  return content;
+}
+
+inline CheckpointStore::Fill payload_for(std::int64_t step) {
+  return [step](const std::filesystem::path& dir) {
+    const auto& files = payload_files();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const std::filesystem::path path = dir / files[i].path;
+      std::filesystem::create_directories(path.parent_path());
+      std::ofstream(path, std::ios::binary) << payload_content(step, i, files[i].bytes);
+    }
+  };
+}
+
+inline std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Whether every payload file of `checkpoint` holds what its step wrote.
+inline bool payload_matches(const Checkpoint& checkpoint) {
+  const auto& files = payload_files();
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (read_all(checkpoint.dir / files[i].path) !=
+        payload_content(checkpoint.step, i, files[i].bytes)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+inline std::vector<std::string> entries_of(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+inline std::vector<std::int64_t> steps_of(const std::vector<Checkpoint>& checkpoints) {
+  std::vector<std::int64_t> steps;
+  for (const Checkpoint& checkpoint : checkpoints)
+    steps.push_back(checkpoint.step);
+  return steps;
+}
+
+}  // namespace loom::train::testing
