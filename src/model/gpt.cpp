@@ -1,0 +1,75 @@
+// GptModel: embeddings, positions, the stack of blocks, the final LayerNorm
+// and the (possibly tied) output projection.
+#include "loom/model/gpt.hpp"
+
+#include <cmath>
+
+#include "gpt_block.hpp"
+#include "layer_utils.hpp"
+
+namespace loom::model {
+namespace {
+
+// "Attention is all you need", section 3.5: channel 2i holds
+// sin(t / 10000^(2i / C)) and channel 2i + 1 the cosine at the same
+// frequency. An odd width ends with a sine.
+torch::Tensor sinusoid_table(std::int64_t positions, std::int64_t width) {
+  const torch::Tensor t = torch::arange(positions, torch::kDouble).unsqueeze(1);
+  const torch::Tensor pair_start =
+      torch::arange(width, torch::kLong).div(2, /*rounding_mode=*/"floor").mul(2);
+  const torch::Tensor inverse_frequency =
+      torch::pow(10000.0, pair_start.to(torch::kDouble) / static_cast<double>(width)).reciprocal();
+  const torch::Tensor angle = t * inverse_frequency;  // [positions, width]
+  const torch::Tensor is_even = torch::arange(width, torch::kLong).remainder(2) == 0;
+  return torch::where(is_even, angle.sin(), angle.cos()).to(torch::kFloat);
+}
+
+}  // namespace
+
+GptModel::GptModel(const config::ModelConfig& config, std::int64_t vocab_size)
+    : LanguageModel(config, vocab_size) {
+  switch (config.positions) {
+    case config::Positions::learned:
+      wpe_ = register_module("wpe", torch::nn::Embedding(config.block_size, config.n_embd));
+      init_normal(wpe_->weight, kInitStd);
+      break;
+    case config::Positions::sinusoidal:
+      sinusoids_ = register_buffer("sinusoids", sinusoid_table(config.block_size, config.n_embd));
+      break;
+    case config::Positions::none:
+      break;
+  }
+  torch::nn::ModuleList h;
+  for (std::int64_t i = 0; i < config.n_layer; ++i) {
+    blocks_.push_back(std::make_shared<GptBlock>(config));
+    h->push_back(blocks_.back());
+  }
+  register_module("h", h);
+  ln_f_ = register_module("ln_f", std::make_shared<LayerNorm>(config.n_embd, config.bias));
+}
+
+torch::Tensor GptModel::forward(const torch::Tensor& idx) {
+  const std::int64_t time = check_input(idx);
+  // The embedding's backward needs only idx, so its output may take the
+  // positions in place; rows 0..T-1 of wpe are what an arange lookup reads.
+  torch::Tensor x = embed_tokens(idx);
+  if (wpe_) x.add_(wpe_->weight.narrow(0, 0, time));
+  if (sinusoids_.defined()) x.add_(sinusoids_.narrow(0, 0, time));
+  x = maybe_dropout(x, config().dropout, is_training());
+  for (const auto& block : blocks_)
+    x = block->forward(x);
+  return output_logits(ln_f_->forward(x));
+}
+
+std::int64_t GptModel::parameter_count() const {
+  return LanguageModel::parameter_count() - (wpe_ ? wpe_->weight.numel() : 0);
+}
+
+double GptModel::flops_per_token(std::int64_t sequence_length) const {
+  const auto& c = config();
+  return 6.0 * static_cast<double>(parameter_count()) + 12.0 * static_cast<double>(c.n_layer) *
+                                                            static_cast<double>(sequence_length) *
+                                                            static_cast<double>(c.n_embd);
+}
+
+}  // namespace loom::model
