@@ -53,9 +53,9 @@ ExitCode run_plot(const PlotArgs& args) {
   }
   std::string out = args.out;
   if (out.empty()) {
-    out = args.runs.size() == 1 && fs::is_directory(args.runs[0])
-              ? (fs::path(args.runs[0]) / "loss.svg").string()
-              : "loss.svg";
+    // One run: beside its metrics file, which is in the run directory.
+    out = args.runs.size() == 1 ? (metrics_file(args.runs[0]).parent_path() / "loss.svg").string()
+                                : "loss.svg";
   }
   std::string title = args.title;
   if (title.empty()) {

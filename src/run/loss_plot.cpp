@@ -105,6 +105,9 @@ std::string polyline(const Canvas& canvas, const std::vector<CurvePoint>& points
 }  // namespace
 
 std::vector<double> nice_ticks(double low, double high, int target) {
+  if (!std::isfinite(low) || !std::isfinite(high) || !std::isfinite(high - low)) {
+    return {low, high};  // no round steps across an infinite span
+  }
   if (!(high > low)) {  // one value, or none: a unit span around it
     const double centre = std::isfinite(low) ? low : 0.0;
     low = centre - 0.5;
@@ -125,7 +128,7 @@ std::vector<double> nice_ticks(double low, double high, int target) {
   };
   const double step = value(1);
   std::vector<double> ticks;
-  for (double k = std::floor(low / step);; ++k) {
+  for (double k = std::floor(low / step); ticks.size() < 1000; ++k) {
     ticks.push_back(value(k) == 0 ? 0.0 : value(k));
     if (ticks.back() >= high - step * 1e-9) break;
   }
@@ -147,7 +150,19 @@ LossCurves curves_from_metrics(const std::vector<nlohmann::json>& records, std::
   return curves;
 }
 
-std::string render_loss_svg(const std::vector<LossCurves>& runs, const std::string& title) {
+std::string render_loss_svg(const std::vector<LossCurves>& given, const std::string& title) {
+  // A diverged run's inf or NaN loss cannot be placed on an axis: it is left
+  // out, and so are magnitudes whose span would overflow (|loss| >= 1e300).
+  std::vector<LossCurves> runs = given;
+  const auto unplottable = [](const CurvePoint& p) {
+    return !std::isfinite(p.first) || !std::isfinite(p.second) || std::abs(p.second) >= 1e300 ||
+           std::abs(p.first) >= 1e300;
+  };
+  for (LossCurves& run : runs) {
+    run.train.erase(std::remove_if(run.train.begin(), run.train.end(), unplottable),
+                    run.train.end());
+    run.val.erase(std::remove_if(run.val.begin(), run.val.end(), unplottable), run.val.end());
+  }
   Bounds bounds;
   for (const LossCurves& run : runs) {
     for (const CurvePoint& p : run.train)

@@ -133,7 +133,15 @@ void CheckpointStore::mark_best(std::int64_t step) {
 }
 
 void CheckpointStore::apply_retention() {
-  const std::vector<Checkpoint> complete = list();
+  // The new checkpoint is already safe: trouble here is worth a warning, not
+  // a failed write.
+  std::vector<Checkpoint> complete;
+  try {
+    complete = list();
+  } catch (const Error& e) {
+    log::warn("{}: old checkpoints not pruned: {}", dir_.string(), e.what());
+    return;
+  }
   std::set<std::int64_t> kept;
   const std::size_t keep = static_cast<std::size_t>(keep_last_);
   for (std::size_t i = complete.size() > keep ? complete.size() - keep : 0; i < complete.size();

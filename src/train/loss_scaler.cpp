@@ -84,7 +84,14 @@ bool DynamicLossScaler::unscale_and_find_inf(const std::vector<torch::Tensor>& p
   for (const torch::Tensor& parameter : parameters) {
     const torch::Tensor& grad = parameter.grad();
     if (!grad.defined()) continue;
-    grad.mul_(inverse);
+    if (grad.scalar_type() == torch::kFloat || grad.scalar_type() == torch::kDouble) {
+      grad.mul_(inverse);
+    } else {
+      // A half-precision multiply would first round `inverse` to fp16, where
+      // a scale above 2^24 makes it 0 and wipes every gradient: unscale in
+      // float32 and round once.
+      grad.copy_(grad.to(torch::kFloat).mul_(inverse));
+    }
     all_finite.push_back(torch::isfinite(grad).all());
   }
   if (all_finite.empty()) return false;

@@ -1,5 +1,7 @@
 #include "loom/run/loss_plot.hpp"
 
+#include <limits>
+
 #include "test_support.hpp"
 #include <gtest/gtest.h>
 
@@ -46,6 +48,19 @@ TEST(LossPlot, DrawsEveryRunWithALegend) {
   EXPECT_EQ(count(svg, "<circle"), 3u);    // one marker per evaluation
   EXPECT_NE(svg.find(">gpt vs lstm</text>"), std::string::npos);
   EXPECT_NE(svg.find(">lstm &lt;&amp;&gt; val</text>"), std::string::npos);
+}
+
+TEST(LossPlot, ADivergedRunIsDrawnWithoutItsNonFinitePoints) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const LossCurves run{
+      "diverged", {{0, 4.0}, {10, inf}, {20, nan}, {30, 1e308}, {40, 3.0}}, {{0, -inf}, {40, 3.5}}};
+  const std::string svg = render_loss_svg({run}, "diverged");
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+  EXPECT_EQ(svg.find("inf"), std::string::npos);
+  EXPECT_EQ(count(svg, "<circle"), 1u);
+  EXPECT_EQ(nice_ticks(0, inf, 5), (std::vector<double>{0, inf}));
+  EXPECT_EQ(nice_ticks(-1e308, 1e308, 5).size(), 2u);
 }
 
 TEST(LossPlot, AnEmptyRunSaysSo) {

@@ -56,6 +56,19 @@ TEST(DynamicLossScaler, ScalesTheLossAndUnscalesTheGradients) {
   EXPECT_FALSE(params[2].grad().defined());
 }
 
+TEST(DynamicLossScaler, HalfGradientsSurviveAScaleAbove2To24) {
+  // 2^-26 rounds to 0 in fp16: unscaling must not multiply in half precision.
+  LossScalerOptions options;
+  options.init_scale = 67108864.0;  // 2^26
+  const DynamicLossScaler scaler(true, options);
+  torch::Tensor weight =
+      torch::zeros({1}, torch::TensorOptions().dtype(torch::kHalf).requires_grad(true));
+  weight.mutable_grad() = torch::full({1}, 671.0, torch::kHalf);  // 1e-5 scaled by 2^26
+  EXPECT_FALSE(scaler.unscale_and_find_inf({weight}));
+  EXPECT_NEAR(weight.grad().to(torch::kFloat).item<float>(), 671.0 / 67108864.0, 1e-7);
+  EXPECT_GT(weight.grad().to(torch::kFloat).item<float>(), 0.0f);
+}
+
 TEST(DynamicLossScaler, InfOrNanAnywhereIsFoundAndHalvesTheScale) {
   for (const auto& [first, second] : {std::pair{kInf, 1.0f}, std::pair{1.0f, kNan},
                                       std::pair{-kInf, 1.0f}, std::pair{kNan, kInf}}) {

@@ -26,7 +26,8 @@ LossCurves curves_from_metrics(const std::vector<nlohmann::json>& records, std::
 
 // The SVG text: one colour per run, train loss thin and solid, validation
 // loss thick and dashed with a marker per evaluation, axes with round ticks,
-// and a legend. Runs without points still appear in the legend.
+// and a legend. Runs without points still appear in the legend. Points
+// that are not finite (a diverged run) are left out.
 std::string render_loss_svg(const std::vector<LossCurves>& runs, const std::string& title);
 
 // Writes the SVG to `path` through a temporary file renamed into place, so
