@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "loom/core/durable_files.hpp"
 #include "loom/core/error.hpp"
 
 namespace loom::run {
@@ -69,17 +70,17 @@ MetricsLog::MetricsLog(std::string path, std::int64_t resume_step) : path_(std::
 // Keeps the records up to `last_step` (all when negative), dropping a torn
 // last line, through a temporary file renamed over the old one.
 void MetricsLog::rewrite(const std::vector<nlohmann::json>& records, std::int64_t last_step) {
-  const std::string temporary = path_ + ".tmp";
-  {
-    std::ofstream kept(temporary, std::ios::binary | std::ios::trunc);
-    for (const nlohmann::json& record : records) {
-      if (last_step < 0 || record.value("step", std::int64_t{0}) <= last_step) {
-        kept << record.dump() << '\n';
-      }
+  std::string kept;
+  for (const nlohmann::json& record : records) {
+    const nlohmann::json* step = record.contains("step") ? &record["step"] : nullptr;
+    if (last_step >= 0 && step != nullptr && step->is_number() &&
+        step->get<double>() > static_cast<double>(last_step)) {
+      continue;
     }
-    if (!kept.flush()) throw Error(fmt::format("{}: cannot write", temporary));
+    kept += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
-  std::filesystem::rename(temporary, path_);
+  // The history of a run: replaced whole and durably, never left half written.
+  durable::replace_file(path_, path_ + ".tmp", kept);
 }
 
 void MetricsLog::append(const nlohmann::json& record) {

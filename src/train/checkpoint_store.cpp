@@ -8,10 +8,10 @@
 
 #include "checkpoint_layout.hpp"
 #include "checkpoint_manifest.hpp"
-#include "durable_files.hpp"
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "loom/core/durable_files.hpp"
 #include "loom/core/log.hpp"
 
 namespace loom::train {
@@ -26,12 +26,12 @@ using checkpoint_detail::kTempPrefix;
 using checkpoint_detail::manifest_text;
 using checkpoint_detail::pointer_text;
 using checkpoint_detail::read_pointer;
-using checkpoint_detail::rename_path;
-using checkpoint_detail::replace_file;
-using checkpoint_detail::sync_directory;
-using checkpoint_detail::sync_tree;
 using checkpoint_detail::why_incomplete;
-using checkpoint_detail::write_file_synced;
+using durable::rename_path;
+using durable::replace_file;
+using durable::sync_directory;
+using durable::sync_tree;
+using durable::write_file_synced;
 
 void remove_tree(const fs::path& path) {
   std::error_code error;

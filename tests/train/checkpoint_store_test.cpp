@@ -34,7 +34,7 @@ using Names = std::vector<std::string>;
 std::string error_of(const std::function<void()>& action) {
   try {
     action();
-  } catch (const CheckpointError& e) {
+  } catch (const Error& e) {  // CheckpointError, or a file error from core
     return e.what();
   }
   return "no error";

@@ -1,5 +1,5 @@
 // fsync and atomic replacement helpers; see durable_files.hpp.
-#include "durable_files.hpp"
+#include "loom/core/durable_files.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -9,16 +9,15 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/core/error.hpp"
 
-namespace loom::train::checkpoint_detail {
+namespace loom::durable {
 namespace {
 
 namespace fs = std::filesystem;
 
 [[noreturn]] void fail(const fs::path& path, const char* action, int error) {
-  throw CheckpointError(
-      fmt::format("{}: cannot {} ({})", path.string(), action, std::strerror(error)));
+  throw Error(fmt::format("{}: cannot {} ({})", path.string(), action, std::strerror(error)));
 }
 
 // A descriptor closed on every path out; fsync itself reports the errors.
@@ -67,7 +66,7 @@ void sync_tree(const fs::path& root) {
   std::error_code error;
   for (fs::recursive_directory_iterator entry(root, error), end; !error && entry != end;
        entry.increment(error)) {
-    // Links are not followed: describe_payload refuses them anyway.
+    // Links are not followed.
     const fs::file_status status = entry->symlink_status(error);
     if (error) break;
     if (fs::is_directory(status)) {
@@ -102,9 +101,9 @@ void replace_file(const fs::path& target, const fs::path& temp, const std::strin
 void rename_path(const fs::path& from, const fs::path& to) {
   if (std::rename(from.c_str(), to.c_str()) != 0) {
     const int error = errno;
-    throw CheckpointError(fmt::format("{}: cannot rename {} to it ({})", to.string(), from.string(),
-                                      std::strerror(error)));
+    throw Error(fmt::format("{}: cannot rename {} to it ({})", to.string(), from.string(),
+                            std::strerror(error)));
   }
 }
 
-}  // namespace loom::train::checkpoint_detail
+}  // namespace loom::durable

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-namespace loom::train::checkpoint_detail {
+namespace loom::durable {
 
 void sync_file(const std::filesystem::path& path);
 void sync_directory(const std::filesystem::path& path);
@@ -23,7 +23,9 @@ void write_file_synced(const std::filesystem::path& path, const std::string& tex
 void replace_file(const std::filesystem::path& target, const std::filesystem::path& temp,
                   const std::string& text);
 
-// rename(2) with the errno in a CheckpointError naming both paths.
+// rename(2) with the errno in a loom::Error naming both paths.
+//
+// Every function here throws loom::Error naming the path and the errno text.
 void rename_path(const std::filesystem::path& from, const std::filesystem::path& to);
 
-}  // namespace loom::train::checkpoint_detail
+}  // namespace loom::durable
