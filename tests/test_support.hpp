@@ -5,13 +5,31 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 namespace loom::testing {
+
+// The what() of the exception `call` throws; fails the test when it throws
+// nothing or something that is not an E.
+template <class E>
+std::string error_message(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw the wrong type: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "threw nothing";
+  return {};
+}
 
 class TempDir {
  public:

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "test_support.hpp"
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -38,22 +39,6 @@ inline config::ModelConfig tiny_config(config::ModelArch arch) {
   config.n_embd = 32;
   config.dropout = 0.0;
   return config;
-}
-
-// The what() of the exception `call` throws; fails the test when it throws
-// nothing or something that is not an E.
-template <class E>
-std::string error_message(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw the wrong type: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "threw nothing";
-  return {};
 }
 
 // Rows of 0, 1, ..., period-1, 0, 1, ... (each row starting at its own

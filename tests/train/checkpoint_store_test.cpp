@@ -20,6 +20,8 @@
 namespace loom::train {
 namespace {
 
+using loom::testing::error_message;
+
 namespace fs = std::filesystem;
 using loom::testing::read_file;
 using loom::testing::TempDir;
@@ -30,15 +32,6 @@ using testing::payload_matches;
 using testing::steps_of;
 using Steps = std::vector<std::int64_t>;
 using Names = std::vector<std::string>;
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {  // CheckpointError, or a file error from core
-    return e.what();
-  }
-  return "no error";
-}
 
 TEST(CheckpointStore, WrittenCheckpointReadsBack) {
   TempDir run;
@@ -223,35 +216,35 @@ TEST(CheckpointStore, ErrorsNameThePath) {
   const std::string where = dir.string();
   CheckpointStore store(dir, 3);
   store.write(4, payload_for(4));
-  EXPECT_EQ(error_of([&] { store.write(4, payload_for(4)); }),
+  EXPECT_EQ(error_message<Error>([&] { store.write(4, payload_for(4)); }),
             where +
                 "/step-00000004: a complete checkpoint of step 4 already exists; not "
                 "replacing it");
-  EXPECT_EQ(error_of([&] { store.mark_best(5); }),
+  EXPECT_EQ(error_message<Error>([&] { store.mark_best(5); }),
             where +
                 "/step-00000005: cannot mark step 5 as best: not a complete checkpoint (no "
                 "DONE marker)");
-  EXPECT_EQ(error_of([&] { store.write(-1, payload_for(-1)); }),
+  EXPECT_EQ(error_message<Error>([&] { store.write(-1, payload_for(-1)); }),
             where + ": cannot write a checkpoint for negative step -1");
-  EXPECT_EQ(error_of([&] { CheckpointStore(dir, 0); }),
+  EXPECT_EQ(error_message<Error>([&] { CheckpointStore(dir, 0); }),
             where + ": keep_last = 0; at least 1 checkpoint must be kept");
   const std::string temp = where + "/.tmp-step-00000006-" + std::to_string(::getpid());
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(error_message<Error>([&] {
               store.write(6, [](const fs::path& d) { write_file((d / "DONE").string(), "x"); });
             }),
             temp +
                 "/DONE: a payload file may not be called DONE: the store writes that "
                 "marker itself");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(error_message<Error>([&] {
               store.write(6, [](const fs::path& d) { fs::create_symlink("/etc/passwd", d / "l"); });
             }),
             temp + "/l: checkpoint payload must be regular files and folders; this is not one");
   write_file(run.file("file"), "");
-  EXPECT_EQ(error_of([&] { CheckpointStore(run.path() / "file" / "checkpoints", 1); }),
+  EXPECT_EQ(error_message<Error>([&] { CheckpointStore(run.path() / "file" / "checkpoints", 1); }),
             run.file("file") + "/checkpoints: cannot create checkpoints folder (Not a directory)");
   // A folder that cannot be read is not an empty one: resume must not
   // quietly start from scratch.
-  EXPECT_EQ(error_of([&] { latest_checkpoint(run.path() / "file"); }),
+  EXPECT_EQ(error_message<Error>([&] { latest_checkpoint(run.path() / "file"); }),
             run.file("file") + ": cannot list checkpoints (Not a directory)");
   EXPECT_EQ(entries_of(dir), (Names{"latest", "step-00000004"}));
 }

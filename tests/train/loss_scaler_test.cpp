@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "test_support.hpp"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -17,6 +18,8 @@
 
 namespace loom::train {
 namespace {
+
+using loom::testing::error_message;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNan = std::numeric_limits<float>::quiet_NaN();
@@ -28,15 +31,6 @@ std::vector<torch::Tensor> parameters(float first, float second) {
   a.mutable_grad() = torch::tensor({first, 2.0f});
   b.mutable_grad() = torch::tensor({second});
   return {a, b, torch::zeros({3}, torch::requires_grad())};
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 LossScalerOptions small_interval() {
@@ -158,20 +152,20 @@ TEST(DynamicLossScaler, ResumingAcrossPrecisionsKeepsTheInitialScale) {
 
 TEST(DynamicLossScaler, BadStatesAndOptionsAreRefused) {
   DynamicLossScaler scaler(true, small_interval());
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(error_message<Error>([&] {
               scaler.load_state({true, 0.0, 0});
             }),
             "loss scaler state: scale = 0 is not a finite value > 0");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(error_message<Error>([&] {
               scaler.load_state({true, 8.0, 3});
             }),
             "loss scaler state: good_steps = 3 is outside [0, 3)");
-  EXPECT_EQ(error_of([] {
+  EXPECT_EQ(error_message<Error>([] {
               loss_scaler_state_from_json(nlohmann::json::parse(R"({"enabled":true,"scale":2})"),
                                           "run/state.json");
             }),
             "run/state.json: loss scaler state has no 'good_steps'");
-  EXPECT_EQ(error_of([] {
+  EXPECT_EQ(error_message<Error>([] {
               loss_scaler_state_from_json(
                   nlohmann::json::parse(R"({"enabled":true,"scale":"big","good_steps":0})"),
                   "run/state.json");
@@ -179,7 +173,7 @@ TEST(DynamicLossScaler, BadStatesAndOptionsAreRefused) {
             "run/state.json: loss scaler state 'scale' is \"big\", expected a number");
   LossScalerOptions options;
   options.backoff_factor = 1.0;
-  EXPECT_EQ(error_of([&] { DynamicLossScaler(true, options); }),
+  EXPECT_EQ(error_message<Error>([&] { DynamicLossScaler(true, options); }),
             "loss scaler: backoff_factor = 1 is out of range; expected a value in (0, 1)");
 }
 
