@@ -9,6 +9,8 @@
 namespace loom {
 namespace {
 
+using loom::testing::error_message;
+
 const char* const kAllVariables[] = {"OMPI_COMM_WORLD_RANK",
                                      "OMPI_COMM_WORLD_SIZE",
                                      "OMPI_COMM_WORLD_LOCAL_RANK",
@@ -89,19 +91,11 @@ TEST_F(LaunchEnvTest, PlainVariablesWinOverSlurm) {
 TEST_F(LaunchEnvTest, MalformedValuesAreClearErrors) {
   setenv("RANK", "one", 1);
   setenv("WORLD_SIZE", "2", 1);
-  try {
-    detect_launch_env();
-    FAIL() << "expected a UsageError";
-  } catch (const UsageError& e) {
-    EXPECT_STREQ(e.what(), "environment variable RANK='one' is not a non-negative integer");
-  }
+  EXPECT_EQ(error_message<UsageError>([&] { detect_launch_env(); }),
+            "environment variable RANK='one' is not a non-negative integer");
   setenv("RANK", "2", 1);
-  try {
-    detect_launch_env();
-    FAIL() << "expected a UsageError";
-  } catch (const UsageError& e) {
-    EXPECT_STREQ(e.what(), "RANK=2 is not below WORLD_SIZE=2");
-  }
+  EXPECT_EQ(error_message<UsageError>([&] { detect_launch_env(); }),
+            "RANK=2 is not below WORLD_SIZE=2");
   unsetenv("WORLD_SIZE");
   EXPECT_THROW(detect_launch_env(), UsageError);
 }

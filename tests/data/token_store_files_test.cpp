@@ -19,6 +19,8 @@
 namespace loom::data {
 namespace {
 
+using loom::testing::error_message;
+
 using loom::testing::read_file;
 using loom::testing::TempDir;
 using loom::testing::write_file;
@@ -36,12 +38,8 @@ TEST(TokenStore, AnExistingStoreIsKeptUnlessOverwriteIsAsked) {
   const std::string path = dir.file("corpus.h5");
   write_store(path, 100, {{Split::train, {1, 2, 3}}});
   const std::string original = read_file(path);
-  try {
-    TokenStoreWriter writer(path, 100, false);
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_EQ(std::string(e.what()), path + " exists; pass --force to replace it");
-  }
+  EXPECT_EQ(error_message<StoreError>([&] { TokenStoreWriter writer(path, 100, false); }),
+            path + " exists; pass --force to replace it");
   {
     // Asked to overwrite, but abandoned before commit.
     TokenStoreWriter writer(path, 100, true);
@@ -132,12 +130,8 @@ TEST(TokenStore, AFailedCommitLeavesNoTemporaryFiles) {
     writer.append(Split::train, ids.data(), ids.size());
     // Someone else's file takes the name while the corpus streams in.
     write_file(path, "someone else's");
-    try {
-      writer.commit(full_metadata(100));
-      FAIL() << "expected StoreError";
-    } catch (const StoreError& e) {
-      EXPECT_EQ(std::string(e.what()), path + " exists; pass --force to replace it");
-    }
+    EXPECT_EQ(error_message<StoreError>([&] { writer.commit(full_metadata(100)); }),
+              path + " exists; pass --force to replace it");
   }
   EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"corpus.h5"});
   EXPECT_EQ(read_file(path), "someone else's");
@@ -147,24 +141,15 @@ TEST(TokenStore, OnlyAFileIsEverReplaced) {
   TempDir dir;
   const std::string path = dir.file("corpus.h5");
   std::filesystem::create_directory(path);
-  try {
-    TokenStoreWriter writer(path, 100, true);
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_EQ(std::string(e.what()), path + " exists and is not a regular file; not replacing it");
-  }
+  EXPECT_EQ(error_message<StoreError>([&] { TokenStoreWriter writer(path, 100, true); }),
+            path + " exists and is not a regular file; not replacing it");
 }
 
 TEST(TokenStore, AFolderThatCannotBeWrittenIsReportedAtOnce) {
   TempDir dir;
   const std::string path = dir.file("missing/corpus.h5");
-  try {
-    TokenStoreWriter writer(path, 100, false);
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ".train.tmp: cannot create scratch file (No such file or directory)");
-  }
+  EXPECT_EQ(error_message<StoreError>([&] { TokenStoreWriter writer(path, 100, false); }),
+            path + ".train.tmp: cannot create scratch file (No such file or directory)");
 }
 
 TEST(TokenStore, LeftoversOfAKilledRunAreReplaced) {

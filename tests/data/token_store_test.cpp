@@ -15,6 +15,8 @@
 namespace loom::data {
 namespace {
 
+using loom::testing::error_message;
+
 using loom::testing::TempDir;
 using testing::doc_starts_of;
 using testing::Document;
@@ -238,13 +240,8 @@ TEST(TokenStore, MovingMoreThanTrainHoldsIsRefused) {
   TokenStoreWriter writer(path, 100, false);
   const Ids ids = token_pattern(40, 100);
   writer.append(Split::train, ids.data(), ids.size());
-  try {
-    writer.move_train_tail_to_val(41);
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ": cannot move 41 train tokens to val: train has only 40");
-  }
+  EXPECT_EQ(error_message<StoreError>([&] { writer.move_train_tail_to_val(41); }),
+            path + ": cannot move 41 train tokens to val: train has only 40");
   EXPECT_EQ(writer.tokens(Split::train), 40u);
   EXPECT_EQ(writer.tokens(Split::val), 0u);
 }
@@ -256,25 +253,16 @@ TEST(TokenStore, IdsOutsideTheVocabularyAreRefusedWhole) {
   const Ids good = {1, 2, 3};
   const Ids bad = {5, 99, 100, 7};
   writer.append(Split::val, good.data(), good.size());
-  try {
-    writer.append(Split::val, bad.data(), bad.size());
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ": token id 100 (at val token 5) is not below vocab_size 100");
-  }
+  EXPECT_EQ(error_message<StoreError>([&] { writer.append(Split::val, bad.data(), bad.size()); }),
+            path + ": token id 100 (at val token 5) is not below vocab_size 100");
   EXPECT_EQ(writer.tokens(Split::val), 3u);
 }
 
 TEST(TokenStore, WriterRefusesAZeroVocabulary) {
   TempDir dir;
   const std::string path = dir.file("corpus.h5");
-  try {
-    TokenStoreWriter writer(path, 0, false);
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": vocab_size is 0; a store needs a vocabulary");
-  }
+  EXPECT_EQ(error_message<StoreError>([&] { TokenStoreWriter writer(path, 0, false); }),
+            path + ": vocab_size is 0; a store needs a vocabulary");
 }
 
 TEST(TokenStore, ACommittedWriterTakesNoMore) {
@@ -284,12 +272,8 @@ TEST(TokenStore, ACommittedWriterTakesNoMore) {
   writer.commit(full_metadata(100));
   const Ids ids = {1};
   EXPECT_THROW(writer.append(Split::train, ids.data(), 1), StoreError);
-  try {
-    writer.commit(full_metadata(100));
-    FAIL() << "expected StoreError";
-  } catch (const StoreError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": already committed");
-  }
+  EXPECT_EQ(error_message<StoreError>([&] { writer.commit(full_metadata(100)); }),
+            path + ": already committed");
 }
 
 // A file name in Latin-1 is not UTF-8; its bad byte becomes U+FFFD rather
@@ -326,12 +310,7 @@ TEST(TokenStore, CommitRefusesJsonTheReaderWouldRefuse) {
     writer.append(Split::train, ids.data(), ids.size());
     StoreMetadata metadata = full_metadata(100);
     metadata.*field = json;
-    try {
-      writer.commit(metadata);
-      FAIL() << "expected StoreError";
-    } catch (const StoreError& e) {
-      EXPECT_EQ(std::string(e.what()), path + ": " + message);
-    }
+    EXPECT_EQ(error_message<StoreError>([&] { writer.commit(metadata); }), path + ": " + message);
     EXPECT_TRUE(files_in(dir.path()).empty());
   }
 }

@@ -8,6 +8,8 @@
 namespace loom::run {
 namespace {
 
+using loom::testing::error_message;
+
 using loom::testing::TempDir;
 
 nlohmann::json step_record(int step, double loss) {
@@ -63,12 +65,7 @@ TEST(MetricsLog, ABadLineInTheMiddleIsNamed) {
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
   loom::testing::write_file(path, "{\"step\":0}\nnot json\n{\"step\":2}\n");
-  try {
-    read_metrics(path);
-    FAIL() << "expected a loom::Error";
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), path + ":2: not a JSON object");
-  }
+  EXPECT_EQ(error_message<Error>([&] { read_metrics(path); }), path + ":2: not a JSON object");
   EXPECT_THROW(read_metrics(dir.file("missing.jsonl")), Error);
 }
 

@@ -15,6 +15,8 @@
 namespace loom::text {
 namespace {
 
+using loom::testing::error_message;
+
 using fixtures::encode;
 using Ids = std::vector<TokenId>;
 
@@ -71,14 +73,11 @@ TEST(CharVocabBuilder, MaxVocabKeepsTheMostFrequentWithTiesToTheLowerCodePoint) 
 TEST(CharVocabBuilder, MaxVocabWithoutRoomForCharactersIsAUsageError) {
   CharVocabBuilder builder;
   builder.add("abc");
-  try {
-    builder.build({1, 4});
-    FAIL() << "expected UsageError";
-  } catch (const UsageError& e) {
-    EXPECT_STREQ(e.what(),
-                 "char vocabulary: max_vocab 4 leaves no id for any character: the 4 special "
-                 "tokens take ids 0-3");
-  }
+  EXPECT_EQ(error_message<UsageError>([&] {
+              builder.build({1, 4});
+            }),
+            "char vocabulary: max_vocab 4 leaves no id for any character: the 4 special "
+            "tokens take ids 0-3");
 }
 
 TEST(CharVocabBuilder, MergeEqualsCountingEverythingInOne) {
