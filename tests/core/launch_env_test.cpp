@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "test_support.hpp"
 #include <gtest/gtest.h>
 
 #include "loom/core/error.hpp"

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
 #include "text_fixtures.hpp"
 #include <gtest/gtest.h>
 
