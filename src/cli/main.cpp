@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
   loom::cli::add_prepare_command(app, selected);
   loom::cli::add_inspect_command(app, selected);
   loom::cli::add_plot_command(app, selected);
+  loom::cli::add_train_command(app, selected);
+  loom::cli::add_sample_command(app, selected);
+  loom::cli::add_eval_command(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -30,12 +30,14 @@ struct Names {
   const char* rank;
   const char* world_size;
   const char* local_rank;
+  const char* local_size;
 };
 
 constexpr Names kLaunchers[] = {
-    {"openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"},
-    {"env", "RANK", "WORLD_SIZE", "LOCAL_RANK"},
-    {"slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"},
+    {"openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+     "OMPI_COMM_WORLD_LOCAL_SIZE"},
+    {"env", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"},
+    {"slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"},
 };
 
 }  // namespace
@@ -56,6 +58,8 @@ LaunchEnv detect_launch_env() {
     env.rank = *rank;
     env.world_size = *world_size;
     env.local_rank = read_int(names.local_rank).value_or(0);
+    // Unknown: assume the ranks share the node, the safe side for thread counts.
+    env.local_world_size = read_int(names.local_size).value_or(*world_size);
     env.source = names.source;
     return env;
   }

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "base64.hpp"
+#include "sentencepiece_library.hpp"
 #include "token_texts.hpp"
 #include "tokenizer_json.hpp"
 #include "tokenizer_kinds.hpp"
 #include <fmt/format.h>
-#include <sentencepiece_processor.h>
 
 #include "loom/core/error.hpp"
 #include "loom/text/tokenizer.hpp"
@@ -29,12 +29,12 @@ namespace {
 constexpr std::string_view kSpaceMark = "\xE2\x96\x81";
 
 // The id each special token must have in the model, and what it must be.
-void check_special_pieces(const sentencepiece::SentencePieceProcessor& processor,
-                          std::string_view origin) {
+void check_special_pieces(const std::vector<spm::PieceInfo>& pieces, std::string_view origin) {
   for (TokenId id = 0; id < kNumSpecialTokens; ++id) {
-    const std::string& piece = processor.IdToPiece(static_cast<int>(id));
-    const bool right_type = id == kUnkId ? processor.IsUnknown(static_cast<int>(id))
-                                         : processor.IsControl(static_cast<int>(id));
+    const spm::PieceInfo none;
+    const spm::PieceInfo& info = id < pieces.size() ? pieces[id] : none;
+    const std::string& piece = info.piece;
+    const bool right_type = id == kUnkId ? info.unknown : info.control;
     if (piece != kSpecialTokenNames[id] || !right_type) {
       const char* expected_type = id == kUnkId ? "unknown" : "control";
       throw Error(
@@ -47,14 +47,14 @@ void check_special_pieces(const sentencepiece::SentencePieceProcessor& processor
 // What decode() appends for each id past the specials: a byte piece
 // ("<0xE2>") its byte, a control or unused piece nothing, any other piece
 // its text with U+2581 back to a space.
-std::vector<std::string> piece_texts(const sentencepiece::SentencePieceProcessor& processor) {
+std::vector<std::string> piece_texts(const std::vector<spm::PieceInfo>& pieces) {
   std::vector<std::string> texts;
-  for (int id = kNumSpecialTokens; id < processor.GetPieceSize(); ++id) {
-    const std::string& piece = processor.IdToPiece(id);
+  for (std::size_t id = kNumSpecialTokens; id < pieces.size(); ++id) {
+    const std::string& piece = pieces[id].piece;
     std::string text;
-    if (processor.IsByte(id)) {
+    if (pieces[id].byte) {
       text += static_cast<char>(std::strtoul(piece.substr(3, 2).c_str(), nullptr, 16));
-    } else if (!processor.IsControl(id) && !processor.IsUnused(id)) {
+    } else if (!pieces[id].control && !pieces[id].unused) {
       for (std::size_t at = 0; at < piece.size();) {
         if (piece.compare(at, kSpaceMark.size(), kSpaceMark) == 0) {
           text += ' ';
@@ -69,16 +69,27 @@ std::vector<std::string> piece_texts(const sentencepiece::SentencePieceProcessor
   return texts;
 }
 
-// Loads `model` into `processor` and returns the texts of its ids.
-std::vector<std::string> load_model(sentencepiece::SentencePieceProcessor& processor,
-                                    const std::string& model, std::string_view origin) {
-  const sentencepiece::util::Status status = processor.LoadFromSerializedProto(model);
-  if (!status.ok()) {
-    throw Error(
-        fmt::format("{}: SentencePiece cannot load the model: {}", origin, status.ToString()));
+// A SentencePiece processor held by the plugin, released with it.
+struct Processor {
+  void* handle = nullptr;
+  Processor() = default;
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
+  ~Processor() {
+    if (handle != nullptr) spm::plugin().release(handle);
   }
-  check_special_pieces(processor, origin);
-  return piece_texts(processor);
+};
+
+// Loads `model` into `processor` and returns the texts of its ids.
+std::vector<std::string> load_model(Processor& processor, const std::string& model,
+                                    std::string_view origin) {
+  std::vector<spm::PieceInfo> pieces;
+  std::string error;
+  processor.handle = spm::plugin().load(model, pieces, error);
+  if (processor.handle == nullptr)
+    throw Error(fmt::format("{}: SentencePiece cannot load the model: {}", origin, error));
+  check_special_pieces(pieces, origin);
+  return piece_texts(pieces);
 }
 
 class SentencePieceTokenizer final : public Tokenizer {
@@ -99,10 +110,10 @@ class SentencePieceTokenizer final : public Tokenizer {
       text = repaired;
     }
     std::vector<int> ids;
-    const sentencepiece::util::Status status = processor_.Encode(text, &ids);
-    if (!status.ok()) {
+    std::string error;
+    if (!spm::plugin().encode(processor_.handle, text, ids, error)) {
       throw Error(fmt::format("{} tokenizer: SentencePiece could not encode {} bytes: {}", kind_,
-                              text.size(), status.ToString()));
+                              text.size(), error));
     }
     const std::size_t start = out.size();
     out.insert(out.end(), ids.begin(), ids.end());
@@ -126,8 +137,8 @@ class SentencePieceTokenizer final : public Tokenizer {
 
  private:
   std::string kind_;
-  std::string model_;                                // the serialized ModelProto, kept for to_json
-  sentencepiece::SentencePieceProcessor processor_;  // loaded while texts_ is made
+  std::string model_;    // the serialized ModelProto, kept for to_json
+  Processor processor_;  // loaded while texts_ is made
   detail::TokenTexts texts_;
 };
 

@@ -6,10 +6,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "sentencepiece_library.hpp"
 #include "tokenizer_kinds.hpp"
 #include <fmt/format.h>
-#include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
 
 #include "loom/core/error.hpp"
 #include "loom/text/tokenizer.hpp"
@@ -29,33 +28,12 @@ constexpr std::uint32_t kByteFallbackPieces = 256;
 
 // Feeds the sample to the trainer, with invalid UTF-8 replaced as encode()
 // will replace it.
-class SampleIterator final : public sentencepiece::SentenceIterator {
- public:
-  explicit SampleIterator(const std::vector<std::string>& sample) : sample_(sample) { load(); }
-
-  bool done() const override { return index_ >= sample_.size(); }
-  void Next() override {
-    ++index_;
-    load();
-  }
-  const std::string& value() const override { return *current_; }
-  sentencepiece::util::Status status() const override { return {}; }
-
- private:
-  void load() {
-    if (done()) return;
-    current_ = &sample_[index_];
-    if (count_utf8(*current_).invalid > 0) {
-      repaired_ = replace_invalid_utf8(*current_);
-      current_ = &repaired_;
-    }
-  }
-
-  const std::vector<std::string>& sample_;
-  std::size_t index_ = 0;
-  const std::string* current_ = nullptr;
-  std::string repaired_;
-};
+bool needs_utf8_repair(std::string_view text) {
+  return count_utf8(text).invalid > 0;
+}
+std::string repair_utf8(std::string_view text) {
+  return replace_invalid_utf8(text);
+}
 
 void check_options(const std::vector<std::string>& sample, const SentencePieceOptions& options) {
   if (options.model_type != "bpe" && options.model_type != "unigram") {
@@ -119,18 +97,18 @@ std::unordered_map<std::string, std::string> trainer_arguments(
 std::unique_ptr<Tokenizer> train_sentencepiece(const std::vector<std::string>& sample,
                                                const SentencePieceOptions& options) {
   check_options(sample, options);
+  // Texts reach SentencePiece with invalid UTF-8 replaced under Loom's
+  // policy, one at a time.
+  const spm::TrainingSample texts{&sample, needs_utf8_repair, repair_utf8};
   // SentencePiece keeps its seed process-wide and reserves 0xFFFFFFFF for
   // "seed from the clock".
-  sentencepiece::SetRandomGeneratorSeed(static_cast<unsigned>(options.seed % 0xFFFFFFFFu));
-  SampleIterator iterator(sample);
-  std::string model;
-  const sentencepiece::util::Status status = sentencepiece::SentencePieceTrainer::Train(
-      trainer_arguments(sample, options), &iterator, &model);
-  if (!status.ok()) {
+  const auto seed = static_cast<unsigned>(options.seed % 0xFFFFFFFFu);
+  std::string model, error;
+  if (!spm::plugin().train(trainer_arguments(sample, options), texts, seed, model, error)) {
     throw Error(
         fmt::format("train_sentencepiece: SentencePiece could not train a {} vocabulary "
                     "of {} on {} texts: {}",
-                    options.model_type, options.vocab_size, sample.size(), status.error_message()));
+                    options.model_type, options.vocab_size, sample.size(), error));
   }
   return detail::make_sentencepiece_tokenizer(options.model_type, std::move(model),
                                               "train_sentencepiece");

@@ -88,8 +88,8 @@ TEST(LoomCli, ConfigCheckAndDefaults) {
   EXPECT_EQ(ok.out, kShakespeare + ": ok\n");
   const auto bad = run_loom("config check '" + kShakespeare + "' --set model.n_head=7");
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_EQ(bad.err, "error: " + kShakespeare + ":" + line_of(kShakespeare, "  n_embd: 128") +
-                         ":11: model.n_embd: 128 is not divisible by model.n_head = 7 "
+  EXPECT_EQ(bad.err, "error: " + kShakespeare + ":" + line_of(kShakespeare, "  n_embd: 384") +
+                         ":11: model.n_embd: 384 is not divisible by model.n_head = 7 "
                          "(model.n_head is set at --set model.n_head=7)\n");
   const auto defaults = run_loom("config defaults");
   EXPECT_EQ(defaults.exit_code, 0);

@@ -213,6 +213,7 @@ struct TrainConfig {
   std::int64_t micro_batch = 0;
   Precision precision = Precision::fp32;
   std::int64_t log_interval = 10;
+  double peak_tflops = 0;
 
   template <class Self, class Visitor>
   static void schema(Self& s, Visitor& v) {
@@ -238,7 +239,11 @@ struct TrainConfig {
                      "Loom calls it 'train.precision': fp32 | bf16 | fp16 (nanoGPT's float32 | "
                      "bfloat16 | float16)"));
     v.field("log_interval", s.log_interval,
-            FieldSpec("optimizer steps between progress lines").at_least(1));
+            FieldSpec("optimizer steps between progress lines and metrics records").at_least(1));
+    v.field("peak_tflops", s.peak_tflops,
+            FieldSpec("one device's peak TFLOP/s at train.precision, for the model FLOPs "
+                      "utilisation (MFU) in metrics; 0 = do not report MFU")
+                .at_least(0));
   }
 };
 

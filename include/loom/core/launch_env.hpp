@@ -12,12 +12,15 @@ struct LaunchEnv {
   int rank = 0;
   int world_size = 1;
   int local_rank = 0;
+  int local_world_size = 1;  // ranks on this node
   // Which variables were used: "openmpi", "env", "slurm", or "none".
   std::string source = "none";
 };
 
-// Reads, in order of precedence, OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK},
-// then RANK / WORLD_SIZE / LOCAL_RANK, then SLURM_{PROCID,NTASKS,LOCALID}.
+// Reads, in order of precedence, OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE},
+// then RANK / WORLD_SIZE / LOCAL_RANK / LOCAL_WORLD_SIZE, then
+// SLURM_{PROCID,NTASKS,LOCALID,NTASKS_PER_NODE}; a missing local size is taken
+// to be the world size.
 // mpirun comes first because inside an sbatch script SLURM_PROCID is 0 for
 // the batch step itself. Throws loom::UsageError when a variable is not a
 // number or the rank is out of range.

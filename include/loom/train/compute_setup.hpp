@@ -1,0 +1,42 @@
+// Where a run computes: the device run.device names and, on CPU, how many
+// intra-op threads. Debian's LibTorch starts with one thread whatever the
+// machine has, so the count is always set, never inherited.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include <torch/types.h>
+
+#include "loom/config/config.hpp"
+
+namespace loom::train {
+
+// auto: the first CUDA device when LibTorch sees one (the rank's local GPU
+// under a launcher), else the CPU. cuda where LibTorch has no CUDA device is
+// a UsageError naming run.device.
+torch::Device resolve_device(config::Device requested, int local_rank);
+
+// The CPUs this process may run on (its affinity mask), and all online CPUs.
+std::int64_t usable_cpu_count();
+
+// run.threads, or when it is 0: the usable CPUs, divided among the ranks on
+// this node when the process is not pinned (a launcher that pins each rank
+// to its cores has already divided them). Sets LibTorch's intra-op threads
+// and returns the count.
+std::int64_t configure_cpu_threads(std::int64_t requested, int local_ranks);
+
+// The dtype autocast runs eligible ops in: bf16 on CPU and CUDA, fp16 on
+// CUDA; none for fp32. fp16 on the CPU is a UsageError naming
+// train.precision (LibTorch's CPU autocast has bf16 only).
+std::optional<at::ScalarType> autocast_dtype_for(config::Precision precision,
+                                                 const torch::Device& device);
+
+// Glibc's malloc returns big freed blocks to the system at once, so every
+// training step maps and faults in its activations afresh (thousands of
+// page faults per step on a small model). Raising the mmap and trim
+// thresholds keeps those blocks in the heap for reuse; called once at
+// the start of training.
+void keep_freed_memory_for_reuse();
+
+}  // namespace loom::train

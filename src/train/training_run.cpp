@@ -1,0 +1,176 @@
+// Building a run: device and threads, the token store and its samplers, the
+// model and optimizer, and, when the run directory has a checkpoint, the
+// state to continue from. Everything the user must fix is found here,
+// before the first step, and reported as a UsageError.
+#include "training_run.hpp"
+
+#include <fmt/format.h>
+
+#include "loom/config/yaml_dump.hpp"
+#include "loom/core/durable_files.hpp"
+#include "loom/core/log.hpp"
+#include "loom/train/compute_setup.hpp"
+#include "loom/train/optimizer.hpp"
+
+namespace loom::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string bullet_list(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines)
+    text += "\n  " + line;
+  return text;
+}
+
+}  // namespace
+
+TrainingRun::TrainingRun(const config::Config& config, TrainingObserver& observer)
+    : config_(config),
+      observer_(observer),
+      launch_(detect_launch_env()),
+      scaler_(DynamicLossScaler::for_precision(config.train.precision)),
+      schedule_(config.optim, config.train.max_iters) {
+  if (launch_.world_size > 1) {
+    throw UsageError(fmt::format(
+        "started as rank {} of {} ({}), but data-parallel training across ranks is not built yet; "
+        "run one process",
+        launch_.rank, launch_.world_size, launch_.source));
+  }
+  keep_freed_memory_for_reuse();
+  device_ = resolve_device(config_.run.device, launch_.local_rank);
+  threads_ = configure_cpu_threads(config_.run.threads, launch_.local_world_size);
+  autocast_dtype_ = autocast_dtype_for(config_.train.precision, device_);
+  run_dir_ = fs::path(config_.run.out_dir) / config_.run.name;
+
+  open_data();
+  build_model();
+  fs::create_directories(run_dir_);
+  checkpoints_ =
+      std::make_unique<CheckpointStore>(run_dir_ / "checkpoints", config_.checkpoint.keep_last);
+  state_.world_size = launch_.world_size;
+  state_.config_fingerprint = config_fingerprint(config_);
+  state_.loss_scaler = scaler_.state();
+  const std::vector<std::string> changes = resume_if_possible();
+  write_run_files(state_.step > 0);
+
+  RunStart start;
+  start.run_dir = run_dir_.string();
+  start.device = device_.str();
+  start.threads = threads_;
+  start.parameters = model_->parameter_count();
+  start.vocab_size = model_->vocab_size();
+  start.accumulation_steps = train_sampler_->accumulation_steps();
+  start.tokens_per_step = tokens_per_step_;
+  start.start_step = state_.step;
+  start.max_iters = config_.train.max_iters;
+  start.config_changes = changes;
+  observer_.on_start(start);
+}
+
+void TrainingRun::open_data() {
+  const std::string& path = config_.data.store;
+  if (!fs::exists(path)) {
+    throw UsageError(fmt::format(
+        "data.store '{}' does not exist; write it with `loom prepare CONFIG` first", path));
+  }
+  store_ = std::make_unique<data::TokenStoreReader>(path);
+  tokenizer_json_ = nlohmann::json::parse(store_->metadata().tokenizer_json);
+  tokenizer_ = text::tokenizer_from_json(tokenizer_json_);
+
+  data::SamplerOptions options;
+  options.block_size = config_.model.block_size;
+  options.global_batch = config_.train.batch_size;
+  options.micro_batch = config_.train.micro_batch > 0
+                            ? config_.train.micro_batch
+                            : config_.train.batch_size / launch_.world_size;
+  options.rank = launch_.rank;
+  options.world_size = launch_.world_size;
+  options.windows = config_.data.windows;
+  options.seed = static_cast<std::uint64_t>(config_.run.seed);
+  train_sampler_.emplace(store_->split(data::Split::train), options);
+  try {
+    val_sampler_.emplace(store_->split(data::Split::val), options);
+  } catch (const UsageError& e) {
+    log::warn(
+        "{}: the validation split cannot be evaluated ({}); only the training loss is "
+        "reported",
+        path, e.what());
+  }
+  tokens_per_step_ = config_.train.batch_size * config_.model.block_size;
+}
+
+void TrainingRun::build_model() {
+  // The seed fixes the initial weights and every dropout mask after them.
+  torch::manual_seed(static_cast<std::uint64_t>(config_.run.seed));
+  model_ = model::make_model(config_.model, store_->metadata().vocab_size);
+  model_->to(device_);
+  model_->train();
+  parameters_ = model_->parameters();
+  optimizer_ = make_adamw(*model_, config_.optim);
+}
+
+std::vector<std::string> TrainingRun::resume_if_possible() {
+  const std::optional<Checkpoint> latest = checkpoints_->latest();
+  if (!latest) {
+    const fs::path metrics = run_dir_ / "metrics.jsonl";
+    if (fs::exists(metrics)) {
+      log::warn(
+          "{}: no checkpoint to resume from; starting the run over (its metrics.jsonl is "
+          "replaced)",
+          run_dir_.string());
+      fs::remove(metrics);
+    }
+    return {};
+  }
+  if (config_.checkpoint.resume == config::ResumeMode::never) {
+    throw UsageError(fmt::format(
+        "checkpoint.resume is never, but {} already holds checkpoints (latest: step {}); "
+        "choose another run.name or run.out_dir, delete that folder, or set "
+        "checkpoint.resume: auto to continue it",
+        run_dir_.string(), latest->step));
+  }
+
+  const CheckpointInfo info = read_checkpoint_info(latest->dir);
+  const std::vector<std::string> shape = model_shape_differences(
+      info.config.model, info.vocab_size, config_.model, model_->vocab_size());
+  if (!shape.empty()) {
+    throw UsageError(fmt::format(
+        "{} was written for another model shape, so it cannot be resumed:{}\nrestore those keys, "
+        "or train under another run.name",
+        latest->dir.string(), bullet_list(shape)));
+  }
+  if (info.tokenizer != tokenizer_json_) {
+    throw UsageError(fmt::format(
+        "{} was trained with another tokenizer than data.store '{}' holds; token ids would "
+        "change meaning. Point data.store at the store the run was trained on",
+        latest->dir.string(), config_.data.store));
+  }
+  if (info.state.step > config_.train.max_iters) {
+    throw UsageError(
+        fmt::format("{} is at step {}, past train.max_iters {}; raise train.max_iters to continue",
+                    latest->dir.string(), info.state.step, config_.train.max_iters));
+  }
+  load_model_weights(latest->dir, *model_);
+  load_optimizer_state(latest->dir, *optimizer_);
+  restore_rng_states(latest->dir);
+  scaler_.load_state(info.state.loss_scaler);
+  const std::string fingerprint = state_.config_fingerprint;
+  state_ = info.state;
+  state_.config_fingerprint = fingerprint;
+  state_.world_size = launch_.world_size;
+  train_seconds_before_ = info.state.train_seconds;
+  return config_differences(info.config, config_);
+}
+
+void TrainingRun::write_run_files(bool resumed) {
+  durable::replace_file(run_dir_ / "config.yaml", run_dir_ / ".config.yaml.tmp",
+                        config::to_yaml(config_, config::DumpStyle::documented));
+  durable::replace_file(run_dir_ / "tokenizer.json", run_dir_ / ".tokenizer.json.tmp",
+                        tokenizer_json_.dump() + "\n");
+  metrics_ = std::make_unique<run::MetricsLog>((run_dir_ / "metrics.jsonl").string(),
+                                               resumed ? state_.step : -1);
+}
+
+}  // namespace loom::train

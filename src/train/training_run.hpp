@@ -1,0 +1,82 @@
+// Private to the trainer: the objects one run is made of, built (and
+// resumed) by the constructor in training_run.cpp and driven by the loop in
+// trainer.cpp.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "loom/config/config.hpp"
+#include "loom/core/launch_env.hpp"
+#include "loom/data/sampler.hpp"
+#include "loom/data/token_store.hpp"
+#include "loom/model/language_model.hpp"
+#include "loom/run/metrics_log.hpp"
+#include "loom/text/tokenizer.hpp"
+#include "loom/train/checkpoint_store.hpp"
+#include "loom/train/loss_scaler.hpp"
+#include "loom/train/lr_schedule.hpp"
+#include "loom/train/run_checkpoint.hpp"
+#include "loom/train/trainer.hpp"
+
+namespace loom::train {
+
+class TrainingRun {
+ public:
+  TrainingRun(const config::Config& config, TrainingObserver& observer);
+  TrainResult run();
+
+ private:
+  // Setup, in the order the constructor calls them.
+  void open_data();
+  void build_model();
+  // Loads the latest checkpoint when there is one and the config allows;
+  // returns the config changes since it was written.
+  std::vector<std::string> resume_if_possible();
+  void write_run_files(bool resumed);
+
+  // The loop's parts.
+  StepReport train_step(std::int64_t step, data::BatchPrefetcher& batches);
+  EvalReport evaluate_at(std::int64_t step);
+  void write_samples(std::int64_t step, std::vector<std::string>& samples);
+  void redraw_loss_plot();
+  void record_step(const StepReport& report);
+  void save_checkpoint();
+  double elapsed_seconds() const;
+
+  const config::Config config_;
+  TrainingObserver& observer_;
+  LaunchEnv launch_;
+  torch::Device device_{torch::kCPU};
+  std::int64_t threads_ = 1;
+  std::optional<at::ScalarType> autocast_dtype_;
+  std::filesystem::path run_dir_;
+
+  std::unique_ptr<data::TokenStoreReader> store_;
+  nlohmann::json tokenizer_json_;
+  std::unique_ptr<text::Tokenizer> tokenizer_;
+  std::optional<data::BatchSampler> train_sampler_;
+  std::optional<data::BatchSampler> val_sampler_;  // none without validation windows
+  std::int64_t tokens_per_step_ = 0;
+
+  std::shared_ptr<model::LanguageModel> model_;
+  std::vector<torch::Tensor> parameters_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  DynamicLossScaler scaler_;
+  LearningRateSchedule schedule_;
+
+  std::unique_ptr<CheckpointStore> checkpoints_;
+  std::unique_ptr<run::MetricsLog> metrics_;
+  TrainingState state_;
+  double train_seconds_before_ = 0;  // from the checkpoint resumed from
+  std::chrono::steady_clock::time_point session_start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace loom::train
