@@ -6,15 +6,17 @@
 # checkout, then data/tinyshakespeare.txt from an earlier download, and only
 # then downloads it from its public URL.
 #
-# Today the demo prepares the token store and shows what is in it; `loom
-# train` and `loom sample` join it when the trainer issue lands.
+# Then: prepare the token store, train configs/shakespeare_char_cpu.yaml (a
+# couple of minutes on two cores) into runs/shakespeare_char_cpu, evaluate
+# it, and print samples. Run again, it finds the finished run and only
+# samples (delete runs/shakespeare_char_cpu to train afresh).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${1:-build}
 [[ $build_dir = /* ]] || build_dir="$repo/$build_dir"
 loom="$build_dir/src/loom"
-config="$repo/configs/shakespeare_char.yaml"
+config="$repo/configs/shakespeare_char_cpu.yaml"
 url="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 
 find_corpus() {
@@ -58,12 +60,22 @@ echo "== corpus: $corpus ($(wc -c <"$corpus") bytes)"
 echo
 echo "== loom --version"
 "$loom" --version
-echo "== loom prepare configs/shakespeare_char.yaml --input $corpus"
-# The store lands where the config's data.store says (data/, beside the checkout).
-(cd "$repo" && "$loom" prepare "$config" --input "$corpus" --force)
+echo "== loom prepare configs/shakespeare_char_cpu.yaml --input $corpus"
+# Paths in the config are relative to the checkout: the store lands in
+# data/, the run in runs/.
+cd "$repo"
+"$loom" prepare "$config" --input "$corpus" --force
 echo
 echo "== loom inspect data/shakespeare_char.h5"
 "$loom" inspect "$store" --tokens 120
 echo
-echo "== next: 'loom train' and 'loom sample' are not built yet; they arrive with the trainer"
-echo "   issue, and this demo will run them on the store prepared above."
+echo "== loom train configs/shakespeare_char_cpu.yaml"
+"$loom" train "$config"
+echo
+echo "== loom eval runs/shakespeare_char_cpu --split val"
+"$loom" eval runs/shakespeare_char_cpu --split val
+echo
+echo "== loom sample runs/shakespeare_char_cpu --prompt 'ROMEO:' --tokens 300 -n 2"
+"$loom" sample runs/shakespeare_char_cpu --prompt "ROMEO:" --tokens 300 --temperature 0.8 --top-k 40 -n 2
+echo
+echo "== the run's record: runs/shakespeare_char_cpu/ (metrics.jsonl, loss.svg, samples/, checkpoints/)"

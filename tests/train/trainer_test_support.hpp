@@ -1,6 +1,6 @@
-// A tiny run for trainer tests: a few kilobytes of generated text prepared
-// into a real token store, and a config for a 2-layer, 32-wide GPT that
-// trains a step in milliseconds.
+// The tiny run of tiny_run.hpp, for in-process trainer tests: its corpus
+// prepared into a real token store, its config loaded, and an observer that
+// records what the trainer reports.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "tiny_run.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -19,44 +20,16 @@
 
 namespace loom::train::testing {
 
-// Verse-like lines from a fixed word list, so a model has something to learn.
-inline std::string tiny_corpus() {
-  const std::vector<std::string> words = {"the", "king",  "shall", "speak", "of",   "love",
-                                          "and", "night", "my",    "lord",  "fair", "rome"};
-  std::string text;
-  std::uint64_t state = 42;
-  for (int line = 0; line < 600; ++line) {
-    const int length = 3 + line % 5;
-    for (int w = 0; w < length; ++w) {
-      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-      text += words[(state >> 33) % words.size()];
-      text += w + 1 < length ? " " : (line % 4 == 3 ? ".\n\n" : ",\n");
-    }
-  }
-  return text;
-}
-
-// The run's config; `extra` is YAML appended to it, `overrides` are --set
-// strings.
+// The run's config, with `overrides` as --set strings.
 inline config::Config tiny_config(const loom::testing::TempDir& dir,
                                   const std::vector<std::string>& overrides = {}) {
-  const std::string yaml = fmt::format(R"(
-run: {{name: tiny, out_dir: "{0}/runs", seed: 7, threads: 1}}
-prepare: {{inputs: ["{0}/corpus.txt"], tokenizer: char, val_fraction: 0.1}}
-data: {{store: "{0}/tiny.h5", prefetch: 1}}
-model: {{block_size: 16, n_layer: 2, n_head: 2, n_embd: 32, dropout: 0.1}}
-optim: {{lr: 3.0e-3, min_lr: 3.0e-4, warmup_iters: 2, lr_decay_iters: 12}}
-train: {{max_iters: 12, batch_size: 8, log_interval: 1}}
-eval: {{interval: 4, iters: 2, samples: 1, sample_tokens: 8}}
-checkpoint: {{interval: 6, keep_last: 2}}
-)",
-                                       dir.path().string());
-  return config::load_config_text(yaml, "tiny.yaml", overrides);
+  return config::load_config_text(loom::testing::tiny_run_yaml(dir.path().string()), "tiny.yaml",
+                                  overrides);
 }
 
 // Writes the corpus and its token store once per folder.
 inline void prepare_tiny_store(const loom::testing::TempDir& dir) {
-  loom::testing::write_file(dir.file("corpus.txt"), tiny_corpus());
+  loom::testing::write_file(dir.file("corpus.txt"), loom::testing::tiny_corpus());
   data_tools::PrepareOptions options;
   options.progress = data_tools::ProgressOutput::none;
   data_tools::prepare_corpus(tiny_config(dir), options);

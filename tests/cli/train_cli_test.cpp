@@ -1,0 +1,157 @@
+// `loom train`, `loom sample` and `loom eval` as a user runs them, on the
+// tiny run of tiny_run.hpp; and the crash test: `loom train` killed with
+// SIGKILL at random moments, again and again, always leaves a checkpoint
+// that loads, and the run it finally completes equals an uninterrupted one.
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "test_support.hpp"
+#include "tiny_run.hpp"
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "loom/run/metrics_log.hpp"
+#include "loom/train/checkpoint_store.hpp"
+#include "loom/train/trained_model.hpp"
+
+namespace loom {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_loom;
+using testing::TempDir;
+
+class TrainCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_file(dir_.file("corpus.txt"), testing::tiny_corpus());
+    testing::write_file(config_, testing::tiny_run_yaml(dir_.path().string()));
+    const auto prepared = run_loom("prepare '" + config_ + "'");
+    ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
+  }
+
+  std::string run_dir(const std::string& name = "tiny") const {
+    return (dir_.path() / "runs" / name).string();
+  }
+
+  // The loss of every step in a run's metrics.jsonl.
+  static std::vector<double> losses(const std::string& run) {
+    std::vector<double> values;
+    for (const nlohmann::json& record : run::read_metrics(run + "/metrics.jsonl"))
+      if (record.contains("loss")) values.push_back(record["loss"].get<double>());
+    return values;
+  }
+
+  TempDir dir_;
+  const std::string config_ = dir_.file("tiny.yaml");
+};
+
+TEST_F(TrainCli, TrainsThenSamplesAndEvaluates) {
+  const auto trained = run_loom("train '" + config_ + "'");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  // Not a terminal: plain lines, one per step here (log_interval 1).
+  EXPECT_NE(trained.out.find("step 1/12 | loss "), std::string::npos) << trained.out;
+  EXPECT_NE(trained.out.find("step 12/12 | loss "), std::string::npos);
+  EXPECT_NE(trained.out.find("step 12: train loss "), std::string::npos);
+  EXPECT_NE(trained.out.find("trained steps 1..12; " + run_dir() + ": final val loss "),
+            std::string::npos);
+  EXPECT_EQ(losses(run_dir()).size(), 12U);
+
+  const std::string sample_args =
+      "sample '" + run_dir() + "' --prompt 'the king' --tokens 30 --seed 5";
+  const auto first = run_loom(sample_args);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out.rfind("the king", 0), 0U) << first.out;
+  EXPECT_GT(first.out.size(), std::string("the king").size() + 10);
+  EXPECT_EQ(run_loom(sample_args).out, first.out);  // the seed decides
+  EXPECT_NE(first.err.find("step-00000012"), std::string::npos) << first.err;
+
+  const auto bad = run_loom("sample '" + run_dir() + "' --temperature -1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "error: temperature must be >= 0, got -1\n");
+
+  const auto evaluated = run_loom("eval '" + run_dir() + "' --split val");
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  // A char tokenizer: a token is a character, so bits per token and per
+  // character agree.
+  const std::size_t bits = evaluated.out.find(" bits/token | ");
+  ASSERT_NE(bits, std::string::npos) << evaluated.out;
+  const std::string per_token = evaluated.out.substr(bits - 6, 6);
+  EXPECT_NE(evaluated.out.find("| " + per_token + " bits/character"), std::string::npos)
+      << evaluated.out;
+  EXPECT_NE(evaluated.out.find("val split of " + dir_.file("tiny.h5") + ": 2 batches, 256 tokens"),
+            std::string::npos)
+      << evaluated.out;
+}
+
+TEST_F(TrainCli, UserErrorsExitWithCodeTwoAndSayWhatToDo) {
+  const auto no_store = run_loom("train '" + config_ + "' --set data.store=missing.h5");
+  EXPECT_EQ(no_store.exit_code, 2);
+  // `loom train` stamps its lines with the time: compare what follows.
+  EXPECT_EQ(no_store.err.substr(no_store.err.find("error: ")),
+            "error: data.store 'missing.h5' does not exist; write it with `loom prepare CONFIG` "
+            "first\n");
+  const auto no_run = run_loom("sample '" + dir_.file("nothing") + "'");
+  EXPECT_EQ(no_run.exit_code, 2);
+  EXPECT_EQ(no_run.err,
+            "error: " + dir_.file("nothing") + ": no such run directory or checkpoint\n");
+  const auto bad_key = run_loom("train '" + config_ + "' --set optim.learning_rte=1");
+  EXPECT_EQ(bad_key.exit_code, 2);
+  EXPECT_NE(bad_key.err.find("unknown key 'optim.learning_rte'"), std::string::npos) << bad_key.err;
+}
+
+// DESIGN.md invariant 5 with the real trainer: a checkpoint every step, a
+// SIGKILL at a random moment (in a step, in a checkpoint write, in the
+// cleanup of the previous child's leftovers), 20 times over. After each
+// kill the latest checkpoint loads; at the end the run is completed and its
+// per-step losses equal the uninterrupted run's exactly (dropout on).
+TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
+  // Long enough that the kills land all along the run, not after its end.
+  const std::string length = " --set train.max_iters=150 --set optim.lr_decay_iters=150";
+  const auto straight = run_loom("train '" + config_ + "' --set run.name=straight" + length);
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+
+  std::mt19937 random(20261122);
+  std::uniform_int_distribution<int> delay_ms(150, 900);
+  int kills_after_a_checkpoint = 0;
+  for (int trial = 0; trial < 20; ++trial) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+      execl(LOOM_BINARY, LOOM_BINARY, "train", config_.c_str(), "--set", "run.name=killed", "--set",
+            "checkpoint.interval=1", "--set", "checkpoint.keep_last=2", "--set",
+            "train.max_iters=150", "--set", "optim.lr_decay_iters=150",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+
+    const std::optional<train::Checkpoint> latest =
+        train::latest_checkpoint(fs::path(run_dir("killed")) / "checkpoints");
+    if (!latest) continue;  // killed before the first checkpoint
+    ++kills_after_a_checkpoint;
+    const train::TrainedModel loaded =
+        train::load_trained_model(latest->dir, torch::Device(torch::kCPU));
+    EXPECT_EQ(loaded.info.state.step, latest->step) << "trial " << trial;
+  }
+  EXPECT_GE(kills_after_a_checkpoint, 10);
+
+  const auto finished = run_loom("train '" + config_ + "' --set run.name=killed" + length);
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_EQ(losses(run_dir("killed")), losses(run_dir("straight")));
+}
+
+}  // namespace
+}  // namespace loom
