@@ -54,8 +54,13 @@ torch::Tensor CausalSelfAttention::forward(const torch::Tensor& x) {
   const std::vector<torch::Tensor> qkv = c_attn_->forward(x).split(width, /*dim=*/2);
   const torch::Tensor q = to_heads(qkv[0]), k = to_heads(qkv[1]), v = to_heads(qkv[2]);
   const double dropout_p = is_training() ? dropout_ : 0.0;
-  const torch::Tensor y = torch_compat::causal_attention(
-      q, k, v, dropout_p, [&] { return explicit_attention(q, k, v); });
+  // A fused kernel draws its dropout from torch's global generator; when
+  // the caller chose one (dropout_generator.hpp), the explicit path honours it.
+  const torch::Tensor y = dropout_p > 0 && dropout_generator() != nullptr
+                              ? explicit_attention(q, k, v)
+                              : torch_compat::causal_attention(q, k, v, dropout_p, [&] {
+                                  return explicit_attention(q, k, v);
+                                });
   // Heads back side by side: [B, H, T, D] -> [B, T, C].
   return maybe_dropout(c_proj_->forward(y.transpose(1, 2).reshape({batch, time, width})), dropout_,
                        is_training());

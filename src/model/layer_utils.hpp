@@ -1,10 +1,12 @@
-// Small pieces both model families build from: GPT-2's weight init and
-// dropout that costs nothing when it is off.
+// Small pieces both model families build from: GPT-2's weight init, and
+// dropout (dropout_generator.hpp) that costs nothing when it is off.
 #pragma once
 
 #include <cstdint>
 
 #include <torch/torch.h>
+
+#include "loom/model/dropout_generator.hpp"
 
 namespace loom::model {
 
@@ -28,10 +30,5 @@ inline torch::nn::Linear make_linear(std::int64_t in, std::int64_t out, bool bia
   return linear;
 }
 
-// Skips the kernel (and its mask tensor) when the rate is 0 or in eval mode.
-inline torch::Tensor maybe_dropout(const torch::Tensor& x, double rate, bool training) {
-  if (rate == 0.0 || !training) return x;
-  return torch::dropout(x, rate, /*train=*/true);
-}
 
 }  // namespace loom::model

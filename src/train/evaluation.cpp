@@ -1,12 +1,16 @@
 #include "loom/train/evaluation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include <torch/torch.h>
 
 #include "loom/core/torch_compat.hpp"
 #include "loom/text/tokenizer.hpp"
+#include "loom/train/cpu_worker_pool.hpp"
 
 namespace loom::train {
 namespace {
@@ -42,38 +46,54 @@ BatchTensors to_tensors(data::Batch& batch, const torch::Device& device) {
 EvalLoss evaluate_loss(model::LanguageModel& model, const data::BatchSampler& sampler,
                        std::int64_t batches, const torch::Device& device,
                        std::optional<at::ScalarType> autocast,
-                       const text::Tokenizer* count_characters) {
-  const bool was_training = model.is_training();
-  model.eval();
-  torch::NoGradGuard no_grad;
-  EvalLoss result;
-  double loss_sum = 0;
-  std::int64_t positions = 0;
-  for (std::int64_t index = 0; index < batches; ++index) {
+                       const text::Tokenizer* count_characters, CpuWorkerPool* workers) {
+  struct BatchResult {
+    double loss_sum = 0;  // summed over the batch's scored positions
+    std::int64_t positions = 0;
+    std::int64_t characters = 0;
+  };
+  std::vector<BatchResult> results(static_cast<std::size_t>(std::max<std::int64_t>(0, batches)));
+  const auto evaluate_batch = [&](std::int64_t index) {
+    torch::NoGradGuard no_grad;  // per thread, like autocast
+    std::optional<torch_compat::AutocastGuard> autocast_guard;
+    if (autocast) autocast_guard.emplace(device.type(), *autocast);
     data::Batch batch = sampler.eval_batch(index);
     const BatchTensors tensors = to_tensors(batch, device);
-    torch::Tensor logits;
-    if (autocast) {
-      torch_compat::AutocastGuard guard(device.type(), *autocast);
-      logits = model.forward(tensors.inputs);
-    } else {
-      logits = model.forward(tensors.inputs);
-    }
-    const torch::Tensor scored = tensors.targets.ne(model::kIgnoreIndex);
-    const std::int64_t count = scored.sum().item<std::int64_t>();
-    if (count == 0) continue;
+    const torch::Tensor logits = model.forward(tensors.inputs);
+    BatchResult& result = results[static_cast<std::size_t>(index)];
+    result.positions = tensors.targets.ne(model::kIgnoreIndex).sum().item<std::int64_t>();
+    if (result.positions == 0) return;
     // loss() averages over the batch's scored positions; weigh it by them.
-    loss_sum += model::LanguageModel::loss(logits, tensors.targets).item<double>() *
-                static_cast<double>(count);
-    positions += count;
+    result.loss_sum = model::LanguageModel::loss(logits, tensors.targets).item<double>() *
+                      static_cast<double>(result.positions);
     if (count_characters != nullptr)
-      result.characters += characters_of_targets(batch, *count_characters);
+      result.characters = characters_of_targets(batch, *count_characters);
+  };
+
+  const bool was_training = model.is_training();
+  model.eval();
+  if (workers != nullptr && batches > 1) {
+    const int count = static_cast<int>(std::min<std::int64_t>(workers->size(), batches));
+    workers->run(count, [&](int worker) {
+      for (std::int64_t index = worker; index < batches; index += count)
+        evaluate_batch(index);
+    });
+  } else {
+    for (std::int64_t index = 0; index < batches; ++index)
+      evaluate_batch(index);
   }
   model.train(was_training);
-  result.positions = positions;
-  result.mean_loss = positions > 0 ? loss_sum / static_cast<double>(positions)
-                                   : std::numeric_limits<double>::quiet_NaN();
-  return result;
+
+  EvalLoss total;
+  double loss_sum = 0;
+  for (const BatchResult& result : results) {
+    loss_sum += result.loss_sum;
+    total.positions += result.positions;
+    total.characters += result.characters;
+  }
+  total.mean_loss = total.positions > 0 ? loss_sum / static_cast<double>(total.positions)
+                                        : std::numeric_limits<double>::quiet_NaN();
+  return total;
 }
 
 }  // namespace loom::train

@@ -13,8 +13,10 @@
 #include <torch/torch.h>
 
 #include "loom/core/log.hpp"
+#include "loom/core/mix.hpp"
 #include "loom/core/torch_compat.hpp"
 #include "loom/infer/text_completion.hpp"
+#include "loom/model/dropout_generator.hpp"
 #include "loom/run/loss_plot.hpp"
 #include "loom/train/evaluation.hpp"
 #include "loom/train/grad_norm.hpp"
@@ -53,15 +55,9 @@ StepReport TrainingRun::train_step(std::int64_t step, data::BatchPrefetcher& bat
   for (std::int64_t micro = 0; micro < micro_steps; ++micro) {
     data::Batch batch = batches.next();
     const BatchTensors tensors = to_tensors(batch, device_);
-    torch::Tensor loss;
-    {
-      std::optional<torch_compat::AutocastGuard> autocast;
-      if (autocast_dtype_) autocast.emplace(device_.type(), *autocast_dtype_);
-      loss = model::LanguageModel::loss(model_->forward(tensors.inputs), tensors.targets) /
-             static_cast<double>(micro_steps);
-    }
-    scaler_.scale_loss(loss).backward();
-    loss_sum += loss.detach().to(torch::kCPU, torch::kFloat64);
+    const torch::Tensor loss =
+        workers_ ? backward_in_slices(tensors, step, micro) : backward_whole(tensors, step, micro);
+    loss_sum += loss.to(torch::kFloat64);
   }
 
   // fp16: gradients back to true scale; an inf or nan skips the update and
@@ -91,16 +87,87 @@ StepReport TrainingRun::train_step(std::int64_t step, data::BatchPrefetcher& bat
   return report;
 }
 
+torch::Tensor TrainingRun::loss_of(const torch::Tensor& inputs, const torch::Tensor& targets) {
+  std::optional<torch_compat::AutocastGuard> autocast;  // per thread, like autocast itself
+  if (autocast_dtype_) autocast.emplace(device_.type(), *autocast_dtype_);
+  return model::LanguageModel::loss(model_->forward(inputs), targets);
+}
+
+at::Generator TrainingRun::dropout_generator_for(std::int64_t step, std::int64_t micro,
+                                                 int worker) const {
+  std::uint64_t seed =
+      mix_keys(0x64726f70 /* "drop" */, static_cast<std::uint64_t>(config_.run.seed));
+  seed = mix_keys(
+      mix_keys(mix_keys(seed, static_cast<std::uint64_t>(step)), static_cast<std::uint64_t>(micro)),
+      static_cast<std::uint64_t>(worker));
+  return at::detail::createCPUGenerator(seed);
+}
+
+torch::Tensor TrainingRun::backward_whole(const BatchTensors& batch, std::int64_t step,
+                                          std::int64_t micro) {
+  // CUDA draws dropout from its own generator (checkpointed with the others).
+  std::optional<model::DropoutGeneratorScope> dropout;
+  if (device_.is_cpu()) dropout.emplace(dropout_generator_for(step, micro, 0));
+  const auto micro_steps = static_cast<double>(train_sampler_->accumulation_steps());
+  const torch::Tensor loss = loss_of(batch.inputs, batch.targets) / micro_steps;
+  scaler_.scale_loss(loss).backward();
+  return loss.detach().cpu();
+}
+
+torch::Tensor TrainingRun::backward_in_slices(const BatchTensors& batch, std::int64_t step,
+                                              std::int64_t micro) {
+  const std::int64_t rows = batch.inputs.size(0);
+  const int slices = static_cast<int>(std::min<std::int64_t>(workers_->size(), rows));
+  const auto micro_steps = static_cast<double>(train_sampler_->accumulation_steps());
+  std::vector<std::vector<torch::Tensor>> gradients(static_cast<std::size_t>(slices));
+  std::vector<torch::Tensor> losses(static_cast<std::size_t>(slices));
+  workers_->run(slices, [&](int worker) {
+    const std::int64_t begin = rows * worker / slices, end = rows * (worker + 1) / slices;
+    model::DropoutGeneratorScope dropout(dropout_generator_for(step, micro, worker));
+    // Each slice's mean loss weighed by its share of the rows: the slices'
+    // gradients then add up to the whole micro-batch's.
+    const torch::Tensor loss =
+        loss_of(batch.inputs.slice(0, begin, end), batch.targets.slice(0, begin, end)) *
+        (static_cast<double>(end - begin) / static_cast<double>(rows) / micro_steps);
+    // autograd::grad returns the gradients instead of adding them into
+    // .grad, which the slices would otherwise race on.
+    gradients[static_cast<std::size_t>(worker)] =
+        torch::autograd::grad({scaler_.scale_loss(loss)}, parameters_, /*grad_outputs=*/{},
+                              /*retain_graph=*/false, /*create_graph=*/false,
+                              /*allow_unused=*/true);
+    losses[static_cast<std::size_t>(worker)] = loss.detach();
+  });
+  // Summed in worker order, so the result does not depend on which finished first.
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    torch::Tensor& grad = parameters_[i].mutable_grad();
+    for (const std::vector<torch::Tensor>& slice : gradients) {
+      if (!slice[i].defined()) continue;
+      if (grad.defined()) {
+        grad.add_(slice[i]);
+      } else {
+        grad = slice[i];
+      }
+    }
+  }
+  torch::Tensor loss = losses[0];
+  for (std::size_t w = 1; w < losses.size(); ++w)
+    loss = loss + losses[w];
+  return loss;
+}
+
 EvalReport TrainingRun::evaluate_at(std::int64_t step) {
   const Clock::time_point start = Clock::now();
   EvalReport report;
   report.step = step;
   report.train_loss =
-      evaluate_loss(*model_, *train_sampler_, config_.eval.iters, device_, autocast_dtype_)
+      evaluate_loss(*model_, *train_sampler_, config_.eval.iters, device_, autocast_dtype_,
+                    /*count_characters=*/nullptr, workers_.get())
           .mean_loss;
   if (val_sampler_) {
     report.val_loss =
-        evaluate_loss(*model_, *val_sampler_, config_.eval.iters, device_, autocast_dtype_)
+        evaluate_loss(*model_, *val_sampler_, config_.eval.iters, device_, autocast_dtype_,
+                      /*count_characters=*/nullptr, workers_.get())
             .mean_loss;
     if (*report.val_loss < state_.best_val_loss) {
       state_.best_val_loss = *report.val_loss;

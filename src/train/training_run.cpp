@@ -41,6 +41,20 @@ TrainingRun::TrainingRun(const config::Config& config, TrainingObserver& observe
   keep_freed_memory_for_reuse();
   device_ = resolve_device(config_.run.device, launch_.local_rank);
   threads_ = configure_cpu_threads(config_.run.threads, launch_.local_world_size);
+  // LibTorch's LSTM draws its between-layer dropout from torch's global
+  // generator, which slices trained at once would share in no fixed order.
+  const bool lstm_dropout = config_.model.arch == config::ModelArch::lstm &&
+                            config_.model.n_layer > 1 && config_.model.dropout > 0;
+  if (device_.is_cpu() && threads_ > 1 &&
+      config_.run.cpu_threading == config::CpuThreading::batch) {
+    if (lstm_dropout) {
+      log::info(
+          "run.cpu_threading: batch does not apply to an LSTM with dropout between layers; "
+          "its threads share each operation instead");
+    } else {
+      workers_ = std::make_unique<CpuWorkerPool>(static_cast<int>(threads_));
+    }
+  }
   autocast_dtype_ = autocast_dtype_for(config_.train.precision, device_);
   run_dir_ = fs::path(config_.run.out_dir) / config_.run.name;
 
@@ -59,6 +73,7 @@ TrainingRun::TrainingRun(const config::Config& config, TrainingObserver& observe
   start.run_dir = run_dir_.string();
   start.device = device_.str();
   start.threads = threads_;
+  start.threading = workers_ ? "batch slices" : "per operation";
   start.parameters = model_->parameter_count();
   start.vocab_size = model_->vocab_size();
   start.accumulation_steps = train_sampler_->accumulation_steps();

@@ -21,6 +21,8 @@
 #include "loom/run/metrics_log.hpp"
 #include "loom/text/tokenizer.hpp"
 #include "loom/train/checkpoint_store.hpp"
+#include "loom/train/cpu_worker_pool.hpp"
+#include "loom/train/evaluation.hpp"
 #include "loom/train/loss_scaler.hpp"
 #include "loom/train/lr_schedule.hpp"
 #include "loom/train/run_checkpoint.hpp"
@@ -44,6 +46,16 @@ class TrainingRun {
 
   // The loop's parts.
   StepReport train_step(std::int64_t step, data::BatchPrefetcher& batches);
+  // Forward and backward of one micro-batch, gradients added into .grad;
+  // returns its loss (already divided by the micro-steps) on the CPU.
+  torch::Tensor backward_whole(const BatchTensors& batch, std::int64_t step, std::int64_t micro);
+  torch::Tensor backward_in_slices(const BatchTensors& batch, std::int64_t step,
+                                   std::int64_t micro);
+  // The loss of inputs -> targets, under autocast when the precision asks.
+  torch::Tensor loss_of(const torch::Tensor& inputs, const torch::Tensor& targets);
+  // Dropout masks of worker `worker` at (step, micro): a function of the
+  // position in the run, never of what was drawn before.
+  at::Generator dropout_generator_for(std::int64_t step, std::int64_t micro, int worker) const;
   EvalReport evaluate_at(std::int64_t step);
   void write_samples(std::int64_t step, std::vector<std::string>& samples);
   void redraw_loss_plot();
@@ -56,6 +68,7 @@ class TrainingRun {
   LaunchEnv launch_;
   torch::Device device_{torch::kCPU};
   std::int64_t threads_ = 1;
+  std::unique_ptr<CpuWorkerPool> workers_;  // run.cpu_threading: batch, on the CPU
   std::optional<at::ScalarType> autocast_dtype_;
   std::filesystem::path run_dir_;
 

@@ -17,6 +17,7 @@
 namespace loom::config {
 
 enum class Device { automatic, cpu, cuda };
+enum class CpuThreading { batch, ops };
 enum class ModelArch { gpt, lstm };
 enum class Positions { learned, sinusoidal, none };
 enum class Activation { gelu, relu };
@@ -32,6 +33,11 @@ template <>
 struct EnumNames<Device> {
   static constexpr std::pair<Device, const char*> values[] = {
       {Device::automatic, "auto"}, {Device::cpu, "cpu"}, {Device::cuda, "cuda"}};
+};
+template <>
+struct EnumNames<CpuThreading> {
+  static constexpr std::pair<CpuThreading, const char*> values[] = {{CpuThreading::batch, "batch"},
+                                                                    {CpuThreading::ops, "ops"}};
 };
 template <>
 struct EnumNames<ModelArch> {
@@ -106,6 +112,7 @@ struct RunConfig {
   std::int64_t seed = 1337;
   Device device = Device::automatic;
   std::int64_t threads = 0;
+  CpuThreading cpu_threading = CpuThreading::batch;
   log::Level log_level = log::Level::info;
   bool log_all_ranks = false;
 
@@ -118,6 +125,10 @@ struct RunConfig {
     v.field(
         "threads", s.threads,
         FieldSpec("CPU threads per rank; 0 = the node's cores divided by its ranks").at_least(0));
+    v.field("cpu_threading", s.cpu_threading,
+            FieldSpec("how training uses run.threads on the CPU: batch = each thread trains a "
+                      "slice of every micro-batch on one core (fastest for small models); ops = "
+                      "threads share each operation"));
     v.field("log_level", s.log_level, FieldSpec("least severe log level printed"));
     v.field("log_all_ranks", s.log_all_ranks,
             FieldSpec("print info lines from every rank, prefixed, not only rank 0"));

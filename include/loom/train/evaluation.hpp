@@ -18,6 +18,8 @@ class Tokenizer;
 
 namespace loom::train {
 
+class CpuWorkerPool;
+
 // A batch's inputs and targets as int64 tensors [rows, cols] on `device`.
 // On the CPU they share the batch's memory: keep `batch` alive while they
 // are in use (backward included).
@@ -38,10 +40,13 @@ struct EvalLoss {
 // given, and restores the model's training mode. Every scored position
 // weighs the same, also when document windows leave some batches part
 // padding. With `count_characters`, the scored targets are decoded and
-// their characters counted, for bits per character.
+// their characters counted, for bits per character. With `workers`, the
+// batches are shared among them (the result is the same, summed in batch
+// order).
 EvalLoss evaluate_loss(model::LanguageModel& model, const data::BatchSampler& sampler,
                        std::int64_t batches, const torch::Device& device,
                        std::optional<at::ScalarType> autocast,
-                       const text::Tokenizer* count_characters = nullptr);
+                       const text::Tokenizer* count_characters = nullptr,
+                       CpuWorkerPool* workers = nullptr);
 
 }  // namespace loom::train

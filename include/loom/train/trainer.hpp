@@ -28,7 +28,8 @@ namespace loom::train {
 struct RunStart {
   std::string run_dir;
   std::string device;        // "cpu", "cuda:0"
-  std::int64_t threads = 1;  // CPU intra-op threads
+  std::int64_t threads = 1;  // CPU threads
+  std::string threading;     // "batch slices" or "per operation"
   std::int64_t parameters = 0;
   std::int64_t vocab_size = 0;
   std::int64_t accumulation_steps = 1;
