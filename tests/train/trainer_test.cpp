@@ -102,6 +102,37 @@ TEST_F(TrainerTest, AccumulationMatchesOneBigBatch) {
   EXPECT_EQ(observer_.starts[2].accumulation_steps, 4);
 }
 
+// run.cpu_threading: batch on two threads trains the two halves of each
+// batch at once; the sum of their gradients is the whole batch's, to float
+// rounding, and the run resumes exactly like a one-thread run.
+TEST_F(TrainerTest, BatchSlicesOnTwoThreadsFollowTheOneThreadRun) {
+  const TrainResult one = train_with({"run.name=one", "model.dropout=0"});
+  const TrainResult two =
+      train_with({"run.name=two", "model.dropout=0", "run.threads=2", "run.cpu_threading=batch"});
+  ASSERT_EQ(observer_.starts.size(), 2U);
+  EXPECT_EQ(observer_.starts[1].threading, "batch slices");
+  const auto a = step_losses(one.run_dir), b = step_losses(two.run_dir);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t s = 0; s < a.size(); ++s)
+    EXPECT_NEAR(a[s].second, b[s].second, 1e-5 * a[s].second);
+  const auto wa = final_weights(one.run_dir), wb = final_weights(two.run_dir);
+  for (std::size_t i = 0; i < wa.size(); ++i)
+    EXPECT_TRUE(torch::allclose(wa[i], wb[i], 1e-4, 1e-5)) << i;
+}
+
+TEST_F(TrainerTest, BatchSlicesWithDropoutResumeExactly) {
+  const std::vector<std::string> two_threads = {"run.threads=2", "run.cpu_threading=batch"};
+  auto with = [&](std::vector<std::string> overrides) {
+    overrides.insert(overrides.end(), two_threads.begin(), two_threads.end());
+    return train_with(overrides);
+  };
+  const TrainResult straight = with({"run.name=straight"});
+  with({"run.name=resumed", "train.max_iters=5"});
+  const TrainResult resumed = with({"run.name=resumed"});
+  EXPECT_EQ(resumed.start_step, 5);
+  EXPECT_EQ(step_losses(resumed.run_dir), step_losses(straight.run_dir));
+}
+
 TEST_F(TrainerTest, Bf16TrainsOnTheCpu) {
   const TrainResult result =
       train_with({"train.precision=bf16", "train.max_iters=40", "optim.lr_decay_iters=40",
