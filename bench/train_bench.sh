@@ -107,8 +107,10 @@ nanogpt_full=(--device=cpu --compile=False --max_iters="$((full_iters - 1))" --e
 # log interval. Text samples at each evaluation are left out: nanoGPT writes
 # none. The full config evaluates only at the end (eval.interval 0), on one
 # batch per split, as short as nanoGPT's evaluation at iteration 0.
+# nanoGPT's learning rate (the shipped config takes twice it), so that both
+# sides train the same recipe and their losses can be compared.
 loom_small=(--set train.max_iters="$small_iters" --set optim.lr_decay_iters="$small_iters"
-  --set eval.samples=0)
+  --set optim.lr=1e-3 --set optim.min_lr=1e-4 --set eval.samples=0)
 loom_full=(--set train.max_iters="$full_iters" --set eval.interval=0 --set eval.iters=1
   --set eval.samples=0)
 

@@ -47,14 +47,14 @@ void TrainingProgress::on_start(const train::RunStart& start) {
   } else {
     log::info("training into {}", start.run_dir);
   }
-  const std::string threads =
-      start.device != "cpu" || start.threads == 1
-          ? fmt::format("{} thread", start.threads)
-          : fmt::format("{} threads, {}", start.threads, start.threading);
-  log::info("{} parameters, vocabulary {}, on {} ({}); {} tokens per step, {} micro-step{} of "
-            "accumulation",
-            start.parameters, start.vocab_size, start.device, threads, start.tokens_per_step,
-            start.accumulation_steps, start.accumulation_steps == 1 ? "" : "s");
+  const std::string threads = start.device != "cpu" || start.threads == 1
+                                  ? fmt::format("{} thread", start.threads)
+                                  : fmt::format("{} threads, {}", start.threads, start.threading);
+  log::info(
+      "{} parameters, vocabulary {}, on {} ({}); {} tokens per step, {} micro-step{} of "
+      "accumulation",
+      start.parameters, start.vocab_size, start.device, threads, start.tokens_per_step,
+      start.accumulation_steps, start.accumulation_steps == 1 ? "" : "s");
   session_first_step_ = start.start_step;
   session_start_ = std::chrono::steady_clock::now();
 }

@@ -30,5 +30,4 @@ inline torch::nn::Linear make_linear(std::int64_t in, std::int64_t out, bool bia
   return linear;
 }
 
-
 }  // namespace loom::model
