@@ -165,10 +165,16 @@ Batch BatchSampler::batch(std::int64_t step, std::int64_t micro) const {
 Batch BatchSampler::eval_batch(std::int64_t index) const {
   const SamplerOptions& options = impl_->options;
   const auto micro_batch = static_cast<std::uint64_t>(options.micro_batch);
-  const std::uint64_t first =
-      first_id_of_block(index, static_cast<std::uint64_t>(options.world_size) * micro_batch,
-                        "evaluation batch") +
-      static_cast<std::uint64_t>(options.rank) * micro_batch;
+  const auto micro_steps = static_cast<std::uint64_t>(accumulation_steps());
+  const auto global = static_cast<std::uint64_t>(options.global_batch);
+  // Micro-batch `index` of this rank: evaluation batch index / A, micro-step
+  // index % A, laid out like a training step's ids.
+  const std::int64_t global_index = index / static_cast<std::int64_t>(micro_steps);
+  const std::uint64_t micro = static_cast<std::uint64_t>(index) % micro_steps;
+  const std::uint64_t first = first_id_of_block(global_index, global, "evaluation batch") +
+                              static_cast<std::uint64_t>(options.rank) *
+                                  (global / static_cast<std::uint64_t>(options.world_size)) +
+                              micro * micro_batch;
   std::vector<std::uint64_t> positions(micro_batch);
   std::vector<std::uint64_t> row_windows(micro_batch);
   for (std::uint64_t i = 0; i < micro_batch; ++i) {

@@ -55,14 +55,24 @@ StepReport TrainingRun::train_step(std::int64_t step, data::BatchPrefetcher& bat
   for (std::int64_t micro = 0; micro < micro_steps; ++micro) {
     data::Batch batch = batches.next();
     const BatchTensors tensors = to_tensors(batch, device_);
+    // Across ranks, the last micro-step's backward starts the gradient
+    // all-reduce bucket by bucket as the gradients arrive; the ones before
+    // it only accumulate here.
+    if (gradient_sync_ && micro + 1 == micro_steps && !workers_) gradient_sync_->arm();
     const torch::Tensor loss =
         workers_ ? backward_in_slices(tensors, step, micro) : backward_whole(tensors, step, micro);
     loss_sum += loss.to(torch::kFloat64);
   }
+  // Every rank now holds the average of all ranks' gradients.
+  if (gradient_sync_) {
+    gradient_sync_->finish();
+    report.sync_wait_seconds = gradient_sync_->timeline().wait_seconds;
+  }
 
   // fp16: gradients back to true scale; an inf or nan skips the update and
   // lowers the scale. fp32 and bf16 never overflow here (the scaler is off).
-  const bool overflow = scaler_.unscale_and_find_inf(parameters_);
+  bool overflow = scaler_.unscale_and_find_inf(parameters_);
+  if (communicator_) overflow = communicator_->any(overflow);  // every rank skips, or none
   scaler_.update(overflow);
   if (overflow) {
     report.skipped = true;
@@ -77,6 +87,8 @@ StepReport TrainingRun::train_step(std::int64_t step, data::BatchPrefetcher& bat
     parameter.mutable_grad().reset();
 
   report.loss = loss_sum.item<double>();
+  if (communicator_)
+    report.loss = communicator_->sum(report.loss) / static_cast<double>(communicator_->size());
   report.step_seconds = seconds_since(start);
   report.tokens_per_second = static_cast<double>(tokens_per_step_) / report.step_seconds;
   if (config_.train.peak_tflops > 0) {
@@ -97,9 +109,9 @@ at::Generator TrainingRun::dropout_generator_for(std::int64_t step, std::int64_t
                                                  int worker) const {
   std::uint64_t seed =
       mix_keys(0x64726f70 /* "drop" */, static_cast<std::uint64_t>(config_.run.seed));
-  seed = mix_keys(
-      mix_keys(mix_keys(seed, static_cast<std::uint64_t>(step)), static_cast<std::uint64_t>(micro)),
-      static_cast<std::uint64_t>(worker));
+  for (const std::int64_t key :
+       {step, micro, static_cast<std::int64_t>(launch_.rank), static_cast<std::int64_t>(worker)})
+    seed = mix_keys(seed, static_cast<std::uint64_t>(key));
   return at::detail::createCPUGenerator(seed);
 }
 
@@ -160,22 +172,24 @@ EvalReport TrainingRun::evaluate_at(std::int64_t step) {
   const Clock::time_point start = Clock::now();
   EvalReport report;
   report.step = step;
-  report.train_loss =
-      evaluate_loss(*model_, *train_sampler_, config_.eval.iters, device_, autocast_dtype_,
-                    /*count_characters=*/nullptr, workers_.get())
-          .mean_loss;
+  // Each rank scores its share of the fixed batches (together, the same
+  // windows whatever the number of ranks); the mean is over all of them.
+  const auto split_loss = [&](const data::BatchSampler& sampler) {
+    const std::int64_t micro_batches = config_.eval.iters * sampler.accumulation_steps();
+    return global_mean_loss(evaluate_loss(*model_, sampler, micro_batches, device_, autocast_dtype_,
+                                          /*count_characters=*/nullptr, workers_.get()));
+  };
+  report.train_loss = split_loss(*train_sampler_);
   if (val_sampler_) {
-    report.val_loss =
-        evaluate_loss(*model_, *val_sampler_, config_.eval.iters, device_, autocast_dtype_,
-                      /*count_characters=*/nullptr, workers_.get())
-            .mean_loss;
+    report.val_loss = split_loss(*val_sampler_);
     if (*report.val_loss < state_.best_val_loss) {
       state_.best_val_loss = *report.val_loss;
       report.best = true;
     }
   }
-  write_samples(step, report.samples);
+  if (writes_files()) write_samples(step, report.samples);
   report.seconds = seconds_since(start);
+  if (!metrics_) return report;
 
   nlohmann::json record{{"step", step},
                         {"train_loss", finite_or_null(report.train_loss)},
@@ -218,6 +232,7 @@ void TrainingRun::redraw_loss_plot() {
 }
 
 void TrainingRun::record_step(const StepReport& report) {
+  if (!metrics_) return;
   nlohmann::json record{{"step", report.step},
                         {"loss", finite_or_null(report.loss)},
                         {"lr", report.lr},
@@ -227,6 +242,7 @@ void TrainingRun::record_step(const StepReport& report) {
                         {"elapsed", report.elapsed_seconds}};
   if (report.mfu) record["mfu"] = *report.mfu;
   if (report.skipped) record["skipped"] = true;
+  if (communicator_) record["sync_wait_ms"] = report.sync_wait_seconds * 1e3;
   if (scaler_.enabled()) record["loss_scale"] = scaler_.scale();
   metrics_->append(record);
 }
@@ -267,7 +283,7 @@ TrainResult TrainingRun::run() {
       observer_.on_eval(eval);
     }
     const bool keep_as_best = improved && config_.checkpoint.keep_best;
-    if (due(state_.step, checkpoint_interval) || last || keep_as_best) {
+    if (writes_files() && (due(state_.step, checkpoint_interval) || last || keep_as_best)) {
       save_checkpoint();
       if (keep_as_best) checkpoints_->mark_best(state_.step);
     }

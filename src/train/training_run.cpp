@@ -4,7 +4,10 @@
 // before the first step, and reported as a UsageError.
 #include "training_run.hpp"
 
+#include <limits>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "loom/config/yaml_dump.hpp"
 #include "loom/core/durable_files.hpp"
@@ -33,13 +36,23 @@ TrainingRun::TrainingRun(const config::Config& config, TrainingObserver& observe
       scaler_(DynamicLossScaler::for_precision(config.train.precision)),
       schedule_(config.optim, config.train.max_iters) {
   if (launch_.world_size > 1) {
-    throw UsageError(fmt::format(
-        "started as rank {} of {} ({}), but data-parallel training across ranks is not built yet; "
-        "run one process",
-        launch_.rank, launch_.world_size, launch_.source));
+    if (launch_.source != "openmpi") {
+      throw UsageError(fmt::format(
+          "started as rank {} of {} from {} variables, but only mpirun-launched ranks can talk to "
+          "each other yet (the TCP bootstrap for srun without PMIx is not built); launch with "
+          "mpirun, e.g. launch/run_local.sh",
+          launch_.rank, launch_.world_size, launch_.source));
+    }
+    communicator_ = dist::make_mpi_communicator();
+    log::set_rank(communicator_->rank(), communicator_->size());
   }
   keep_freed_memory_for_reuse();
   device_ = resolve_device(config_.run.device, launch_.local_rank);
+  if (communicator_ && device_.is_cuda()) {
+    throw UsageError(
+        "several ranks on CUDA need the NCCL backend, which is not built yet; run one rank per "
+        "GPU job, or set run.device: cpu");
+  }
   threads_ = configure_cpu_threads(config_.run.threads, launch_.local_world_size);
   // LibTorch's LSTM draws its between-layer dropout from torch's global
   // generator, which slices trained at once would share in no fixed order.
@@ -60,14 +73,18 @@ TrainingRun::TrainingRun(const config::Config& config, TrainingObserver& observe
 
   open_data();
   build_model();
-  fs::create_directories(run_dir_);
-  checkpoints_ =
-      std::make_unique<CheckpointStore>(run_dir_ / "checkpoints", config_.checkpoint.keep_last);
+  checkpoints_dir_ = run_dir_ / "checkpoints";
+  if (writes_files()) {
+    fs::create_directories(run_dir_);
+    checkpoints_ =
+        std::make_unique<CheckpointStore>(checkpoints_dir_, config_.checkpoint.keep_last);
+  }
   state_.world_size = launch_.world_size;
   state_.config_fingerprint = config_fingerprint(config_);
   state_.loss_scaler = scaler_.state();
   const std::vector<std::string> changes = resume_if_possible();
-  write_run_files(state_.step > 0);
+  if (communicator_) start_data_parallel();
+  if (writes_files()) write_run_files(state_.step > 0);
 
   RunStart start;
   start.run_dir = run_dir_.string();
@@ -127,10 +144,10 @@ void TrainingRun::build_model() {
 }
 
 std::vector<std::string> TrainingRun::resume_if_possible() {
-  const std::optional<Checkpoint> latest = checkpoints_->latest();
+  const std::optional<Checkpoint> latest = latest_checkpoint(checkpoints_dir_);
   if (!latest) {
     const fs::path metrics = run_dir_ / "metrics.jsonl";
-    if (fs::exists(metrics)) {
+    if (writes_files() && fs::exists(metrics)) {
       log::warn(
           "{}: no checkpoint to resume from; starting the run over (its metrics.jsonl is "
           "replaced)",
@@ -177,6 +194,47 @@ std::vector<std::string> TrainingRun::resume_if_possible() {
   state_.world_size = launch_.world_size;
   train_seconds_before_ = info.state.train_seconds;
   return config_differences(info.config, config_);
+}
+
+void TrainingRun::start_data_parallel() {
+  dist::Communicator& comm = *communicator_;
+  const auto differing_ranks = [&](std::int64_t value) {
+    const std::vector<std::int64_t> values = comm.all_gather(value);
+    std::vector<std::string> ranks;
+    for (std::size_t r = 1; r < values.size(); ++r)
+      if (values[r] != values[0]) ranks.push_back(std::to_string(r));
+    return ranks;
+  };
+  const std::vector<std::string> config_ranks = differing_ranks(
+      static_cast<std::int64_t>(std::stoull(state_.config_fingerprint, nullptr, 16)));
+  const std::vector<std::string> shape_ranks = differing_ranks(model_->parameter_count());
+  if (!config_ranks.empty() || !shape_ranks.empty()) {
+    throw UsageError(fmt::format(
+        "the ranks disagree: rank{} {} loaded another config than rank 0{}; every rank must "
+        "run the same config file with the same --set overrides",
+        config_ranks.size() == 1 ? "" : "s", fmt::join(config_ranks, ", "),
+        shape_ranks.empty()
+            ? ""
+            : fmt::format(" (and rank {} another model)", fmt::join(shape_ranks, ", "))));
+  }
+  // Rank 0's weights everywhere: a fresh start must not depend on every
+  // rank drawing the same initial weights.
+  torch::NoGradGuard no_grad;
+  for (const torch::Tensor& parameter : parameters_)
+    comm.broadcast(parameter, 0);
+  gradient_sync_ = std::make_unique<dist::GradientSync>(parameters_, comm, config_.dist.bucket_mb);
+  log::info("data parallel over {} ranks ({}); gradients in {} bucket{} of up to {} MiB",
+            comm.size(), comm.backend(), gradient_sync_->bucket_count(),
+            gradient_sync_->bucket_count() == 1 ? "" : "s", config_.dist.bucket_mb);
+}
+
+double TrainingRun::global_mean_loss(const EvalLoss& local) const {
+  if (!communicator_) return local.mean_loss;
+  const double weighted =
+      local.positions > 0 ? local.mean_loss * static_cast<double>(local.positions) : 0.0;
+  const double loss_sum = communicator_->sum(weighted);
+  const double positions = communicator_->sum(static_cast<double>(local.positions));
+  return positions > 0 ? loss_sum / positions : std::numeric_limits<double>::quiet_NaN();
 }
 
 void TrainingRun::write_run_files(bool resumed) {

@@ -17,6 +17,8 @@
 #include "loom/core/launch_env.hpp"
 #include "loom/data/sampler.hpp"
 #include "loom/data/token_store.hpp"
+#include "loom/dist/communicator.hpp"
+#include "loom/dist/gradient_sync.hpp"
 #include "loom/model/language_model.hpp"
 #include "loom/run/metrics_log.hpp"
 #include "loom/text/tokenizer.hpp"
@@ -43,6 +45,13 @@ class TrainingRun {
   // returns the config changes since it was written.
   std::vector<std::string> resume_if_possible();
   void write_run_files(bool resumed);
+  // With more than one rank: the same config and parameters everywhere,
+  // rank 0's initial weights on all, and the gradient sync armed.
+  void start_data_parallel();
+  // Only rank 0 writes files (metrics, samples, plot, checkpoints).
+  bool writes_files() const { return launch_.rank == 0; }
+  // An evaluation's mean loss over every rank's batches.
+  double global_mean_loss(const EvalLoss& local) const;
 
   // The loop's parts.
   StepReport train_step(std::int64_t step, data::BatchPrefetcher& batches);
@@ -68,7 +77,9 @@ class TrainingRun {
   LaunchEnv launch_;
   torch::Device device_{torch::kCPU};
   std::int64_t threads_ = 1;
-  std::unique_ptr<CpuWorkerPool> workers_;  // run.cpu_threading: batch, on the CPU
+  std::unique_ptr<CpuWorkerPool> workers_;            // run.cpu_threading: batch, on the CPU
+  std::unique_ptr<dist::Communicator> communicator_;  // more than one rank
+  std::unique_ptr<dist::GradientSync> gradient_sync_;
   std::optional<at::ScalarType> autocast_dtype_;
   std::filesystem::path run_dir_;
 
@@ -85,8 +96,9 @@ class TrainingRun {
   DynamicLossScaler scaler_;
   LearningRateSchedule schedule_;
 
-  std::unique_ptr<CheckpointStore> checkpoints_;
-  std::unique_ptr<run::MetricsLog> metrics_;
+  std::filesystem::path checkpoints_dir_;
+  std::unique_ptr<CheckpointStore> checkpoints_;  // rank 0
+  std::unique_ptr<run::MetricsLog> metrics_;      // rank 0
   TrainingState state_;
   double train_seconds_before_ = 0;  // from the checkpoint resumed from
   std::chrono::steady_clock::time_point session_start_ = std::chrono::steady_clock::now();

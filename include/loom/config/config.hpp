@@ -273,9 +273,10 @@ struct EvalConfig {
             FieldSpec("optimizer steps between evaluations; 0 = only at the end")
                 .at_least(0)
                 .aka("eval_interval"));
-    v.field(
-        "iters", s.iters,
-        FieldSpec("batches averaged per split at each evaluation").at_least(1).aka("eval_iters"));
+    v.field("iters", s.iters,
+            FieldSpec("batches of train.batch_size sequences averaged per split at each evaluation")
+                .at_least(1)
+                .aka("eval_iters"));
     v.field("samples", s.samples,
             FieldSpec("text samples written to the run directory at each evaluation").at_least(0));
     v.field("sample_tokens", s.sample_tokens, FieldSpec("tokens per sample").at_least(1));

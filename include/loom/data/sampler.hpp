@@ -96,9 +96,13 @@ class BatchSampler {
   // The fixed evaluation set: batch `index` of a sequence that depends only
   // on the split, the options and the seed, never on training progress, so
   // every evaluation of a run (and of a resumed run) averages the same windows.
-  // Rank r's rows are positions [(index x world_size + r) x micro_batch, +micro_batch)
-  // of a fixed permutation of the windows, repeated when positions pass
-  // num_windows().
+  // Evaluation batches are laid out like training steps: evaluation batch k
+  // is positions [k x G, (k+1) x G) of a fixed permutation of the windows
+  // (repeated when positions pass num_windows()), rank r takes its
+  // contiguous share, and `index` counts this rank's micro-batches: batch
+  // index / A, micro-step index % A (A = accumulation_steps()). So k
+  // evaluation batches score the same windows whatever the number of ranks
+  // and the micro-batch size.
   Batch eval_batch(std::int64_t index) const;
 
  private:

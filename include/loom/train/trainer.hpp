@@ -47,9 +47,10 @@ struct StepReport {
   double grad_norm = 0;  // before clipping
   double step_seconds = 0;
   double tokens_per_second = 0;
-  std::optional<double> mfu;   // when a peak is known (train.peak_tflops)
-  double elapsed_seconds = 0;  // training time, over all sessions of the run
-  bool skipped = false;        // fp16 overflow: no update this step
+  std::optional<double> mfu;     // when a peak is known (train.peak_tflops)
+  double elapsed_seconds = 0;    // training time, over all sessions of the run
+  bool skipped = false;          // fp16 overflow: no update this step
+  double sync_wait_seconds = 0;  // waiting for gradient all-reduces after backward
 };
 
 struct EvalReport {

@@ -1,0 +1,59 @@
+// How ranks talk: all-reduce of flat buffers (blocking or started now and
+// waited for later), broadcast, barrier, and the small agreements every
+// rank must reach together (DESIGN.md invariant 4: a flag one rank raises,
+// such as an fp16 overflow or a stop signal, is seen by all).
+//
+// The trainer never knows which backend carries the bytes. A world of one
+// needs no communicator at all: the trainer then skips every call.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace loom::dist {
+
+enum class ReduceOp { sum, average };
+
+// An operation in flight. wait() returns when its result is in place, and
+// rethrows its failure.
+class PendingOperation {
+ public:
+  virtual ~PendingOperation() = default;
+  virtual void wait() = 0;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend() const = 0;  // "mpi", "nccl"
+
+  // Reduces `buffer` (contiguous float32 or float64) in place across all
+  // ranks. Every rank must start the same reductions in the same order.
+  virtual std::unique_ptr<PendingOperation> all_reduce_async(torch::Tensor buffer, ReduceOp op) = 0;
+  void all_reduce(const torch::Tensor& buffer, ReduceOp op) {
+    all_reduce_async(buffer, op)->wait();
+  }
+  // Overwrites `buffer` on every rank with rank `root`'s.
+  virtual void broadcast(torch::Tensor buffer, int root) = 0;
+  virtual void barrier() = 0;
+
+  // True on every rank when any rank passes true.
+  bool any(bool flag);
+  double sum(double value);
+  // Every rank's `value`, by rank.
+  std::vector<std::int64_t> all_gather(std::int64_t value);
+};
+
+// The MPI backend, for CPU tensors. All MPI calls happen on one
+// communication thread that this object owns (MPI is initialised there, at
+// MPI_THREAD_FUNNELED), so a reduction started during backward proceeds
+// while backward goes on. Throws loom::Error when MPI cannot start.
+std::unique_ptr<Communicator> make_mpi_communicator();
+
+}  // namespace loom::dist

@@ -1,0 +1,121 @@
+// DESIGN.md invariant 2 with real ranks: `mpirun -np 2 loom train` with
+// accumulation A gives the same training as one rank with accumulation 2A
+// on the same global batch: the same per-step losses, evaluations and final
+// weights to float tolerance (fp32, dropout off). The data order is the
+// sampler's (invariant 1), the gradients are averaged over the ranks.
+#include <cstdlib>
+
+#include "test_support.hpp"
+#include "tiny_run.hpp"
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "loom/run/metrics_log.hpp"
+#include "loom/train/run_checkpoint.hpp"
+#include "loom/train/trained_model.hpp"
+
+namespace loom {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_command;
+using testing::run_loom;
+using testing::TempDir;
+
+// mpirun as the tests run it: root allowed (CI runs as root), no binding
+// (two ranks may share a core), shared memory and loopback only.
+std::string mpirun(int ranks) {
+  return "mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl self,vader -np " +
+         std::to_string(ranks) + " '" + LOOM_BINARY + "' ";
+}
+
+struct TrainedRun {
+  std::vector<double> losses;      // per step
+  std::vector<double> val_losses;  // per evaluation
+  std::vector<torch::Tensor> weights;
+};
+
+class DataParallel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::write_file(dir_.file("corpus.txt"), testing::tiny_corpus());
+    testing::write_file(config_, testing::tiny_run_yaml(dir_.path().string()));
+    const auto prepared = run_loom("prepare '" + config_ + "'");
+    ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
+  }
+
+  TrainedRun train(int ranks, const std::string& name, int micro_batch) {
+    const std::string args = "train '" + config_ + "' --no-progress-bar --set run.name=" + name +
+                             " --set model.dropout=0 --set run.threads=1 --set train.micro_batch=" +
+                             std::to_string(micro_batch);
+    const auto result = ranks == 1 ? run_loom(args) : run_command(mpirun(ranks) + args);
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    TrainedRun run;
+    const std::string dir = (dir_.path() / "runs" / name).string();
+    for (const nlohmann::json& record : run::read_metrics(dir + "/metrics.jsonl")) {
+      if (record.contains("loss")) run.losses.push_back(record["loss"]);
+      if (record.contains("val_loss")) run.val_losses.push_back(record["val_loss"]);
+    }
+    const train::TrainedModel trained =
+        train::load_trained_model(train::resolve_checkpoint(dir), torch::Device(torch::kCPU));
+    for (const torch::Tensor& p : trained.model->parameters())
+      run.weights.push_back(p.detach());
+    return run;
+  }
+
+  static void expect_same_training(const TrainedRun& a, const TrainedRun& b) {
+    ASSERT_EQ(a.losses.size(), 12U);
+    ASSERT_EQ(a.losses.size(), b.losses.size());
+    for (std::size_t s = 0; s < a.losses.size(); ++s)
+      EXPECT_NEAR(a.losses[s], b.losses[s], 1e-5 * a.losses[s]) << "step " << s + 1;
+    ASSERT_EQ(a.val_losses.size(), b.val_losses.size());
+    for (std::size_t e = 0; e < a.val_losses.size(); ++e)
+      EXPECT_NEAR(a.val_losses[e], b.val_losses[e], 1e-5 * a.val_losses[e]) << "eval " << e;
+    ASSERT_EQ(a.weights.size(), b.weights.size());
+    for (std::size_t i = 0; i < a.weights.size(); ++i)
+      EXPECT_TRUE(torch::allclose(a.weights[i], b.weights[i], 1e-5, 1e-6)) << "parameter " << i;
+  }
+
+  TempDir dir_;
+  const std::string config_ = dir_.file("tiny.yaml");
+};
+
+TEST_F(DataParallel, TwoRanksEqualOneRankWithTwiceTheAccumulation) {
+  const TrainedRun two = train(2, "two_ranks", 4);  // batch 8: 2 ranks x 1 micro-step of 4
+  const TrainedRun one = train(1, "one_rank", 4);   // 1 rank x 2 micro-steps of 4
+  expect_same_training(two, one);
+}
+
+TEST_F(DataParallel, TwoRanksWithAccumulationEqualOneRankWithFourMicroSteps) {
+  const TrainedRun two = train(2, "two_ranks", 2);  // 2 ranks x 2 micro-steps of 2
+  const TrainedRun one = train(1, "one_rank", 2);   // 1 rank x 4 micro-steps of 2
+  expect_same_training(two, one);
+}
+
+TEST_F(DataParallel, OnlyRankZeroWritesAndAllRanksAgreeOnTheRun) {
+  const auto result = run_command(mpirun(2) + "train '" + config_ +
+                                  "' --no-progress-bar --set run.name=roles --set run.threads=1");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  // One set of progress lines (rank 0's), prefixed with the rank.
+  EXPECT_NE(result.out.find("[rank 0] data parallel over 2 ranks (mpi)"), std::string::npos)
+      << result.out;
+  EXPECT_EQ(result.out.find("[rank 1] step"), std::string::npos) << result.out;
+  const fs::path run = dir_.path() / "runs" / "roles";
+  const train::CheckpointInfo info = train::read_checkpoint_info(train::resolve_checkpoint(run));
+  EXPECT_EQ(info.state.world_size, 2);
+  EXPECT_EQ(info.state.step, 12);
+}
+
+TEST_F(DataParallel, AGlobalBatchThatDoesNotSplitIsRefusedBeforeTraining) {
+  const auto result = run_command(mpirun(2) + "train '" + config_ +
+                                  "' --set run.name=bad --set train.micro_batch=8");
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(
+      result.err.find("train.batch_size (8) must be a multiple of micro_batch (8) x ranks (2)"),
+      std::string::npos)
+      << result.err;
+  EXPECT_FALSE(fs::exists(dir_.path() / "runs" / "bad" / "checkpoints" / "latest"));
+}
+
+}  // namespace
+}  // namespace loom
