@@ -22,7 +22,7 @@ packages=(
   # configs, command line, logging, JSON
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # tokenizers and the web playground
-  libsentencepiece-dev libcpp-httplib-dev
+  libsentencepiece-dev libcpp-httplib-dev libgloo-dev
   # tests, including the h5py interop check; ccache speeds up rebuilds
   libgtest-dev libgmock-dev python3 python3-h5py python3-numpy ccache
   # fetching the demo corpus when it is not on disk

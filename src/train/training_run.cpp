@@ -36,14 +36,12 @@ TrainingRun::TrainingRun(const config::Config& config, TrainingObserver& observe
       scaler_(DynamicLossScaler::for_precision(config.train.precision)),
       schedule_(config.optim, config.train.max_iters) {
   if (launch_.world_size > 1) {
-    if (launch_.source != "openmpi") {
-      throw UsageError(fmt::format(
-          "started as rank {} of {} from {} variables, but only mpirun-launched ranks can talk to "
-          "each other yet (the TCP bootstrap for srun without PMIx is not built); launch with "
-          "mpirun, e.g. launch/run_local.sh",
-          launch_.rank, launch_.world_size, launch_.source));
-    }
-    communicator_ = dist::make_mpi_communicator();
+    // mpirun's ranks talk over MPI; ranks a script or srun started meet
+    // through rank 0's TCP store and talk over Gloo.
+    communicator_ = launch_.source == "openmpi"
+                        ? dist::make_mpi_communicator()
+                        : dist::make_gloo_communicator(dist::store_address_from_environment(),
+                                                       launch_.rank, launch_.world_size);
     log::set_rank(communicator_->rank(), communicator_->size());
   }
   keep_freed_memory_for_reuse();

@@ -4,9 +4,11 @@
 // weights to float tolerance (fp32, dropout off). The data order is the
 // sampler's (invariant 1), the gradients are averaged over the ranks.
 #include <cstdlib>
+#include <random>
 
 #include "test_support.hpp"
 #include "tiny_run.hpp"
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -44,12 +46,21 @@ class DataParallel : public ::testing::Test {
     ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
   }
 
+  static std::string train_args(const std::string& config, const std::string& name,
+                                int micro_batch) {
+    return "train '" + config + "' --no-progress-bar --set run.name=" + name +
+           " --set model.dropout=0 --set run.threads=1 --set train.micro_batch=" +
+           std::to_string(micro_batch);
+  }
+
   TrainedRun train(int ranks, const std::string& name, int micro_batch) {
-    const std::string args = "train '" + config_ + "' --no-progress-bar --set run.name=" + name +
-                             " --set model.dropout=0 --set run.threads=1 --set train.micro_batch=" +
-                             std::to_string(micro_batch);
+    const std::string args = train_args(config_, name, micro_batch);
     const auto result = ranks == 1 ? run_loom(args) : run_command(mpirun(ranks) + args);
     EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    return read_run(name);
+  }
+
+  TrainedRun read_run(const std::string& name) {
     TrainedRun run;
     const std::string dir = (dir_.path() / "runs" / name).string();
     for (const nlohmann::json& record : run::read_metrics(dir + "/metrics.jsonl")) {
@@ -90,6 +101,26 @@ TEST_F(DataParallel, TwoRanksWithAccumulationEqualOneRankWithFourMicroSteps) {
   const TrainedRun two = train(2, "two_ranks", 2);  // 2 ranks x 2 micro-steps of 2
   const TrainedRun one = train(1, "one_rank", 2);   // 1 rank x 4 micro-steps of 2
   expect_same_training(two, one);
+}
+
+// Without mpirun: two processes that know only RANK, WORLD_SIZE and rank 0's
+// address meet through a TCP store and train over Gloo, as srun without
+// PMIx or a hand-written script would start them.
+TEST_F(DataParallel, RanksStartedWithoutMpirunMeetThroughTheEnvironment) {
+  std::random_device random;
+  const int port = 20000 + static_cast<int>(random() % 20000);
+  const auto rank_command = [&](int rank) {
+    return fmt::format(
+        "RANK={0} WORLD_SIZE=2 LOCAL_RANK={0} MASTER_ADDR=127.0.0.1 MASTER_PORT={1} "
+        "'{2}' {3}",
+        rank, port, LOOM_BINARY, train_args(config_, "env_ranks", 4));
+  };
+  const auto result =
+      run_command("(" + rank_command(1) + " >/dev/null 2>&1 &) ; " + rank_command(0));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("[rank 0] data parallel over 2 ranks (gloo)"), std::string::npos)
+      << result.out;
+  expect_same_training(read_run("env_ranks"), train(1, "one_rank", 4));
 }
 
 TEST_F(DataParallel, OnlyRankZeroWritesAndAllRanksAgreeOnTheRun) {

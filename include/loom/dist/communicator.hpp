@@ -56,4 +56,21 @@ class Communicator {
 // while backward goes on. Throws loom::Error when MPI cannot start.
 std::unique_ptr<Communicator> make_mpi_communicator();
 
+// Where ranks started without mpirun meet: rank 0 serves a TCP key-value
+// store there, and every rank connects to it.
+struct StoreAddress {
+  std::string host;
+  int port = 29500;
+  int timeout_seconds = 300;
+};
+
+// MASTER_ADDR and MASTER_PORT; a UsageError naming them when unset or bad.
+StoreAddress store_address_from_environment();
+
+// The Gloo backend (LibTorch's), for CPU tensors, bootstrapped through the
+// store at `address`. Throws loom::Error naming the address when the ranks
+// cannot meet within its timeout.
+std::unique_ptr<Communicator> make_gloo_communicator(const StoreAddress& address, int rank,
+                                                     int size);
+
 }  // namespace loom::dist
