@@ -60,6 +60,18 @@ find_package(NCCL QUIET)
 if(NCCL_FOUND AND LOOM_WITH_CUDA)
   set(LOOM_WITH_NCCL 1)
 endif()
+# The NCCL communicator itself needs only nccl.h and the CUDA runtime, so it
+# is compiled and linked (and its no-GPU test run) wherever both are found,
+# also beside a CPU-only LibTorch: CI keeps it building.
+set(LOOM_BUILD_NCCL_COMM OFF)
+if(NCCL_FOUND AND NOT _loom_cuda STREQUAL "OFF")
+  if(NOT CUDAToolkit_FOUND)
+    find_package(CUDAToolkit QUIET)
+  endif()
+  if(CUDAToolkit_FOUND)
+    set(LOOM_BUILD_NCCL_COMM ON)
+  endif()
+endif()
 
 # Version strings for build_info.hpp and `loom --version`.
 set(LOOM_TORCH_VERSION "${Torch_VERSION}")
