@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
 #include <fmt/format.h>
 
 namespace loom::testing {
@@ -44,6 +45,15 @@ eval: {{interval: 4, iters: 2, samples: 1, sample_tokens: 8}}
 checkpoint: {{interval: 6, keep_last: 2}}
 )",
                      folder);
+}
+
+// Writes the corpus and the config (at `config_path`) into `folder`, and
+// prepares the store with the built `loom prepare`, as a user would.
+inline CommandResult prepare_tiny_run_with_loom(const std::string& folder,
+                                                const std::string& config_path) {
+  write_file(folder + "/corpus.txt", tiny_corpus());
+  write_file(config_path, tiny_run_yaml(folder));
+  return run_loom("prepare '" + config_path + "'");
 }
 
 }  // namespace loom::testing

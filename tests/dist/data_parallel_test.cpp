@@ -40,9 +40,7 @@ struct TrainedRun {
 class DataParallel : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::write_file(dir_.file("corpus.txt"), testing::tiny_corpus());
-    testing::write_file(config_, testing::tiny_run_yaml(dir_.path().string()));
-    const auto prepared = run_loom("prepare '" + config_ + "'");
+    const auto prepared = testing::prepare_tiny_run_with_loom(dir_.path().string(), config_);
     ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
   }
 
