@@ -1,5 +1,6 @@
 // `loom train CONFIG [--set key=value ...]`: trains one run into
 // <run.out_dir>/<run.name>, continuing it when it has a checkpoint.
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 
 #include "loom/config/loader.hpp"
 #include "loom/core/log.hpp"
+#include "loom/train/stop_signals.hpp"
 #include "loom/train/trainer.hpp"
 
 namespace loom::cli {
@@ -31,8 +33,15 @@ ExitCode run_train(const TrainArgs& args) {
 
   const bool terminal = !args.no_progress_bar && isatty(STDOUT_FILENO) == 1;
   TrainingProgress progress(terminal, config.train.log_interval);
+  const train::StopSignals stop_signals;
   const train::TrainResult result = train::train(config, progress);
   progress.finish();
+
+  if (result.stop_signal != 0) {
+    log::info("stopped by {} after step {}; a checkpoint is saved: run the same command to go on",
+              strsignal(result.stop_signal), result.final_step);
+    return ExitCode::kStopped;
+  }
 
   if (result.start_step == result.final_step) {
     log::info("{} is already trained to train.max_iters {}; raise it to train further",

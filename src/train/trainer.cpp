@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <limits>
 
@@ -21,6 +22,7 @@
 #include "loom/train/evaluation.hpp"
 #include "loom/train/grad_norm.hpp"
 #include "loom/train/optimizer.hpp"
+#include "loom/train/stop_signals.hpp"
 
 namespace loom::train {
 namespace {
@@ -283,9 +285,18 @@ TrainResult TrainingRun::run() {
       observer_.on_eval(eval);
     }
     const bool keep_as_best = improved && config_.checkpoint.keep_best;
-    if (writes_files() && (due(state_.step, checkpoint_interval) || last || keep_as_best)) {
+    const bool checkpoint_due = due(state_.step, checkpoint_interval) || last || keep_as_best;
+    if (writes_files() && checkpoint_due) {
       save_checkpoint();
       if (keep_as_best) checkpoints_->mark_best(state_.step);
+    }
+    // A stop signal on any rank stops every rank, here, with a checkpoint.
+    int stop_signal = StopSignals::requested();
+    if (communicator_) stop_signal = static_cast<int>(communicator_->sum(stop_signal));
+    if (stop_signal != 0 && !last) {
+      if (writes_files() && !checkpoint_due) save_checkpoint();
+      result.stop_signal = StopSignals::requested() != 0 ? StopSignals::requested() : SIGTERM;
+      break;
     }
   }
   result.final_step = state_.step;

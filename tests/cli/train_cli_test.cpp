@@ -38,12 +38,18 @@ class TrainCli : public ::testing::Test {
     return (dir_.path() / "runs" / name).string();
   }
 
-  // The loss of every step in a run's metrics.jsonl.
-  static std::vector<double> losses(const std::string& run) {
+  // The losses so far of a run being written (none while there is no file).
+  static std::vector<double> losses_if_any(const std::string& metrics) {
     std::vector<double> values;
-    for (const nlohmann::json& record : run::read_metrics(run + "/metrics.jsonl"))
+    if (!fs::exists(metrics)) return values;
+    for (const nlohmann::json& record : run::read_metrics(metrics))
       if (record.contains("loss")) values.push_back(record["loss"].get<double>());
     return values;
+  }
+
+  // The loss of every step in a run's metrics.jsonl.
+  static std::vector<double> losses(const std::string& run) {
+    return losses_if_any(run + "/metrics.jsonl");
   }
 
   TempDir dir_;
@@ -159,6 +165,51 @@ TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
   const auto finished = run_loom("train '" + config_ + "' --set run.name=killed" + length);
   ASSERT_EQ(finished.exit_code, 0) << finished.err;
   EXPECT_EQ(losses(run_dir("killed")), losses(run_dir("straight")));
+}
+
+// Issue 6's first acceptance check: SIGTERM at a random step stops the run
+// with a checkpoint and exit code 3, and the resumed run logs exactly the
+// losses an uninterrupted one does (dropout on).
+TEST_F(TrainCli, SigtermAtARandomStepSavesAndTheResumedRunIsUnchanged) {
+  const std::string settings =
+      " --set train.max_iters=300 --set optim.lr_decay_iters=300 --set checkpoint.interval=1000";
+  const auto straight = run_loom("train '" + config_ + "' --set run.name=straight" + settings);
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+
+  std::mt19937 random(std::random_device{}());
+  const std::size_t stop_after = 20 + random() % 200;
+  const std::string metrics = run_dir("stopped") + "/metrics.jsonl";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    execl(LOOM_BINARY, LOOM_BINARY, "train", config_.c_str(), "--set", "run.name=stopped", "--set",
+          "train.max_iters=300", "--set", "optim.lr_decay_iters=300", "--set",
+          "checkpoint.interval=1000", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (losses_if_any(metrics).size() < stop_after && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  kill(child, SIGTERM);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+
+  const std::vector<double> before = losses(run_dir("stopped"));
+  const std::optional<train::Checkpoint> saved =
+      train::latest_checkpoint(fs::path(run_dir("stopped")) / "checkpoints");
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->step, static_cast<std::int64_t>(before.size()));  // saved where it stopped
+  EXPECT_GE(before.size(), stop_after);
+  EXPECT_LT(before.size(), 300U);
+
+  const auto resumed = run_loom("train '" + config_ + "' --set run.name=stopped" + settings);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(losses(run_dir("stopped")), losses(run_dir("straight")));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ enum class ExitCode : int {
   kOk = 0,       // the command did what it was asked
   kFailure = 1,  // a runtime failure: I/O, a library error, a bug
   kUsage = 2,    // bad command line or config: nothing was started
+  kStopped = 3,  // asked to stop (SIGTERM, SIGINT, SIGUSR1): checkpoint saved, run again to go on
 };
 
 inline int to_int(ExitCode code) {

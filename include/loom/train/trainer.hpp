@@ -78,9 +78,11 @@ struct TrainResult {
   std::optional<double> final_loss;  // of the last step trained, none when none was
   std::optional<double> final_val_loss;
   double best_val_loss = 0;  // infinity when never evaluated
+  int stop_signal = 0;       // the signal that stopped the run early (checkpoint saved), or 0
 };
 
-// Trains as `config` says, resuming from the run directory's latest
+// Trains as `config` says (stopping early, with a checkpoint, when a
+// StopSignals in scope reports a signal), resuming from the run directory's latest
 // checkpoint when checkpoint.resume is auto and there is one. Throws
 // loom::UsageError (exit code 2) for what the user must fix before anything
 // runs (a missing store, a model shape that differs from the checkpoint's,
