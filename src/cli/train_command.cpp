@@ -37,9 +37,10 @@ ExitCode run_train(const TrainArgs& args) {
   const train::TrainResult result = train::train(config, progress);
   progress.finish();
 
-  if (result.stop_signal != 0) {
+  if (result.stop_signal != 0 || result.time_limit_reached) {
     log::info("stopped by {} after step {}; a checkpoint is saved: run the same command to go on",
-              strsignal(result.stop_signal), result.final_step);
+              result.time_limit_reached ? "train.time_limit" : strsignal(result.stop_signal),
+              result.final_step);
     return ExitCode::kStopped;
   }
 

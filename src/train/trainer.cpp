@@ -290,18 +290,28 @@ TrainResult TrainingRun::run() {
       save_checkpoint();
       if (keep_as_best) checkpoints_->mark_best(state_.step);
     }
-    // A stop signal on any rank stops every rank, here, with a checkpoint.
-    int stop_signal = StopSignals::requested();
-    if (communicator_) stop_signal = static_cast<int>(communicator_->sum(stop_signal));
-    if (stop_signal != 0 && !last) {
+    // A stop signal, or the time limit coming, on any rank stops every
+    // rank here, with a checkpoint.
+    const bool time_up = time_limit_near(step + 1 - result.start_step);
+    bool stop = StopSignals::requested() != 0 || time_up;
+    if (communicator_) stop = communicator_->any(stop);
+    if (stop && !last) {
       if (writes_files() && !checkpoint_due) save_checkpoint();
-      result.stop_signal = StopSignals::requested() != 0 ? StopSignals::requested() : SIGTERM;
+      result.stop_signal = StopSignals::requested();
+      result.time_limit_reached = result.stop_signal == 0;
       break;
     }
   }
   result.final_step = state_.step;
   result.best_val_loss = state_.best_val_loss;
   return result;
+}
+
+bool TrainingRun::time_limit_near(std::int64_t steps_this_session) const {
+  if (config_.train.time_limit <= 0 || steps_this_session <= 0) return false;
+  const double per_step = seconds_since(session_start_) / static_cast<double>(steps_this_session);
+  return seconds_since(constructed_) + per_step + config_.train.time_limit_margin >=
+         config_.train.time_limit;
 }
 
 double TrainingRun::elapsed_seconds() const {

@@ -71,6 +71,9 @@ class TrainingRun {
   void record_step(const StepReport& report);
   void save_checkpoint();
   double elapsed_seconds() const;
+  // Whether another step (at this session's average pace) would end within
+  // train.time_limit_margin of train.time_limit.
+  bool time_limit_near(std::int64_t steps_this_session) const;
 
   const config::Config config_;
   TrainingObserver& observer_;
@@ -102,6 +105,8 @@ class TrainingRun {
   TrainingState state_;
   double train_seconds_before_ = 0;  // from the checkpoint resumed from
   std::chrono::steady_clock::time_point session_start_ = std::chrono::steady_clock::now();
+  // When this run object was built: train.time_limit counts from here.
+  const std::chrono::steady_clock::time_point constructed_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace loom::train

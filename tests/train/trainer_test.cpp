@@ -1,6 +1,7 @@
 // The trainer end to end on a tiny real run: exact resume, accumulation
 // equivalence, bf16 on the CPU, the run directory's contents, and the
 // errors a user meets when resuming with a changed config.
+#include <chrono>
 #include <filesystem>
 #include <limits>
 
@@ -194,6 +195,28 @@ TEST_F(TrainerTest, RunDirectoryHoldsTheWholeRecord) {
   EXPECT_EQ(info.state.config_fingerprint, config_fingerprint(tiny_config(dir_)));
   EXPECT_EQ(info.state.best_val_loss, result.best_val_loss);
   EXPECT_EQ(info.config, tiny_config(dir_));
+}
+
+// train.time_limit: the run stops with a checkpoint before the limit (with
+// the margin to spare), and the next run continues from it.
+TEST_F(TrainerTest, TheTimeLimitStopsTheRunWithACheckpointInTime) {
+  const std::vector<std::string> limited = {
+      "train.max_iters=100000", "optim.lr_decay_iters=100000", "eval.interval=0",
+      "checkpoint.interval=0",  "train.time_limit=1.5",        "train.time_limit_margin=0.5"};
+  const auto start = std::chrono::steady_clock::now();
+  const TrainResult first = train_with(limited);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(first.time_limit_reached);
+  EXPECT_EQ(first.stop_signal, 0);
+  EXPECT_GT(first.final_step, 0);
+  EXPECT_LT(first.final_step, 100000);
+  EXPECT_LT(seconds, 3.0);  // the margin covers the last step and checkpoint
+  EXPECT_EQ(latest_checkpoint(dir_.path() / "runs/tiny/checkpoints")->step, first.final_step);
+
+  const TrainResult second = train_with(limited);
+  EXPECT_EQ(second.start_step, first.final_step);
+  EXPECT_GT(second.final_step, first.final_step);
 }
 
 TEST_F(TrainerTest, AFinishedRunTrainsNoFurther) {

@@ -225,6 +225,8 @@ struct TrainConfig {
   Precision precision = Precision::fp32;
   std::int64_t log_interval = 10;
   double peak_tflops = 0;
+  double time_limit = 0;
+  double time_limit_margin = 60;
 
   template <class Self, class Visitor>
   static void schema(Self& s, Visitor& v) {
@@ -255,6 +257,13 @@ struct TrainConfig {
             FieldSpec("one device's peak TFLOP/s at train.precision, for the model FLOPs "
                       "utilisation (MFU) in metrics; 0 = do not report MFU")
                 .at_least(0));
+    v.field("time_limit", s.time_limit,
+            FieldSpec("seconds this training process may run: it stops with a checkpoint (exit "
+                      "code 3) when the next step would end within train.time_limit_margin of "
+                      "it; 0 = no limit")
+                .at_least(0));
+    v.field("time_limit_margin", s.time_limit_margin,
+            FieldSpec("seconds kept before train.time_limit for the last checkpoint").at_least(0));
   }
 };
 

@@ -79,6 +79,7 @@ struct TrainResult {
   std::optional<double> final_val_loss;
   double best_val_loss = 0;  // infinity when never evaluated
   int stop_signal = 0;       // the signal that stopped the run early (checkpoint saved), or 0
+  bool time_limit_reached = false;  // stopped early (checkpoint saved) by train.time_limit
 };
 
 // Trains as `config` says (stopping early, with a checkpoint, when a
