@@ -38,6 +38,37 @@ class TrainCli : public ::testing::Test {
     return (dir_.path() / "runs" / name).string();
   }
 
+  // " --set a=1 --set b=2" for run_loom.
+  static std::string set_flags(const std::vector<std::string>& settings) {
+    std::string flags;
+    for (const std::string& setting : settings)
+      flags += " --set " + setting;
+    return flags;
+  }
+
+  // Starts `loom train CONFIG --set ...` in a child process, its output
+  // discarded, and returns the child's pid.
+  pid_t start_training(const std::vector<std::string>& settings) const {
+    std::vector<std::string> args = {LOOM_BINARY, "train", config_};
+    for (const std::string& setting : settings) {
+      args.push_back("--set");
+      args.push_back(setting);
+    }
+    std::vector<char*> argv;  // built before fork: the child only execs
+    for (std::string& arg : args)
+      argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    const pid_t child = fork();
+    if (child == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+      execv(LOOM_BINARY, argv.data());
+      _exit(127);
+    }
+    return child;
+  }
+
   // The losses so far of a run being written (none while there is no file).
   static std::vector<double> losses_if_any(const std::string& metrics) {
     std::vector<double> values;
@@ -117,8 +148,12 @@ TEST_F(TrainCli, UserErrorsExitWithCodeTwoAndSayWhatToDo) {
 // per-step losses equal the uninterrupted run's exactly (dropout on).
 TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
   // Long enough that the kills land all along the run, not after its end.
-  const std::string length = " --set train.max_iters=400 --set optim.lr_decay_iters=400";
-  const auto straight = run_loom("train '" + config_ + "' --set run.name=straight" + length);
+  const std::vector<std::string> length = {"train.max_iters=400", "optim.lr_decay_iters=400"};
+  std::vector<std::string> killed = length;
+  killed.insert(killed.end(),
+                {"run.name=killed", "checkpoint.interval=1", "checkpoint.keep_last=2"});
+  const auto straight =
+      run_loom("train '" + config_ + "' --set run.name=straight" + set_flags(length));
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
   std::mt19937 random(20261122);
@@ -130,18 +165,8 @@ TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
   };
   for (int trial = 0; trial < 20; ++trial) {
     const std::int64_t before = latest_step();
-    const pid_t child = fork();
+    const pid_t child = start_training(killed);
     ASSERT_GE(child, 0);
-    if (child == 0) {
-      const int null = ::open("/dev/null", O_WRONLY);
-      dup2(null, STDOUT_FILENO);
-      dup2(null, STDERR_FILENO);
-      execl(LOOM_BINARY, LOOM_BINARY, "train", config_.c_str(), "--set", "run.name=killed", "--set",
-            "checkpoint.interval=1", "--set", "checkpoint.keep_last=2", "--set",
-            "train.max_iters=400", "--set", "optim.lr_decay_iters=400",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
     // Once this child has trained (a new checkpoint appeared, however slow
     // the machine is to start it), kill it at a random moment: in a step,
     // in a checkpoint write, or in retention.
@@ -162,7 +187,8 @@ TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
   }
   EXPECT_LT(latest_step(), 400);  // the kills all landed inside the run
 
-  const auto finished = run_loom("train '" + config_ + "' --set run.name=killed" + length);
+  const auto finished =
+      run_loom("train '" + config_ + "' --set run.name=killed" + set_flags(length));
   ASSERT_EQ(finished.exit_code, 0) << finished.err;
   EXPECT_EQ(losses(run_dir("killed")), losses(run_dir("straight")));
 }
@@ -171,25 +197,19 @@ TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
 // with a checkpoint and exit code 3, and the resumed run logs exactly the
 // losses an uninterrupted one does (dropout on).
 TEST_F(TrainCli, SigtermAtARandomStepSavesAndTheResumedRunIsUnchanged) {
-  const std::string settings =
-      " --set train.max_iters=300 --set optim.lr_decay_iters=300 --set checkpoint.interval=1000";
-  const auto straight = run_loom("train '" + config_ + "' --set run.name=straight" + settings);
+  const std::vector<std::string> settings = {"train.max_iters=300", "optim.lr_decay_iters=300",
+                                             "checkpoint.interval=1000"};
+  std::vector<std::string> stopped = settings;
+  stopped.push_back("run.name=stopped");
+  const auto straight =
+      run_loom("train '" + config_ + "' --set run.name=straight" + set_flags(settings));
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
   std::mt19937 random(std::random_device{}());
   const std::size_t stop_after = 20 + random() % 200;
   const std::string metrics = run_dir("stopped") + "/metrics.jsonl";
-  const pid_t child = fork();
+  const pid_t child = start_training(stopped);
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
-    execl(LOOM_BINARY, LOOM_BINARY, "train", config_.c_str(), "--set", "run.name=stopped", "--set",
-          "train.max_iters=300", "--set", "optim.lr_decay_iters=300", "--set",
-          "checkpoint.interval=1000", static_cast<char*>(nullptr));
-    _exit(127);
-  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (losses_if_any(metrics).size() < stop_after && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -207,7 +227,8 @@ TEST_F(TrainCli, SigtermAtARandomStepSavesAndTheResumedRunIsUnchanged) {
   EXPECT_GE(before.size(), stop_after);
   EXPECT_LT(before.size(), 300U);
 
-  const auto resumed = run_loom("train '" + config_ + "' --set run.name=stopped" + settings);
+  const auto resumed =
+      run_loom("train '" + config_ + "' --set run.name=stopped" + set_flags(settings));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(losses(run_dir("stopped")), losses(run_dir("straight")));
 }
