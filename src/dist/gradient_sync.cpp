@@ -122,7 +122,9 @@ GradientSync::GradientSync(std::vector<torch::Tensor> parameters, Communicator& 
     sizes.back() = filled;
   }
   for (std::size_t b = 0; b < state_->buckets.size(); ++b)
-    state_->buckets[b].buffer = torch::zeros({sizes[b]}, torch::kFloat32);
+    // On the parameters' device: NCCL reduces CUDA buffers in place.
+    state_->buckets[b].buffer =
+        torch::zeros({sizes[b]}, parameters.front().options().dtype(torch::kFloat32));
   for (std::size_t i = 0; i < state_->slots.size(); ++i) {
     const std::shared_ptr<torch::autograd::Node> accumulator =
         torch::autograd::impl::grad_accumulator(state_->slots[i].parameter);

@@ -48,6 +48,14 @@ class Communicator {
   double sum(double value);
   // Every rank's `value`, by rank.
   std::vector<std::int64_t> all_gather(std::int64_t value);
+
+  // Byte strings, for start-up exchanges (host names, NCCL's unique id):
+  // every rank's `bytes` by rank (lengths may differ), and rank `root`'s
+  // `bytes` on every rank (the others' argument is ignored). They ride on
+  // all_reduce and broadcast of CPU float64 tensors, which every backend
+  // carries, one byte per element: a few kilobytes, once per run.
+  std::vector<std::string> all_gather_bytes(const std::string& bytes);
+  std::string broadcast_bytes(const std::string& bytes, int root);
 };
 
 // The MPI backend, for CPU tensors. All MPI calls happen on one

@@ -1,3 +1,6 @@
+// The NCCL communicator (nccl_comm.hpp) over NCCL's and CUDA's C APIs:
+// every call's status is checked and a failure becomes a loom::Error that
+// carries the library's own message.
 #include "nccl_comm.hpp"
 
 #include <cstring>
@@ -27,6 +30,8 @@ ncclDataType_t nccl_type(DataType type) {
       return ncclBfloat16;
     case DataType::f16:
       return ncclFloat16;
+    case DataType::f64:
+      return ncclFloat64;
   }
   return ncclFloat32;
 }

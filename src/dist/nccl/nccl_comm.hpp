@@ -25,7 +25,7 @@ using UniqueId = std::array<char, NCCL_UNIQUE_ID_BYTES>;
 
 UniqueId new_unique_id();
 
-enum class DataType { f32, bf16, f16 };
+enum class DataType { f32, bf16, f16, f64 };
 
 class NcclCommunicator {
  public:
@@ -45,6 +45,9 @@ class NcclCommunicator {
   void wait_on(cudaStream_t consumer);
   // The host waits for every operation queued so far.
   void synchronize();
+  // The stream the operations run on, for a caller that must tell its
+  // allocator which stream still uses a buffer.
+  cudaStream_t stream() const { return stream_; }
 
   // NCCL's version as a number (22809 for 2.28.9); needs no GPU.
   static int library_version();

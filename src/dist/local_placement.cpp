@@ -1,0 +1,45 @@
+// A rank's place on its node, counted from every rank's host name
+// (include/loom/dist/local_placement.hpp says when this is needed).
+#include "loom/dist/local_placement.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "loom/core/error.hpp"
+
+namespace loom::dist {
+
+LocalPlacement local_placement_among(const std::vector<std::string>& host_names, int rank) {
+  if (rank < 0 || static_cast<std::size_t>(rank) >= host_names.size()) {
+    throw Error(fmt::format("local placement: rank {} is not among the {} host names gathered",
+                            rank, host_names.size()));
+  }
+  const std::string& own = host_names[static_cast<std::size_t>(rank)];
+  LocalPlacement placement;
+  placement.local_size = 0;
+  for (std::size_t r = 0; r < host_names.size(); ++r) {
+    if (host_names[r] != own) continue;
+    if (r < static_cast<std::size_t>(rank)) ++placement.local_rank;
+    ++placement.local_size;
+  }
+  return placement;
+}
+
+std::string this_host_name() {
+  // POSIX leaves the result unterminated when it is cut short; a buffer one
+  // longer than any Linux host name and zero-filled avoids that case.
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0)
+    throw Error(fmt::format("gethostname failed: {}", std::strerror(errno)));
+  return name;
+}
+
+LocalPlacement gather_local_placement(Communicator& communicator) {
+  return local_placement_among(communicator.all_gather_bytes(this_host_name()),
+                               communicator.rank());
+}
+
+}  // namespace loom::dist
