@@ -56,4 +56,14 @@ inline CommandResult prepare_tiny_run_with_loom(const std::string& folder,
   return run_loom("prepare '" + config_path + "'");
 }
 
+// prepare_tiny_run_with_loom, then `loom train` on it: a finished 12-step
+// run at <folder>/runs/tiny, for tests of what comes after training. The
+// result is the first command that failed, or the training's.
+inline CommandResult train_tiny_run_with_loom(const std::string& folder,
+                                              const std::string& config_path) {
+  const CommandResult prepared = prepare_tiny_run_with_loom(folder, config_path);
+  if (prepared.exit_code != 0) return prepared;
+  return run_loom("train '" + config_path + "'");
+}
+
 }  // namespace loom::testing

@@ -1,6 +1,5 @@
 // `loom train CONFIG [--set key=value ...]`: trains one run into
 // <run.out_dir>/<run.name>, continuing it when it has a checkpoint.
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,14 +32,17 @@ ExitCode run_train(const TrainArgs& args) {
 
   const bool terminal = !args.no_progress_bar && isatty(STDOUT_FILENO) == 1;
   TrainingProgress progress(terminal, config.train.log_interval);
-  const train::StopSignals stop_signals;
+  const train::StopSignals stop_signals(config.train.stop_signals);
   const train::TrainResult result = train::train(config, progress);
   progress.finish();
 
-  if (result.stop_signal != 0 || result.time_limit_reached) {
+  if (result.stop_reason == train::StopReason::diverged) {
+    log::error("stopped after step {}: {}", result.final_step, result.stop_message);
+    return ExitCode::kDiverged;
+  }
+  if (result.stop_reason != train::StopReason::none) {
     log::info("stopped by {} after step {}; a checkpoint is saved: run the same command to go on",
-              result.time_limit_reached ? "train.time_limit" : strsignal(result.stop_signal),
-              result.final_step);
+              result.stop_message, result.final_step);
     return ExitCode::kStopped;
   }
 

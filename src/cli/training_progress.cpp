@@ -70,7 +70,9 @@ double TrainingProgress::eta_seconds(std::int64_t step, std::int64_t max_iters) 
 void TrainingProgress::on_step(const train::StepReport& report) {
   const std::string eta = format_duration(eta_seconds(report.step, report.max_iters));
   const std::string mfu = report.mfu ? fmt::format(" | MFU {:.1f}%", *report.mfu * 100) : "";
-  const std::string skipped = report.skipped ? " | skipped (fp16 overflow)" : "";
+  const std::string skipped = report.non_finite ? " | skipped (not finite)"
+                              : report.skipped  ? " | skipped (fp16 overflow)"
+                                                : "";
   if (terminal_ && log::enabled(log::Level::info)) {
     std::fprintf(stdout, "\r\033[Kstep %lld/%lld [%s] loss %.4f | %.0f tok/s%s | ETA %s%s",
                  static_cast<long long>(report.step), static_cast<long long>(report.max_iters),

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "loom/config/fields.hpp"
 
@@ -47,6 +48,13 @@ void check_consistency(const Config& c, const WhereSet& where_set,
                       fmt::format("prepare.max_vocab: {} leaves no room beyond the {} special "
                                   "tokens; use 0 (no cap) or at least {}",
                                   c.prepare.max_vocab, kSpecialTokens, kSpecialTokens + 1)});
+  }
+  for (const std::string& name : c.train.stop_signals) {
+    if (!is_stop_signal_name(name)) {
+      issues.push_back(
+          {where_set("train.stop_signals"), fmt::format("train.stop_signals: '{}' is not one of {}",
+                                                        name, fmt::join(kStopSignalNames, ", "))});
+    }
   }
   if (c.train.micro_batch > 0) {
     require(c.train.batch_size % c.train.micro_batch == 0, "train.micro_batch",

@@ -44,6 +44,11 @@ constexpr Names kLaunchers[] = {
 
 LaunchEnv detect_launch_env() {
   for (const Names& names : kLaunchers) {
+    // SLURM's variables describe a task of a job step (srun) only: the
+    // batch script itself has SLURM_PROCID=0 too, but no step, and is one
+    // process whatever the job's task count.
+    if (std::string_view(names.source) == "slurm" && std::getenv("SLURM_STEP_ID") == nullptr)
+      continue;
     const std::optional<int> rank = read_int(names.rank);
     if (!rank) continue;
     const std::optional<int> world_size = read_int(names.world_size);
@@ -57,7 +62,9 @@ LaunchEnv detect_launch_env() {
     LaunchEnv env;
     env.rank = *rank;
     env.world_size = *world_size;
-    env.local_rank = read_int(names.local_rank).value_or(0);
+    const std::optional<int> local_rank = read_int(names.local_rank);
+    env.local_rank = local_rank.value_or(0);
+    env.local_rank_known = local_rank.has_value() || *world_size == 1;
     // Unknown: assume the ranks share the node, the safe side for thread counts.
     env.local_world_size = read_int(names.local_size).value_or(*world_size);
     env.source = names.source;

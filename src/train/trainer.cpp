@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <limits>
 
@@ -71,26 +72,33 @@ StepReport TrainingRun::train_step(std::int64_t step, data::BatchPrefetcher& bat
     report.sync_wait_seconds = gradient_sync_->timeline().wait_seconds;
   }
 
+  // The step's loss, the mean over every rank's micro-batches. A NaN on
+  // any rank makes the sum NaN on all, so the ranks agree on a non-finite
+  // loss without another collective.
+  report.loss = loss_sum.item<double>();
+  if (communicator_)
+    report.loss = communicator_->sum(report.loss) / static_cast<double>(communicator_->size());
+
   // fp16: gradients back to true scale; an inf or nan skips the update and
   // lowers the scale. fp32 and bf16 never overflow here (the scaler is off).
   bool overflow = scaler_.unscale_and_find_inf(parameters_);
   if (communicator_) overflow = communicator_->any(overflow);  // every rank skips, or none
   scaler_.update(overflow);
-  if (overflow) {
-    report.skipped = true;
-    report.grad_norm = std::numeric_limits<double>::infinity();
-  } else {
-    report.grad_norm = clip_grad_norm(parameters_, config_.optim.grad_clip);
-    optimizer_->step();
-  }
+  report.grad_norm = std::numeric_limits<double>::infinity();
+  if (!overflow) report.grad_norm = clip_grad_norm(parameters_, config_.optim.grad_clip);
+  // A NaN/inf loss, or gradients that are not finite without an overflow to
+  // explain them, is a bad step (train.max_bad_steps): no update. The
+  // gradients are the synchronised ones, the same on every rank, so the
+  // ranks agree on this too.
+  report.non_finite =
+      !std::isfinite(report.loss) || (!overflow && !std::isfinite(report.grad_norm));
+  report.skipped = overflow || report.non_finite;
+  if (!report.skipped) optimizer_->step();
   // Dropping the gradients (rather than filling them with zeros) lets the
   // next backward write them fresh instead of adding into zeros.
   for (torch::Tensor& parameter : parameters_)
     parameter.mutable_grad().reset();
 
-  report.loss = loss_sum.item<double>();
-  if (communicator_)
-    report.loss = communicator_->sum(report.loss) / static_cast<double>(communicator_->size());
   report.step_seconds = seconds_since(start);
   report.tokens_per_second = static_cast<double>(tokens_per_step_) / report.step_seconds;
   if (config_.train.peak_tflops > 0) {
@@ -215,8 +223,14 @@ void TrainingRun::write_samples(std::int64_t step, std::vector<std::string>& sam
     // never move the training's random stream.
     options.seed = static_cast<std::uint64_t>(config_.run.seed) * 1000003ULL +
                    static_cast<std::uint64_t>(step) * 101ULL + static_cast<std::uint64_t>(i);
-    samples.push_back(
-        infer::complete_text(*model_, *tokenizer_, config_.eval.sample_prompt, options));
+    try {
+      samples.push_back(
+          infer::complete_text(*model_, *tokenizer_, config_.eval.sample_prompt, options));
+    } catch (const Error& e) {
+      // A diverged model has no sample to give, but the run decides what
+      // to do about divergence (train.max_bad_steps), not its samples.
+      samples.push_back(fmt::format("(no sample: {})", e.what()));
+    }
     file_text += fmt::format("--- sample {} of {} at step {}, temperature {}, top_k {}\n{}\n",
                              i + 1, config_.eval.samples, step, options.temperature, options.top_k,
                              config_.eval.sample_prompt + samples.back());
@@ -244,6 +258,7 @@ void TrainingRun::record_step(const StepReport& report) {
                         {"elapsed", report.elapsed_seconds}};
   if (report.mfu) record["mfu"] = *report.mfu;
   if (report.skipped) record["skipped"] = true;
+  if (report.non_finite) record["non_finite"] = true;
   if (communicator_) record["sync_wait_ms"] = report.sync_wait_seconds * 1e3;
   if (scaler_.enabled()) record["loss_scale"] = scaler_.scale();
   metrics_->append(record);
@@ -266,15 +281,30 @@ TrainResult TrainingRun::run() {
 
   data::BatchPrefetcher batches(*train_sampler_, state_.step, config_.data.prefetch);
   session_start_ = Clock::now();
+  std::int64_t bad_in_a_row = 0;
   for (std::int64_t step = state_.step; step < max_iters; ++step) {
     StepReport report = train_step(step, batches);
     state_.step = step + 1;
     state_.loss_scaler = scaler_.state();
     report.elapsed_seconds = elapsed_seconds();
     result.final_loss = report.loss;
-    if (state_.step % config_.train.log_interval == 0 || state_.step == max_iters)
+    if (state_.step % config_.train.log_interval == 0 || state_.step == max_iters ||
+        report.non_finite)
       record_step(report);
     observer_.on_step(report);
+
+    bad_in_a_row = report.non_finite ? bad_in_a_row + 1 : 0;
+    if (report.non_finite && writes_files()) {
+      log::warn(
+          "step {}: the {} is not finite; no update ({} of train.max_bad_steps = {} in a row)",
+          state_.step, std::isfinite(report.loss) ? "gradient norm" : "loss", bad_in_a_row,
+          config_.train.max_bad_steps);
+    }
+    if (bad_in_a_row > config_.train.max_bad_steps) {
+      result.stop_reason = StopReason::diverged;
+      result.stop_message = divergence_message(state_.step - bad_in_a_row + 1, state_.step);
+      break;
+    }
 
     const bool last = state_.step == max_iters;
     bool improved = false;
@@ -284,21 +314,34 @@ TrainResult TrainingRun::run() {
       result.final_val_loss = eval.val_loss;
       observer_.on_eval(eval);
     }
+    // No checkpoint while steps go bad: if they go on, the run stops with
+    // the last checkpoint from before them.
     const bool keep_as_best = improved && config_.checkpoint.keep_best;
-    const bool checkpoint_due = due(state_.step, checkpoint_interval) || last || keep_as_best;
+    const bool checkpoint_due =
+        bad_in_a_row == 0 && (due(state_.step, checkpoint_interval) || last || keep_as_best);
     if (writes_files() && checkpoint_due) {
       save_checkpoint();
       if (keep_as_best) checkpoints_->mark_best(state_.step);
     }
-    // A stop signal, or the time limit coming, on any rank stops every
-    // rank here, with a checkpoint.
-    const bool time_up = time_limit_near(step + 1 - result.start_step);
-    bool stop = StopSignals::requested() != 0 || time_up;
-    if (communicator_) stop = communicator_->any(stop);
+    // A stop signal, or the deadline coming, on any rank stops every rank
+    // here, with a checkpoint.
+    const int signal = StopSignals::requested();
+    const bool deadline_close = deadline_near(step + 1 - result.start_step);
+    const bool stop = communicator_ ? communicator_->any(signal != 0 || deadline_close)
+                                    : signal != 0 || deadline_close;
     if (stop && !last) {
       if (writes_files() && !checkpoint_due) save_checkpoint();
-      result.stop_signal = StopSignals::requested();
-      result.time_limit_reached = result.stop_signal == 0;
+      // No rank exits (with code 3) before rank 0's checkpoint is on disk:
+      // launchers (mpirun, srun --kill-on-bad-exit) end the whole job when
+      // one rank exits with a non-zero code.
+      if (communicator_) communicator_->barrier();
+      result.stop_signal = signal;
+      result.stop_reason = signal != 0      ? StopReason::signal
+                           : deadline_close ? deadline_reason_
+                                            : StopReason::another_rank;
+      result.stop_message = signal != 0      ? strsignal(signal)
+                            : deadline_close ? deadline_text_
+                                             : "a stop on another rank";
       break;
     }
   }
@@ -307,11 +350,24 @@ TrainResult TrainingRun::run() {
   return result;
 }
 
-bool TrainingRun::time_limit_near(std::int64_t steps_this_session) const {
-  if (config_.train.time_limit <= 0 || steps_this_session <= 0) return false;
+std::string TrainingRun::divergence_message(std::int64_t first_bad_step,
+                                            std::int64_t last_bad_step) const {
+  const std::optional<Checkpoint> good = latest_checkpoint(checkpoints_dir_);
+  return fmt::format(
+      "the loss or gradient norm was NaN/inf at steps {}-{}, more than train.max_bad_steps = {} "
+      "in a row (those steps changed no weights and were not checkpointed). {}: lower optim.lr, "
+      "or raise optim.warmup_iters or optim.grad_clip, and run again to go on from it (or delete "
+      "the run to start over)",
+      first_bad_step, last_bad_step, config_.train.max_bad_steps,
+      good ? fmt::format("The last checkpoint is {} (step {})", good->dir.string(), good->step)
+           : std::string("There is no checkpoint yet"));
+}
+
+bool TrainingRun::deadline_near(std::int64_t steps_this_session) const {
+  if (!deadline_ || steps_this_session <= 0) return false;
   const double per_step = seconds_since(session_start_) / static_cast<double>(steps_this_session);
-  return seconds_since(constructed_) + per_step + config_.train.time_limit_margin >=
-         config_.train.time_limit;
+  const double seconds_left = std::chrono::duration<double>(*deadline_ - Clock::now()).count();
+  return per_step + config_.train.time_limit_margin >= seconds_left;
 }
 
 double TrainingRun::elapsed_seconds() const {

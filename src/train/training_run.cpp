@@ -10,10 +10,14 @@
 #include <fmt/ranges.h>
 
 #include "loom/config/yaml_dump.hpp"
+#include "loom/core/build_info.hpp"
 #include "loom/core/durable_files.hpp"
 #include "loom/core/log.hpp"
+#include "loom/dist/local_placement.hpp"
+#include "loom/dist/nccl_communicator.hpp"
 #include "loom/train/compute_setup.hpp"
 #include "loom/train/optimizer.hpp"
+#include "loom/train/slurm_job_end.hpp"
 
 namespace loom::train {
 namespace {
@@ -43,13 +47,23 @@ TrainingRun::TrainingRun(const config::Config& config, TrainingObserver& observe
                         : dist::make_gloo_communicator(dist::store_address_from_environment(),
                                                        launch_.rank, launch_.world_size);
     log::set_rank(communicator_->rank(), communicator_->size());
+    if (!launch_.local_rank_known) {
+      const dist::LocalPlacement placement = dist::gather_local_placement(*communicator_);
+      launch_.local_rank = placement.local_rank;
+      launch_.local_world_size = placement.local_size;
+    }
   }
   keep_freed_memory_for_reuse();
   device_ = resolve_device(config_.run.device, launch_.local_rank);
   if (communicator_ && device_.is_cuda()) {
+#if LOOM_WITH_NCCL
+    // Gradients go over NCCL; flags and sums keep the CPU communicator.
+    communicator_ = dist::make_nccl_communicator(std::move(communicator_), device_.index());
+#else
     throw UsageError(
-        "several ranks on CUDA need the NCCL backend, which is not built yet; run one rank per "
-        "GPU job, or set run.device: cpu");
+        "several ranks on CUDA need NCCL, and this build has none (it looks in NCCL_HOME and "
+        "/usr/local/cuda when LibTorch has CUDA); rebuild with NCCL, or set run.device: cpu");
+#endif
   }
   threads_ = configure_cpu_threads(config_.run.threads, launch_.local_world_size);
   // LibTorch's LSTM draws its between-layer dropout from torch's global
@@ -83,6 +97,7 @@ TrainingRun::TrainingRun(const config::Config& config, TrainingObserver& observe
   const std::vector<std::string> changes = resume_if_possible();
   if (communicator_) start_data_parallel();
   if (writes_files()) write_run_files(state_.step > 0);
+  set_deadline();
 
   RunStart start;
   start.run_dir = run_dir_.string();
@@ -182,6 +197,19 @@ std::vector<std::string> TrainingRun::resume_if_possible() {
         fmt::format("{} is at step {}, past train.max_iters {}; raise train.max_iters to continue",
                     latest->dir.string(), info.state.step, config_.train.max_iters));
   }
+  if (info.state.world_size != launch_.world_size) {
+    // The sampler's batch order depends on the global batch only (DESIGN.md
+    // invariant 1), so the run goes on where it was; what changes is how
+    // the batch is cut: micro-steps per rank, and so which dropout masks
+    // each sequence gets (they are drawn per rank and micro-step).
+    log::info(
+        "resuming step {} (written by {} rank{}) on {} rank{}: the same global batch of {} "
+        "sequences, now {} micro-step{} of {} per rank",
+        info.state.step, info.state.world_size, info.state.world_size == 1 ? "" : "s",
+        launch_.world_size, launch_.world_size == 1 ? "" : "s", config_.train.batch_size,
+        train_sampler_->accumulation_steps(), train_sampler_->accumulation_steps() == 1 ? "" : "s",
+        config_.train.batch_size / (launch_.world_size * train_sampler_->accumulation_steps()));
+  }
   load_model_weights(latest->dir, *model_);
   load_optimizer_state(latest->dir, *optimizer_);
   restore_rng_states(latest->dir);
@@ -224,6 +252,37 @@ void TrainingRun::start_data_parallel() {
   log::info("data parallel over {} ranks ({}); gradients in {} bucket{} of up to {} MiB",
             comm.size(), comm.backend(), gradient_sync_->bucket_count(),
             gradient_sync_->bucket_count() == 1 ? "" : "s", config_.dist.bucket_mb);
+}
+
+void TrainingRun::set_deadline() {
+  if (config_.train.time_limit > 0) {
+    deadline_ = constructed_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(config_.train.time_limit));
+    deadline_reason_ = StopReason::time_limit;
+    deadline_text_ = fmt::format("train.time_limit ({} s)", config_.train.time_limit);
+  }
+  // Rank 0 asks (one squeue per job, not one per rank); the stop is agreed
+  // by all ranks at each step anyway.
+  if (!config_.train.slurm_time_limit || launch_.rank != 0) return;
+  const std::optional<SlurmJobEnd> job_end = slurm_job_end();
+  if (!job_end) return;
+  const auto job_deadline =
+      constructed_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(job_end->seconds_left));
+  log::info(
+      "the SLURM job ends in {:.0f} s ({}); the run stops with a checkpoint "
+      "train.time_limit_margin = {} s before",
+      job_end->seconds_left, job_end->source, config_.train.time_limit_margin);
+  if (job_end->seconds_left <= config_.train.time_limit_margin) {
+    log::warn(
+        "the SLURM job has {:.0f} s left, no more than train.time_limit_margin = {} s: the run "
+        "will stop after its first step; lower the margin or ask for more time (sbatch --time)",
+        job_end->seconds_left, config_.train.time_limit_margin);
+  }
+  if (deadline_ && *deadline_ <= job_deadline) return;
+  deadline_ = job_deadline;
+  deadline_reason_ = StopReason::job_end;
+  deadline_text_ = fmt::format("the SLURM job's end time ({})", job_end->source);
 }
 
 double TrainingRun::global_mean_loss(const EvalLoss& local) const {

@@ -71,9 +71,13 @@ class TrainingRun {
   void record_step(const StepReport& report);
   void save_checkpoint();
   double elapsed_seconds() const;
+  // The earlier of train.time_limit and the SLURM job's end, when any.
+  void set_deadline();
   // Whether another step (at this session's average pace) would end within
-  // train.time_limit_margin of train.time_limit.
-  bool time_limit_near(std::int64_t steps_this_session) const;
+  // train.time_limit_margin of the deadline.
+  bool deadline_near(std::int64_t steps_this_session) const;
+  // The message of a run stopped by train.max_bad_steps.
+  std::string divergence_message(std::int64_t first_bad_step, std::int64_t last_bad_step) const;
 
   const config::Config config_;
   TrainingObserver& observer_;
@@ -107,6 +111,9 @@ class TrainingRun {
   std::chrono::steady_clock::time_point session_start_ = std::chrono::steady_clock::now();
   // When this run object was built: train.time_limit counts from here.
   const std::chrono::steady_clock::time_point constructed_ = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  StopReason deadline_reason_ = StopReason::time_limit;  // or job_end
+  std::string deadline_text_;                            // for the stop message
 };
 
 }  // namespace loom::train

@@ -3,6 +3,7 @@
 // SIGKILL at random moments, again and again, always leaves a checkpoint
 // that loads, and the run it finally completes equals an uninterrupted one.
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <optional>
 #include <random>
@@ -44,6 +45,19 @@ class TrainCli : public ::testing::Test {
     for (const std::string& setting : settings)
       flags += " --set " + setting;
     return flags;
+  }
+
+  // Starts a run and waits until it has logged `steps` steps (or a minute).
+  pid_t start_training_and_wait(const std::vector<std::string>& settings, const std::string& name,
+                                std::size_t steps) const {
+    std::vector<std::string> named = settings;
+    named.push_back("run.name=" + name);
+    const pid_t child = start_training(named);
+    const std::string metrics = run_dir(name) + "/metrics.jsonl";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (losses_if_any(metrics).size() < steps && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return child;
   }
 
   // Starts `loom train CONFIG --set ...` in a child process, its output
@@ -199,20 +213,14 @@ TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
 TEST_F(TrainCli, SigtermAtARandomStepSavesAndTheResumedRunIsUnchanged) {
   const std::vector<std::string> settings = {"train.max_iters=300", "optim.lr_decay_iters=300",
                                              "checkpoint.interval=1000"};
-  std::vector<std::string> stopped = settings;
-  stopped.push_back("run.name=stopped");
   const auto straight =
       run_loom("train '" + config_ + "' --set run.name=straight" + set_flags(settings));
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
   std::mt19937 random(std::random_device{}());
   const std::size_t stop_after = 20 + random() % 200;
-  const std::string metrics = run_dir("stopped") + "/metrics.jsonl";
-  const pid_t child = start_training(stopped);
+  const pid_t child = start_training_and_wait(settings, "stopped", stop_after);
   ASSERT_GE(child, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (losses_if_any(metrics).size() < stop_after && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   kill(child, SIGTERM);
   int status = 0;
   waitpid(child, &status, 0);
@@ -231,6 +239,85 @@ TEST_F(TrainCli, SigtermAtARandomStepSavesAndTheResumedRunIsUnchanged) {
       run_loom("train '" + config_ + "' --set run.name=stopped" + set_flags(settings));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(losses(run_dir("stopped")), losses(run_dir("straight")));
+}
+
+// train.stop_signals: the signals listed stop the run with a checkpoint;
+// the others keep their default action (here: the process dies).
+TEST_F(TrainCli, OnlyTheConfiguredSignalsStopTheRunWithACheckpoint) {
+  const std::vector<std::string> settings = {"train.max_iters=100000",
+                                             "optim.lr_decay_iters=100000", "eval.interval=0",
+                                             "checkpoint.interval=0", "train.stop_signals=SIGUSR2"};
+  pid_t child = start_training_and_wait(settings, "usr2", 10);
+  kill(child, SIGUSR2);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  const std::size_t steps = losses(run_dir("usr2")).size();
+  EXPECT_EQ(train::latest_checkpoint(fs::path(run_dir("usr2")) / "checkpoints")->step,
+            static_cast<std::int64_t>(steps));
+
+  // SIGTERM is not in the list any more: it ends the process unsaved.
+  child = start_training_and_wait(settings, "usr2", steps + 10);
+  kill(child, SIGTERM);
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  EXPECT_EQ(train::latest_checkpoint(fs::path(run_dir("usr2")) / "checkpoints")->step,
+            static_cast<std::int64_t>(steps));
+
+  const auto bad =
+      run_loom("config check '" + config_ + "' --set train.stop_signals=SIGTERM,SIGKILL");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("train.stop_signals: 'SIGKILL' is not one of SIGTERM, SIGINT, SIGUSR1, "
+                         "SIGUSR2, SIGHUP, SIGQUIT, SIGXCPU"),
+            std::string::npos)
+      << bad.err;
+}
+
+// train.max_bad_steps: 4 good steps, then a learning rate of a million
+// sends the loss to NaN from step 6 on. Steps 6-10 are skipped (no update,
+// marked in metrics.jsonl), step 11 is one too many: exit code 4, no
+// checkpoint after step 4, and a message naming it. Resumed with the
+// config's learning rate, the run goes on from there to the end.
+TEST_F(TrainCli, NonFiniteStepsAreSkippedThenTheRunStopsAtItsLastGoodCheckpoint) {
+  const auto good = run_loom("train '" + config_ + "' --no-progress-bar" +
+                             set_flags({"train.max_iters=4", "checkpoint.interval=2"}));
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  const std::string diverging =
+      set_flags({"optim.lr=1e6", "optim.min_lr=0", "optim.grad_clip=0", "train.max_iters=30",
+                 "optim.lr_decay_iters=30", "checkpoint.interval=2", "train.max_bad_steps=5"});
+  const auto result = run_loom("train '" + config_ + "' --no-progress-bar" + diverging);
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  EXPECT_NE(result.err.find("error: stopped after step 11: the loss or gradient norm was NaN/inf "
+                            "at steps 6-11, more than train.max_bad_steps = 5 in a row (those "
+                            "steps changed no weights and were not checkpointed). The last "
+                            "checkpoint is " +
+                            run_dir() + "/checkpoints/step-00000004 (step 4): lower optim.lr"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("warning: step 6: the loss is not finite; no update (1 of "
+                            "train.max_bad_steps = 5 in a row)"),
+            std::string::npos)
+      << result.err;
+  EXPECT_EQ(train::latest_checkpoint(run_dir() + "/checkpoints")->step, 4);
+
+  std::vector<std::int64_t> non_finite_steps;
+  for (const nlohmann::json& record : run::read_metrics(run_dir() + "/metrics.jsonl")) {
+    if (!record.contains("loss")) continue;
+    const bool bad = record.value("non_finite", false);
+    EXPECT_EQ(bad, record["loss"].is_null()) << record.dump();
+    if (bad) non_finite_steps.push_back(record["step"]);
+  }
+  EXPECT_EQ(non_finite_steps, (std::vector<std::int64_t>{6, 7, 8, 9, 10, 11}));
+
+  const auto resumed = run_loom("train '" + config_ + "' --no-progress-bar" +
+                                set_flags({"train.max_iters=12", "checkpoint.interval=2"}));
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  const std::vector<double> after = losses(run_dir());
+  ASSERT_EQ(after.size(), 12U);  // steps 1-4, then 5-12 trained again
+  for (const double loss : after)
+    EXPECT_TRUE(std::isfinite(loss));
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ const char* const kAllVariables[] = {"OMPI_COMM_WORLD_RANK",
                                      "LOCAL_RANK",
                                      "SLURM_PROCID",
                                      "SLURM_NTASKS",
-                                     "SLURM_LOCALID"};
+                                     "SLURM_LOCALID",
+                                     "SLURM_STEP_ID"};
 
 // Each test starts from an environment without launcher variables (ctest may
 // itself run under mpirun or SLURM) and restores it afterwards.
@@ -48,10 +49,12 @@ TEST_F(LaunchEnvTest, NoLauncherMeansASingleProcess) {
   EXPECT_EQ(env.rank, 0);
   EXPECT_EQ(env.world_size, 1);
   EXPECT_EQ(env.local_rank, 0);
+  EXPECT_TRUE(env.local_rank_known);
   EXPECT_EQ(env.source, "none");
 }
 
 TEST_F(LaunchEnvTest, ReadsSlurm) {
+  setenv("SLURM_STEP_ID", "0", 1);  // a task srun started
   setenv("SLURM_PROCID", "5", 1);
   setenv("SLURM_NTASKS", "8", 1);
   setenv("SLURM_LOCALID", "1", 1);
@@ -59,7 +62,22 @@ TEST_F(LaunchEnvTest, ReadsSlurm) {
   EXPECT_EQ(env.rank, 5);
   EXPECT_EQ(env.world_size, 8);
   EXPECT_EQ(env.local_rank, 1);
+  EXPECT_TRUE(env.local_rank_known);
   EXPECT_EQ(env.source, "slurm");
+}
+
+// An sbatch script (no --ntasks) has SLURM_PROCID and SLURM_LOCALID but no
+// SLURM_NTASKS and no step: it is one process, not a rank of a missing world.
+TEST_F(LaunchEnvTest, AnSbatchScriptIsOneProcess) {
+  setenv("SLURM_PROCID", "0", 1);
+  setenv("SLURM_LOCALID", "0", 1);
+  LaunchEnv env = detect_launch_env();
+  EXPECT_EQ(env.world_size, 1);
+  EXPECT_EQ(env.source, "none");
+  setenv("SLURM_NTASKS", "4", 1);  // sbatch -n 4: still the script, one process
+  env = detect_launch_env();
+  EXPECT_EQ(env.world_size, 1);
+  EXPECT_EQ(env.source, "none");
 }
 
 TEST_F(LaunchEnvTest, MpirunWinsOverSlurmAndPlainVariables) {
@@ -86,6 +104,7 @@ TEST_F(LaunchEnvTest, PlainVariablesWinOverSlurm) {
   const LaunchEnv env = detect_launch_env();
   EXPECT_EQ(env.rank, 1);
   EXPECT_EQ(env.world_size, 2);
+  EXPECT_FALSE(env.local_rank_known);  // found from host names once the ranks can talk
   EXPECT_EQ(env.source, "env");
 }
 

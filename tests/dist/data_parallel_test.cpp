@@ -51,8 +51,9 @@ class DataParallel : public ::testing::Test {
            std::to_string(micro_batch);
   }
 
-  TrainedRun train(int ranks, const std::string& name, int micro_batch) {
-    const std::string args = train_args(config_, name, micro_batch);
+  TrainedRun train(int ranks, const std::string& name, int micro_batch,
+                   const std::string& more_args = "") {
+    const std::string args = train_args(config_, name, micro_batch) + more_args;
     const auto result = ranks == 1 ? run_loom(args) : run_command(mpirun(ranks) + args);
     EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
     return read_run(name);
@@ -119,6 +120,42 @@ TEST_F(DataParallel, RanksStartedWithoutMpirunMeetThroughTheEnvironment) {
   EXPECT_NE(result.out.find("[rank 0] data parallel over 2 ranks (gloo)"), std::string::npos)
       << result.out;
   expect_same_training(read_run("env_ranks"), train(1, "one_rank", 4));
+}
+
+// Issue 6's elastic resume: a checkpoint written by 2 ranks resumes on 1
+// (and one written by 1 on 2) with the same global batch, the accumulation
+// recomputed (micro-batch 4: 1 micro-step per rank on 2 ranks, 2 on 1). The
+// sampler's order does not depend on the ranks, so the stitched run equals
+// the uninterrupted one. Dropout is off: its masks are drawn per rank and
+// micro-step, so with dropout on the runs would differ after the change.
+TEST_F(DataParallel, ACheckpointResumesOnAnotherNumberOfRanks) {
+  const TrainedRun straight = train(1, "straight", 4);
+  for (const auto& [first, second] : {std::pair{2, 1}, std::pair{1, 2}}) {
+    const std::string name = fmt::format("from_{}_to_{}", first, second);
+    train(first, name, 4, " --set train.max_iters=6");
+    const std::string args = train_args(config_, name, 4);
+    const auto resumed = second == 1 ? run_loom(args) : run_command(mpirun(second) + args);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_NE(resumed.out.find(fmt::format(
+                  "resuming step 6 (written by {} rank{}) on {} rank{}: the same global batch of "
+                  "8 sequences, now {} micro-step{} of 4 per rank",
+                  first, first == 1 ? "" : "s", second, second == 1 ? "" : "s", 3 - second,
+                  second == 1 ? "s" : "")),
+              std::string::npos)
+        << resumed.out;
+    const TrainedRun stitched = read_run(name);
+    ASSERT_EQ(stitched.losses.size(), 12U) << name;
+    for (std::size_t s = 0; s < 12; ++s)
+      EXPECT_NEAR(stitched.losses[s], straight.losses[s], 1e-5 * straight.losses[s])
+          << name << " step " << s + 1;
+    ASSERT_EQ(stitched.weights.size(), straight.weights.size());
+    for (std::size_t i = 0; i < stitched.weights.size(); ++i)
+      EXPECT_TRUE(torch::allclose(stitched.weights[i], straight.weights[i], 1e-5, 1e-6))
+          << name << " parameter " << i;
+    const train::CheckpointInfo info =
+        train::read_checkpoint_info(train::resolve_checkpoint(dir_.path() / "runs" / name));
+    EXPECT_EQ(info.state.world_size, second);
+  }
 }
 
 TEST_F(DataParallel, OnlyRankZeroWritesAndAllRanksAgreeOnTheRun) {

@@ -184,6 +184,35 @@ TEST(CheckpointStore, KeepsWhatLatestNamesEvenBelowTheLastK) {
   EXPECT_EQ(read_file((dir / "latest").string()), "step-00000300\n");
 }
 
+// Retention counts complete checkpoints only: folders a crash left half
+// written (no DONE, or a DONE that does not match) neither count towards
+// keep_last nor get picked to resume from, so the one good checkpoint is
+// never deleted to make room for them.
+TEST(CheckpointStore, RetentionNeverDeletesTheOnlyGoodCheckpointForPartialOnes) {
+  TempDir run;
+  const fs::path dir = run.path() / "checkpoints";
+  CheckpointStore store(dir, 1);
+  const Checkpoint good = store.write(3, payload_for(3));
+  fs::create_directories(dir / "step-00000007");
+  write_file((dir / "step-00000007" / "model.bin").string(), "half");
+  fs::copy(good.dir, dir / "step-00000008", fs::copy_options::recursive);
+  fs::resize_file(dir / "step-00000008" / "optimizer.bin", 10);
+  write_file((dir / "latest").string(), "step-00000008\n");
+  // A resume picks step 3, the only complete one, and the store, reopened
+  // with keep_last 1, keeps it.
+  EXPECT_EQ(latest_checkpoint(dir), good);
+  CheckpointStore reopened(dir, 1);
+  EXPECT_EQ(steps_of(reopened.list()), Steps{3});
+  EXPECT_TRUE(payload_matches(good));
+  // The next checkpoint replaces it; the partial folders stay for a person
+  // to look at, never counted.
+  const Checkpoint next = reopened.write(4, payload_for(4));
+  EXPECT_EQ(steps_of(reopened.list()), Steps{4});
+  EXPECT_EQ(reopened.latest(), next);
+  EXPECT_TRUE(fs::exists(dir / "step-00000007"));
+  EXPECT_TRUE(fs::exists(dir / "step-00000008"));
+}
+
 TEST(CheckpointStore, AFailingFillLeavesNothingBehind) {
   TempDir run;
   const fs::path dir = run.path() / "checkpoints";

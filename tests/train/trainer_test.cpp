@@ -2,6 +2,8 @@
 // equivalence, bf16 on the CPU, the run directory's contents, and the
 // errors a user meets when resuming with a changed config.
 #include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <limits>
 
@@ -207,7 +209,7 @@ TEST_F(TrainerTest, TheTimeLimitStopsTheRunWithACheckpointInTime) {
   const TrainResult first = train_with(limited);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_TRUE(first.time_limit_reached);
+  EXPECT_EQ(first.stop_reason, StopReason::time_limit);
   EXPECT_EQ(first.stop_signal, 0);
   EXPECT_GT(first.final_step, 0);
   EXPECT_LT(first.final_step, 100000);
@@ -217,6 +219,32 @@ TEST_F(TrainerTest, TheTimeLimitStopsTheRunWithACheckpointInTime) {
   const TrainResult second = train_with(limited);
   EXPECT_EQ(second.start_step, first.final_step);
   EXPECT_GT(second.final_step, first.final_step);
+}
+
+// Inside a SLURM job the job's end time is a deadline too: with
+// SLURM_JOB_END_TIME two seconds away and a one-second margin, the run
+// stops with a checkpoint within a second, well before the end.
+TEST_F(TrainerTest, TheSlurmJobEndStopsTheRunBeforeIt) {
+  const auto end = static_cast<long long>(std::time(nullptr)) + 2;
+  setenv("SLURM_JOB_END_TIME", std::to_string(end).c_str(), 1);
+  const TrainResult result =
+      train_with({"train.max_iters=100000", "optim.lr_decay_iters=100000", "eval.interval=0",
+                  "checkpoint.interval=0", "train.time_limit_margin=1"});
+  unsetenv("SLURM_JOB_END_TIME");
+  EXPECT_EQ(result.stop_reason, StopReason::job_end);
+  EXPECT_EQ(result.stop_message, "the SLURM job's end time (SLURM_JOB_END_TIME)");
+  EXPECT_LT(static_cast<long long>(std::time(nullptr)), end);
+  EXPECT_GT(result.final_step, 0);
+  EXPECT_EQ(latest_checkpoint(dir_.path() / "runs/tiny/checkpoints")->step, result.final_step);
+
+  // train.slurm_time_limit: false ignores it (the run is already done
+  // with the first job's limit: a short max_iters shows the difference).
+  setenv("SLURM_JOB_END_TIME", std::to_string(end).c_str(), 1);
+  const TrainResult ignoring =
+      train_with({"run.name=ignoring", "train.slurm_time_limit=false", "train.max_iters=3"});
+  unsetenv("SLURM_JOB_END_TIME");
+  EXPECT_EQ(ignoring.stop_reason, StopReason::none);
+  EXPECT_EQ(ignoring.final_step, 3);
 }
 
 TEST_F(TrainerTest, AFinishedRunTrainsNoFurther) {

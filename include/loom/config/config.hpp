@@ -218,6 +218,16 @@ struct OptimConfig {
   }
 };
 
+// The signals train.stop_signals may name: those whose default action ends
+// the process and that a scheduler or a person sends to ask for a stop.
+inline constexpr const char* kStopSignalNames[] = {"SIGTERM", "SIGINT",  "SIGUSR1", "SIGUSR2",
+                                                   "SIGHUP",  "SIGQUIT", "SIGXCPU"};
+inline bool is_stop_signal_name(const std::string& name) {
+  for (const char* known : kStopSignalNames)
+    if (name == known) return true;
+  return false;
+}
+
 struct TrainConfig {
   std::int64_t max_iters = 5000;
   std::int64_t batch_size = 64;
@@ -227,6 +237,9 @@ struct TrainConfig {
   double peak_tflops = 0;
   double time_limit = 0;
   double time_limit_margin = 60;
+  bool slurm_time_limit = true;
+  std::vector<std::string> stop_signals = {"SIGTERM", "SIGINT", "SIGUSR1"};
+  std::int64_t max_bad_steps = 5;
 
   template <class Self, class Visitor>
   static void schema(Self& s, Visitor& v) {
@@ -263,7 +276,21 @@ struct TrainConfig {
                       "it; 0 = no limit")
                 .at_least(0));
     v.field("time_limit_margin", s.time_limit_margin,
-            FieldSpec("seconds kept before train.time_limit for the last checkpoint").at_least(0));
+            FieldSpec("seconds kept before train.time_limit (or the SLURM job's end) for the "
+                      "last checkpoint")
+                .at_least(0));
+    v.field("slurm_time_limit", s.slurm_time_limit,
+            FieldSpec("inside a SLURM job, also stop with a checkpoint (exit code 3) "
+                      "train.time_limit_margin before the job's end time (SLURM_JOB_END_TIME, "
+                      "else squeue)"));
+    v.field("stop_signals", s.stop_signals,
+            FieldSpec("signals that stop the run with a checkpoint at the next step (exit code "
+                      "3); any of SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP, SIGQUIT, SIGXCPU. A "
+                      "second SIGINT ends the process at once"));
+    v.field("max_bad_steps", s.max_bad_steps,
+            FieldSpec("steps in a row whose loss or gradients are NaN/inf that are skipped (no "
+                      "update) before the run stops (exit code 4), its last checkpoint kept")
+                .at_least(0));
   }
 };
 

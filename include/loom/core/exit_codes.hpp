@@ -6,10 +6,11 @@
 namespace loom {
 
 enum class ExitCode : int {
-  kOk = 0,       // the command did what it was asked
-  kFailure = 1,  // a runtime failure: I/O, a library error, a bug
-  kUsage = 2,    // bad command line or config: nothing was started
-  kStopped = 3,  // asked to stop (SIGTERM, SIGINT, SIGUSR1): checkpoint saved, run again to go on
+  kOk = 0,        // the command did what it was asked
+  kFailure = 1,   // a runtime failure: I/O, a library error, a bug
+  kUsage = 2,     // bad command line or config: nothing was started
+  kStopped = 3,   // asked to stop (a signal, a time limit): checkpoint saved, run again to go on
+  kDiverged = 4,  // the loss went NaN/inf (train.max_bad_steps): the last good checkpoint is kept
 };
 
 inline int to_int(ExitCode code) {

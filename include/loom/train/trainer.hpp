@@ -49,7 +49,8 @@ struct StepReport {
   double tokens_per_second = 0;
   std::optional<double> mfu;     // when a peak is known (train.peak_tflops)
   double elapsed_seconds = 0;    // training time, over all sessions of the run
-  bool skipped = false;          // fp16 overflow: no update this step
+  bool skipped = false;          // no update this step: fp16 overflow, or non_finite
+  bool non_finite = false;       // the loss or gradient norm was NaN/inf (train.max_bad_steps)
   double sync_wait_seconds = 0;  // waiting for gradient all-reduces after backward
 };
 
@@ -71,6 +72,16 @@ class TrainingObserver {
   virtual void on_checkpoint(std::int64_t step, const std::string& dir) { (void)step, (void)dir; }
 };
 
+// Why a run ended before train.max_iters, if it did.
+enum class StopReason {
+  none,          // trained to train.max_iters
+  signal,        // a train.stop_signals signal (checkpoint saved)
+  time_limit,    // train.time_limit was near (checkpoint saved)
+  job_end,       // the SLURM job's end time was near (checkpoint saved)
+  another_rank,  // another rank had one of the reasons above (checkpoint saved by rank 0)
+  diverged,      // more than train.max_bad_steps non-finite steps in a row (no new checkpoint)
+};
+
 struct TrainResult {
   std::string run_dir;
   std::int64_t start_step = 0;
@@ -78,8 +89,9 @@ struct TrainResult {
   std::optional<double> final_loss;  // of the last step trained, none when none was
   std::optional<double> final_val_loss;
   double best_val_loss = 0;  // infinity when never evaluated
-  int stop_signal = 0;       // the signal that stopped the run early (checkpoint saved), or 0
-  bool time_limit_reached = false;  // stopped early (checkpoint saved) by train.time_limit
+  StopReason stop_reason = StopReason::none;
+  int stop_signal = 0;       // with StopReason::signal: the signal
+  std::string stop_message;  // what stopped the run and what to do, for the user
 };
 
 // Trains as `config` says (stopping early, with a checkpoint, when a
