@@ -25,8 +25,14 @@ packages=(
   libsentencepiece-dev libcpp-httplib-dev libgloo-dev
   # tests, including the h5py interop check; ccache speeds up rebuilds
   libgtest-dev libgmock-dev python3 python3-h5py python3-numpy ccache
+  # the safetensors export round trip (scripts/load_safetensors.py, a test)
+  python3-torch
   # fetching the demo corpus when it is not on disk
   ca-certificates curl
+  # a single-node SLURM for the cluster tests
+  slurmctld slurmd slurm-client munge
+  # linting the shell scripts (a test)
+  shellcheck
 )
 
 missing=()

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Stops the local SLURM that start.sh started in STATE_DIR: cancels its jobs,
+# then stops slurmd, slurmctld and munged by the PIDs start.sh recorded in
+# STATE_DIR/pids (never by name, so another SLURM or munged on the machine
+# is left alone), waiting until each is gone. The folder and its logs stay.
+#
+#   cluster/local-slurm/stop.sh STATE_DIR
+#
+# Exit codes: 0 stopped (or nothing was running); 1 a daemon would not stop;
+# 2 bad usage.
+set -euo pipefail
+
+(($# == 1)) || { sed -n '7p' "$0" >&2; exit 2; }
+state=$1
+pids_file=$state/pids
+if [[ ! -s $pids_file ]]; then
+  echo "stop.sh: nothing to stop (no $pids_file)"
+  exit 0
+fi
+
+# The PIDs as start.sh recorded them: the daemons' own PID files go away as
+# they exit.
+declare -A pid_of=()
+while read -r name pid; do
+  [[ $name =~ ^(munged|slurmctld|slurmd)$ && $pid =~ ^[0-9]+$ ]] && pid_of[$name]=$pid
+done <"$pids_file"
+
+# A PID names our daemon only while that process still runs the program
+# (a PID can be reused once it has exited).
+is_running() {
+  local name=$1 pid=${pid_of[$1]:-}
+  [[ -n $pid && -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "$name"* ]]
+}
+
+# Jobs first, while slurmctld can still end them; their processes are
+# children of slurmd's job step daemons, which would otherwise live on.
+if is_running slurmctld && [[ -f $state/slurm.conf ]]; then
+  export SLURM_CONF=$state/slurm.conf
+  mapfile -t jobs < <(squeue --noheader --format=%A 2>/dev/null || true)
+  if ((${#jobs[@]})); then
+    scancel "${jobs[@]}" 2>/dev/null || true
+    for _ in $(seq 150); do
+      [[ -z $(squeue --noheader --format=%A 2>/dev/null) ]] && break
+      sleep 0.2
+    done
+  fi
+fi
+
+status=0
+for name in slurmd slurmctld munged; do
+  is_running "$name" || continue
+  pid=${pid_of[$name]}
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "stop.sh: $name (PID $pid) still running 30 s after SIGTERM; sending SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 1
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "stop.sh: $name (PID $pid) would not stop" >&2
+      status=1
+      continue
+    fi
+  fi
+  echo "stopped $name (PID $pid)"
+done
+((status)) || rm -f "$pids_file"
+exit "$status"
