@@ -1,0 +1,216 @@
+// `loom export` as a user runs it, and the export round trip of issue 7's
+// acceptance: a tiny run trained with the built loom is exported, and
+// scripts/load_safetensors.py, with Debian's python3-torch and numpy alone,
+// computes from the exported files the logits Loom computes, within 1e-5.
+// Models of the other shapes (biases, an untied head, sinusoidal or no
+// positions, relu, the LSTM, bf16 weights) go through the library's
+// export_model and the same script. The Python checks are skipped when
+// /usr/bin/python3 lacks torch or numpy.
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+#include "tiny_run.hpp"
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+
+#include "loom/export/model_export.hpp"
+#include "loom/train/trained_model.hpp"
+
+namespace loom {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CommandResult;
+using testing::run_command;
+using testing::run_loom;
+using testing::TempDir;
+
+constexpr const char* kPython = "/usr/bin/python3";
+
+bool python_has_torch() {
+  static const bool has =
+      run_command(fmt::format("{} -c 'import numpy, torch'", kPython)).exit_code == 0;
+  return has;
+}
+
+// Loom's logits for one sequence of `ids` ([ids, vocab]), as raw
+// little-endian float32 in `path`; `shift` is added to the first one, to
+// check that the comparison can fail.
+void write_logits(model::LanguageModel& model, const std::vector<std::int64_t>& ids,
+                  const std::string& path, float shift = 0) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor logits = model.forward(torch::tensor(ids).unsqueeze(0))[0].contiguous();
+  logits.view(-1)[0] += shift;
+  std::ofstream(path, std::ios::binary)
+      .write(static_cast<const char*>(logits.data_ptr()),
+             static_cast<std::streamsize>(logits.nbytes()));
+}
+
+// The round-trip script on an export folder, compared with `logits`.
+CommandResult compare_in_python(const std::string& export_dir, const std::vector<std::int64_t>& ids,
+                                const std::string& logits) {
+  return run_command(fmt::format("{} '{}/scripts/load_safetensors.py' '{}' --ids {} --expect '{}'",
+                                 kPython, LOOM_SOURCE_DIR, export_dir, fmt::join(ids, ","),
+                                 logits));
+}
+
+class ExportCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto trained = testing::train_tiny_run_with_loom(dir_.path().string(), config_);
+    ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  }
+
+  TempDir dir_;
+  const std::string config_ = dir_.file("tiny.yaml");
+  const std::string run_ = dir_.file("runs/tiny");
+  const std::string out_ = dir_.file("exported");
+};
+
+TEST_F(ExportCli, PythonComputesLoomsLogitsFromTheExportAlone) {
+  const auto exported = run_loom("export '" + run_ + "' --format safetensors --out '" + out_ + "'");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const std::string checkpoint = run_ + "/checkpoints/step-00000012";
+  // 2 blocks of 6 weights, wte, wpe, ln_f: 15 tensors of 26080 floats
+  // (26 ids, 32 wide), after a header of 1344 bytes.
+  EXPECT_EQ(exported.out, "exported " + checkpoint + " (step 12) to " + out_ +
+                              ": model.safetensors (15 tensors, 105664 bytes, fp32), config.json, "
+                              "tokenizer.json\n");
+  const train::TrainedModel trained =
+      train::load_trained_model(checkpoint, torch::Device(torch::kCPU));
+  EXPECT_EQ(testing::read_file(out_ + "/tokenizer.json"), trained.info.tokenizer.dump() + "\n");
+  const nlohmann::json config = nlohmann::json::parse(testing::read_file(out_ + "/config.json"));
+  EXPECT_EQ(config["source"], (nlohmann::json{{"checkpoint", checkpoint}, {"step", 12}}));
+  EXPECT_EQ(config["vocab_size"], trained.model->vocab_size());
+
+  if (!python_has_torch()) GTEST_SKIP() << kPython << " has no torch or numpy";
+  std::vector<text::TokenId> encoded;
+  trained.tokenizer->encode("the king shall", encoded);
+  const std::vector<std::int64_t> ids(encoded.begin(), encoded.end());
+  const std::string logits = dir_.file("logits.f32");
+  write_logits(*trained.model, ids, logits);
+  const CommandResult matched = compare_in_python(out_, ids, logits);
+  EXPECT_EQ(matched.exit_code, 0) << matched.out << matched.err;
+  EXPECT_EQ(matched.out.rfind(fmt::format("gpt: 14 x {} logits, largest difference from "
+                                          "logits.f32 ",
+                                          trained.model->vocab_size()),
+                              0),
+            0U)
+      << matched.out;
+
+  write_logits(*trained.model, ids, logits, /*shift=*/2e-5F);
+  const CommandResult shifted = compare_in_python(out_, ids, logits);
+  EXPECT_EQ(shifted.exit_code, 1) << shifted.out << shifted.err;
+}
+
+TEST_F(ExportCli, RefusesBadArgumentsWithExitCodeTwoAndKeepsTheOldExport) {
+  ASSERT_EQ(run_loom("export '" + run_ + "' --out '" + out_ + "'").exit_code, 0);
+  const std::string before = testing::read_file(out_ + "/model.safetensors");
+
+  const auto again = run_loom("export '" + run_ + "' --out '" + out_ + "' --dtype bf16");
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_EQ(again.err, "error: " + out_ + " already exists; pass --force to replace it\n");
+  EXPECT_EQ(testing::read_file(out_ + "/model.safetensors"), before);
+
+  const auto dtype = run_loom("export '" + run_ + "' --out '" + out_ + "' --dtype fp8");
+  EXPECT_EQ(dtype.exit_code, 2);
+  EXPECT_EQ(dtype.err.rfind("--dtype: fp8 not in {fp32,bf16,fp16}", 0), 0U) << dtype.err;
+  const auto format = run_loom("export '" + run_ + "' --out '" + out_ + "' --format onnx");
+  EXPECT_EQ(format.exit_code, 2);
+  EXPECT_EQ(format.err.rfind("--format: onnx not in {safetensors}", 0), 0U) << format.err;
+  const auto no_out = run_loom("export '" + run_ + "'");
+  EXPECT_EQ(no_out.exit_code, 2);
+  EXPECT_EQ(no_out.err.rfind("--out is required", 0), 0U) << no_out.err;
+  const auto no_run = run_loom("export '" + dir_.file("nothing") + "' --out '" + out_ + "'");
+  EXPECT_EQ(no_run.exit_code, 2);
+  EXPECT_EQ(no_run.err,
+            "error: " + dir_.file("nothing") + ": no such run directory or checkpoint\n");
+  EXPECT_EQ(testing::read_file(out_ + "/model.safetensors"), before);
+
+  const auto forced =
+      run_loom("export '" + run_ + "' --best --out '" + out_ + "' --dtype bf16 --force");
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(forced.out.find(", bf16), config.json"), std::string::npos) << forced.out;
+  EXPECT_LT(fs::file_size(out_ + "/model.safetensors"), before.size());
+}
+
+// Each shape of model, exported through the library, against the script.
+TEST(ExportRoundTrip, EveryModelShapeGivesLoomsLogitsInPython) {
+  if (!python_has_torch()) GTEST_SKIP() << kPython << " has no torch or numpy";
+  struct Shape {
+    std::string name;
+    std::function<void(config::ModelConfig&)> set;
+  };
+  const std::vector<Shape> shapes = {
+      {"gpt-bias-untied-sinusoidal-relu",
+       [](config::ModelConfig& c) {
+         c.bias = true;
+         c.tie_weights = false;
+         c.positions = config::Positions::sinusoidal;
+         c.activation = config::Activation::relu;
+       }},
+      {"gpt-no-positions-4-heads",
+       [](config::ModelConfig& c) {
+         c.positions = config::Positions::none;
+         c.n_head = 4;
+       }},
+      {"lstm-bias-untied",
+       [](config::ModelConfig& c) {
+         c.arch = config::ModelArch::lstm;
+         c.bias = true;
+         c.tie_weights = false;
+       }},
+  };
+  TempDir dir;
+  const std::vector<std::int64_t> ids = {5, 1, 9, 3, 3, 0, 7, 2};
+  for (const Shape& shape : shapes) {
+    config::ModelConfig config;
+    config.block_size = 8;
+    config.n_layer = 2;
+    config.n_head = 2;
+    config.n_embd = 16;
+    shape.set(config);
+    torch::manual_seed(11);
+    const auto model = model::make_model(config, /*vocab_size=*/12);
+    model->eval();
+    const std::string out = dir.file(shape.name);
+    exporting::export_model(*model, nlohmann::json::object(), out, {});
+    write_logits(*model, ids, out + ".f32");
+    const CommandResult matched = compare_in_python(out, ids, out + ".f32");
+    EXPECT_EQ(matched.exit_code, 0) << shape.name << ": " << matched.out << matched.err;
+  }
+}
+
+// A bf16 export holds the weights rounded to bf16: the script, computing in
+// float32 from them, gives the logits of the model with its weights so rounded.
+TEST(ExportRoundTrip, Bf16WeightsGiveTheRoundedModelsLogits) {
+  if (!python_has_torch()) GTEST_SKIP() << kPython << " has no torch or numpy";
+  config::ModelConfig config;
+  config.block_size = 8;
+  config.n_layer = 1;
+  config.n_head = 2;
+  config.n_embd = 16;
+  torch::manual_seed(12);
+  const auto model = model::make_model(config, /*vocab_size=*/12);
+  model->eval();
+  TempDir dir;
+  exporting::ExportOptions options;
+  options.dtype = exporting::Dtype::BF16;
+  exporting::export_model(*model, nlohmann::json::object(), dir.file("bf16"), options);
+  {
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor& parameter : model->parameters())
+      parameter.copy_(parameter.to(torch::kBFloat16).to(torch::kFloat));
+  }
+  const std::vector<std::int64_t> ids = {4, 8, 11, 2, 3};
+  write_logits(*model, ids, dir.file("logits.f32"));
+  const CommandResult matched = compare_in_python(dir.file("bf16"), ids, dir.file("logits.f32"));
+  EXPECT_EQ(matched.exit_code, 0) << matched.out << matched.err;
+}
+
+}  // namespace
+}  // namespace loom
