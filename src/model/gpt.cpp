@@ -1,10 +1,13 @@
 // GptModel: embeddings, positions, the stack of blocks, the final LayerNorm
-// and the (possibly tied) output projection.
+// and the (possibly tied) output projection, for training and for cached
+// decoding.
 #include "loom/model/gpt.hpp"
 
 #include <cmath>
 
+#include "decode_feed.hpp"
 #include "gpt_block.hpp"
+#include "gpt_kv_cache.hpp"
 #include "layer_utils.hpp"
 
 namespace loom::model {
@@ -59,6 +62,36 @@ torch::Tensor GptModel::forward(const torch::Tensor& idx) {
   for (const auto& block : blocks_)
     x = block->forward(x);
   return output_logits(ln_f_->forward(x));
+}
+
+std::unique_ptr<DecodeCache> GptModel::make_decode_cache() const {
+  return std::make_unique<GptKvCache>(config().n_layer, config().block_size);
+}
+
+torch::Tensor GptModel::position_vectors(const DecodeFeed& feed) const {
+  const torch::Tensor& table = wpe_ ? wpe_->weight : sinusoids_;
+  if (!table.defined()) return {};
+  // Rows in lockstep share their positions: a slice, as forward() takes.
+  if (feed.uniform()) return table.narrow(0, feed.starts().front(), feed.width());
+  return torch::embedding(table, feed.positions(config().block_size - 1));
+}
+
+torch::Tensor GptModel::decode_cached(DecodeCache& cache, const DecodeFeed& feed) {
+  auto& kv = dynamic_cast<GptKvCache&>(cache);
+  torch::Tensor x = embed_tokens(feed.tokens());
+  // Each row's new ids sit at their own positions, start onwards.
+  const torch::Tensor positions = position_vectors(feed);
+  if (positions.defined()) x.add_(positions);
+  const torch::Tensor bias = feed.attention_bias(x.options(), /*last_ids_only=*/false);
+  const torch::Tensor last_id_bias = feed.attention_bias(x.options(), /*last_ids_only=*/true);
+  for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
+    // Only each row's last new id needs the top layer's MLP, the final
+    // LayerNorm and the head; the others are there for their keys and values.
+    const bool top = layer + 1 == blocks_.size();
+    x = blocks_[layer]->decode(x, kv.layer(layer), feed, top ? last_id_bias : bias,
+                               top ? DecodeOutputs::last_ids : DecodeOutputs::all_ids);
+  }
+  return output_logits(ln_f_->forward(x.squeeze(1)));
 }
 
 std::int64_t GptModel::parameter_count() const {

@@ -1,9 +1,11 @@
 // The parts of a GPT block: LayerNorm with an optional bias, causal
 // multi-head self-attention, the MLP, and the pre-LayerNorm block that joins
-// them to the residual stream. Private to the model library; GptModel
-// (include/loom/model/gpt.hpp) stacks the blocks.
+// them to the residual stream, each as a training forward and as an
+// incremental decode step against a key/value cache. Private to the model
+// library; GptModel (include/loom/model/gpt.hpp) stacks the blocks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include <torch/torch.h>
@@ -11,6 +13,14 @@
 #include "loom/config/config.hpp"
 
 namespace loom::model {
+
+class DecodeFeed;
+class LayerKvCache;
+
+// Which of a decode step's new ids go on past attention: all of them, or
+// only each row's last (the top layer: the others matter to later ids only
+// through the keys and values they leave in the cache).
+enum class DecodeOutputs { all_ids, last_ids };
 
 // LibTorch's LayerNorm has a weight and a bias or neither; GPT without
 // biases wants the weight alone.
@@ -31,7 +41,21 @@ class CausalSelfAttention : public torch::nn::Module {
   // x: [B, T, n_embd] -> [B, T, n_embd], position t attending to <= t.
   torch::Tensor forward(const torch::Tensor& x);
 
+  // Inference only (no dropout). x: [rows, width, n_embd], the feed's new
+  // ids; their keys and values join `cache`, and each attends to its row's
+  // cached positions through `bias` (DecodeFeed::attention_bias() for
+  // `outputs`). Returns [rows, width, n_embd], or [rows, 1, n_embd] for
+  // DecodeOutputs::last_ids.
+  torch::Tensor decode(const torch::Tensor& x, LayerKvCache& cache, const DecodeFeed& feed,
+                       const torch::Tensor& bias, DecodeOutputs outputs);
+
  private:
+  // q, k, v [B, H, T, D]: views of the one c_attn matmul's output.
+  std::array<torch::Tensor, 3> project_heads(const torch::Tensor& x);
+  // Attention output [B, H, T, D] -> c_proj([B, T, C]).
+  torch::Tensor merge_heads(const torch::Tensor& y);
+  // q k^T / sqrt(D): [B, H, Tq, D] x [B, H, Tk, D] -> [B, H, Tq, Tk].
+  static torch::Tensor attention_scores(const torch::Tensor& q, const torch::Tensor& k);
   // dropout(softmax(q k^T / sqrt(D) + causal bias)) v, for LibTorch without
   // a fused kernel (torch_compat.hpp).
   torch::Tensor explicit_attention(const torch::Tensor& q, const torch::Tensor& k,
@@ -59,6 +83,10 @@ class GptBlock : public torch::nn::Module {
  public:
   explicit GptBlock(const config::ModelConfig& config);
   torch::Tensor forward(const torch::Tensor& x);
+  // forward() for the feed's new ids, attention through the layer's cache
+  // (CausalSelfAttention::decode), for the ids `outputs` names.
+  torch::Tensor decode(const torch::Tensor& x, LayerKvCache& cache, const DecodeFeed& feed,
+                       const torch::Tensor& bias, DecodeOutputs outputs);
 
  private:
   std::shared_ptr<LayerNorm> ln_1_;

@@ -1,7 +1,8 @@
 // generate(): determinism by seed, greedy against a hand-rolled argmax loop
 // (past block_size too), the top-k and top-p cuts against candidate sets
-// worked out from the model's own logits, the early stop, the model's mode
-// and torch's global generator left as they were, and every option check.
+// worked out from the model's own logits, the repetition penalty against a
+// hand-rolled penalised loop, the early stop, the model's mode and torch's
+// global generator left as they were, and every option check.
 // Small untrained models, whose near-uniform distributions make every token
 // a plausible draw, so a cut that lets through too much or too little shows.
 #include "loom/infer/sampling.hpp"
@@ -12,7 +13,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "model/model_test_support.hpp"
+#include "generation_test_support.hpp"
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
@@ -24,60 +25,13 @@ namespace {
 using config::ModelArch;
 using testing::error_message;
 
-constexpr std::int64_t kVocab = 20;
-constexpr std::int64_t kBlock = 8;
+using testing::context_sensitive_model;
+using testing::flat_model;
+using testing::options_with;
+using testing::reference_greedy;
+using testing::reference_logits;
 
-// 2 layers, 2 heads, 32 wide, context 8; dropout on, so that a forward in
-// train mode differs from one in eval mode. At GPT-2's init the
-// distributions are near-uniform, so any token is a plausible draw.
-std::shared_ptr<model::LanguageModel> flat_model(ModelArch arch) {
-  config::ModelConfig config = testing::tiny_config(arch);
-  config.block_size = kBlock;
-  config.dropout = 0.1;
-  torch::manual_seed(42);
-  return model::make_model(config, kVocab);
-}
-
-// At GPT-2's init, greedy decoding just repeats one token (GPT's tied
-// embedding favours the last input, the LSTM settles), whatever the context
-// or dropout. With every weight redrawn from N(0, 1) the likeliest token
-// depends on the whole window, so a wrong window or a forward in train mode
-// changes the greedy text.
-std::shared_ptr<model::LanguageModel> context_sensitive_model(ModelArch arch) {
-  auto model = flat_model(arch);
-  torch::NoGradGuard no_grad;
-  for (torch::Tensor& parameter : model->parameters())
-    parameter.normal_(0.0, 1.0);
-  return model;
-}
-
-// The logits [V] of the token after `text`, from its last kBlock tokens.
-torch::Tensor reference_logits(model::LanguageModel& model, const std::vector<std::int64_t>& text) {
-  model.eval();
-  torch::NoGradGuard no_grad;
-  const auto start = text.end() - std::min<std::ptrdiff_t>(text.size(), kBlock);
-  const torch::Tensor window = torch::tensor(std::vector<std::int64_t>(start, text.end()));
-  return model.forward(window.unsqueeze(0))[0][-1];
-}
-
-// Greedy decoding the obvious way: forward, argmax, append, repeat.
-std::vector<std::int64_t> reference_greedy(model::LanguageModel& model,
-                                           std::vector<std::int64_t> text, std::int64_t count) {
-  std::vector<std::int64_t> new_ids;
-  for (std::int64_t step = 0; step < count; ++step) {
-    new_ids.push_back(reference_logits(model, text).argmax().item<std::int64_t>());
-    text.push_back(new_ids.back());
-  }
-  return new_ids;
-}
-
-SamplingOptions options_with(std::int64_t max_new_tokens, double temperature, std::uint64_t seed) {
-  SamplingOptions options;
-  options.max_new_tokens = max_new_tokens;
-  options.temperature = temperature;
-  options.seed = seed;
-  return options;
-}
+constexpr std::int64_t kVocab = testing::kGenerationVocab;
 
 // The distinct tokens generate() draws as the one token after `prompt`,
 // over seeds 0 to draws-1.
@@ -196,6 +150,51 @@ TEST(Generate, TopPDrawsExactlyTheNucleus) {
   EXPECT_EQ(drawn_tokens(*model, prompt, options, 300), nucleus);
 }
 
+// Greedy with CTRL's penalty, written out: every id of the prompt and of
+// the text so far has its positive logit divided by the penalty, its
+// negative one multiplied.
+std::vector<std::int64_t> reference_penalized_greedy(model::LanguageModel& model,
+                                                     std::vector<std::int64_t> text,
+                                                     std::int64_t count, double penalty) {
+  std::vector<std::int64_t> new_ids;
+  for (std::int64_t step = 0; step < count; ++step) {
+    const torch::Tensor logits = reference_logits(model, text).to(torch::kDouble);
+    std::int64_t best = -1;
+    double best_value = -INFINITY;
+    for (std::int64_t id = 0; id < logits.size(0); ++id) {
+      double value = logits[id].item<double>();
+      if (std::find(text.begin(), text.end(), id) != text.end())
+        value = value > 0 ? value / penalty : value * penalty;
+      if (value > best_value) {
+        best = id;
+        best_value = value;
+      }
+    }
+    new_ids.push_back(best);
+    text.push_back(best);
+  }
+  return new_ids;
+}
+
+// Through the sliding window too: the penalty remembers the prompt after
+// the window has left it.
+TEST(Generate, RepetitionPenaltyPenalizesThePromptAndTheTextSoFar) {
+  const auto model = context_sensitive_model(ModelArch::gpt);
+  const std::vector<std::int64_t> plain = generate(*model, kPrompt, options_with(20, 0.0, 1));
+  for (double penalty : {1.5, 0.7}) {
+    SamplingOptions options = options_with(20, 0.0, 1);
+    options.repetition_penalty = penalty;
+    const auto penalized = generate(*model, kPrompt, options);
+    EXPECT_EQ(penalized, reference_penalized_greedy(*model, kPrompt, 20, penalty))
+        << "penalty " << penalty;
+    EXPECT_NE(penalized, plain) << "penalty " << penalty;
+  }
+  // 1 is off.
+  SamplingOptions options = options_with(20, 0.0, 1);
+  options.repetition_penalty = 1.0;
+  EXPECT_EQ(generate(*model, kPrompt, options), plain);
+}
+
 TEST(Generate, RestoresTheModelsMode) {
   const auto model = flat_model(ModelArch::gpt);
   model->train();
@@ -256,13 +255,19 @@ TEST(Generate, PromptErrors) {
   const auto model = flat_model(ModelArch::gpt);
   const SamplingOptions options;
   EXPECT_EQ(error_message<UsageError>([&] { generate(*model, {}, options); }),
-            "generate: the prompt is empty, expected at least one token");
+            "generate: prompt 0 is empty, expected at least one token");
   EXPECT_EQ(error_message<UsageError>([&] {
               generate(*model, {1, 2, 20}, options);
             }),
-            "generate: prompt token 2 is 20, expected an id in [0, 20)");
+            "generate: prompt 0, token 2 is 20, expected an id in [0, 20)");
   EXPECT_EQ(error_message<UsageError>([&] { generate(*model, {-1}, options); }),
-            "generate: prompt token 0 is -1, expected an id in [0, 20)");
+            "generate: prompt 0, token 0 is -1, expected an id in [0, 20)");
+  EXPECT_EQ(error_message<UsageError>([&] {
+              generate_batch(*model, {{1}, {1, 2}, {3, -4}}, options);
+            }),
+            "generate: prompt 2, token 1 is -4, expected an id in [0, 20)");
+  EXPECT_EQ(error_message<UsageError>([&] { generate_batch(*model, {}, options); }),
+            "generate: no prompts, expected at least one");
 }
 
 TEST(Generate, NonFiniteLogitsAreAnError) {
@@ -274,7 +279,8 @@ TEST(Generate, NonFiniteLogitsAreAnError) {
   EXPECT_EQ(error_message<Error>([&] {
               generate(*model, {1, 2}, SamplingOptions{});
             }),
-            "generate: the model returned non-finite logits for new token 0 (text length 2)");
+            "generate: the model returned non-finite logits for new token 0 of prompt 0 (text "
+            "length 2)");
 }
 
 TEST(CheckSamplingOptions, NamesTheBadOption) {
@@ -296,6 +302,14 @@ TEST(CheckSamplingOptions, NamesTheBadOption) {
   EXPECT_EQ(message([](SamplingOptions& o) { o.top_p = 1.5; }), "top_p must be in (0, 1], got 1.5");
   EXPECT_EQ(message([](SamplingOptions& o) { o.top_p = std::nan(""); }),
             "top_p must be in (0, 1], got nan");
+  EXPECT_EQ(message([](SamplingOptions& o) { o.repetition_penalty = 0; }),
+            "repetition_penalty must be finite and > 0, got 0");
+  EXPECT_EQ(message([](SamplingOptions& o) { o.repetition_penalty = -1.5; }),
+            "repetition_penalty must be finite and > 0, got -1.5");
+  EXPECT_EQ(message([](SamplingOptions& o) { o.repetition_penalty = INFINITY; }),
+            "repetition_penalty must be finite and > 0, got inf");
+  EXPECT_EQ(message([](SamplingOptions& o) { o.repetition_penalty = std::nan(""); }),
+            "repetition_penalty must be finite and > 0, got nan");
   EXPECT_NO_THROW(check_sampling_options(SamplingOptions{}));
 }
 

@@ -1,21 +1,35 @@
-// Text generation: continuing a prompt one token at a time by sampling from a
+// Text generation: continuing prompts one token at a time by sampling from a
 // LanguageModel's next-token distribution (temperature, top-k, nucleus/top-p,
-// or greedy), for the trainer's periodic samples and `loom sample`.
+// repetition penalty, or greedy), for the trainer's periodic samples,
+// `loom sample` and the server.
 //
-// There is no KV cache yet: every new token runs a full forward over the last
-// block_size() tokens, which is slow for long samples but needs nothing from
-// the model beyond forward(), so GPT and LSTM share the one code path.
+// Generation decodes incrementally (LanguageModel::decode): the prompt is
+// read in one forward pass, then each new token costs one position's work
+// through GPT's key/value cache or the LSTM's carried state. Past the
+// model's block_size the context is a sliding window of the last block_size
+// tokens at positions 0..block_size-1, exactly as without the cache; with
+// absolute positions that means re-reading the window for every new token
+// (language_model.hpp explains why and what it costs). use_kv_cache = false
+// re-runs forward() over the window for every token instead: the same
+// tokens, for tests and benchmarks.
 //
-// Sampling draws from its own CPU generator, seeded from the options, never
-// from torch's global one: the same model and seed give the same text (on a
-// GPU too, up to the rounding of its logits), and a sample taken in the
-// middle of a training run leaves that run's random stream (dropout)
-// exactly where it was, so a run with samples and one without follow
-// the same loss curve.
+// Several prompts run as one batch: the rows share each forward pass but
+// nothing else (own positions, own cache rows, own random generator), so
+// row i's tokens are the ones generate() gives prompt i alone with seed
+// options.seed + i (up to the float rounding of a batched matmul).
+//
+// Sampling draws from CPU generators of its own, seeded from the options,
+// never from torch's global one: the same model and seed give the same text
+// (on a GPU too, up to the rounding of its logits), and a sample taken in
+// the middle of a training run leaves that run's random stream (dropout)
+// exactly where it was, so a run with samples and one without follow the
+// same loss curve.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "loom/model/language_model.hpp"
@@ -23,7 +37,7 @@
 namespace loom::infer {
 
 struct SamplingOptions {
-  // New tokens to generate at most (fewer when on_token stops early); >= 0.
+  // New tokens to generate at most per prompt; >= 0.
   std::int64_t max_new_tokens = 200;
   // Divides the logits before the softmax: below 1 sharpens the distribution,
   // above 1 flattens it. 0 means greedy: always the likeliest token, and no
@@ -36,33 +50,71 @@ struct SamplingOptions {
   // probability adds up to at least top_p (after temperature and top-k); the
   // likeliest token is always kept. 1 keeps all. Must be in (0, 1].
   double top_p = 1.0;
-  // Seeds the generator of this one call.
+  // CTRL's penalty (Keskar et al., 2019) on every token already in the
+  // prompt or the generated text, applied to the raw logits before
+  // everything else: a positive logit is divided by it, a negative one
+  // multiplied. 1 is off; above 1 discourages repeats. Must be finite and > 0.
+  double repetition_penalty = 1.0;
+  // Seeds the generator of this one call (of row i: seed + i).
   std::uint64_t seed = 1337;
+  // End a row when the model draws <eos> (the end of a document); the <eos>
+  // is not part of the result. Off by default, so that the trainer's samples
+  // keep showing a document's end as "<eos>" and go on; `loom sample` turns
+  // it on.
+  bool stop_at_eos = false;
+  // Decode with the model's cache (DecodeMode::cached) or re-run forward()
+  // over the whole window for every token (DecodeMode::recompute).
+  bool use_kv_cache = true;
 };
 
 // Throws loom::UsageError naming the first bad option, its value and what
 // was expected, e.g. "temperature must be >= 0, got -1".
 void check_sampling_options(const SamplingOptions& options);
 
-// Continues `prompt` (token ids in [0, vocab_size()), at least one) by up to
-// options.max_new_tokens ids and returns only the new ids.
+// Why a row stopped.
+enum class FinishReason {
+  length,     // max_new_tokens generated
+  eos,        // the model drew <eos> (with stop_at_eos)
+  stop,       // the token callback said stop (text_completion: a stop string appeared)
+  cancelled,  // text_completion only: the text callback said stop
+};
+
+// "length", "eos", "stop", "cancelled".
+std::string finish_reason_name(FinishReason reason);
+
+struct Generation {
+  std::vector<std::int64_t> ids;  // the new ids only, without a final <eos>
+  FinishReason finish_reason = FinishReason::length;
+};
+
+// Called with each new id of a row as soon as it is chosen (to stream text);
+// returning false ends that row after that id, which is still part of its
+// result. Never called with the <eos> that stop_at_eos ends a row on.
+using TokenCallback = std::function<bool(std::size_t row, std::int64_t id)>;
+
+// Continues each prompt (token ids in [0, vocab_size()), at least one per
+// prompt) by up to options.max_new_tokens ids; result i is prompt i's.
 //
 // - The model runs in eval mode (no dropout) under a NoGradGuard, on the
 //   device its parameters are on; its previous train/eval mode comes back
-//   when the call returns or throws.
-// - Once the text is longer than block_size(), the model sees its last
-//   block_size() tokens (a sliding window).
-// - Each token comes from the last position's logits in float64: scaled by
-//   1/temperature, cut to top_k, cut to top_p, then drawn on the CPU from a
-//   generator seeded with options.seed; torch's global generator is neither
-//   used nor disturbed.
-// - `on_token`, when given, is called with each new id as soon as it is
-//   chosen (to stream text); returning false stops generation after that id,
-//   which is still part of the result.
+//   when the call returns or throws. A model already in eval mode is only
+//   read: several threads may generate from it at once.
+// - Each token comes from the row's last position's logits in float64:
+//   repetition-penalised, scaled by 1/temperature, cut to top_k, cut to
+//   top_p, then drawn on the CPU from the row's generator (seeded with
+//   options.seed + row); torch's global generator is neither used nor
+//   disturbed.
+// - A finished row leaves the batch; the others go on.
 //
-// Throws loom::UsageError for bad options, an empty prompt or a prompt id
-// outside the vocabulary, and loom::Error when the model returns non-finite
-// logits (a diverged model).
+// Throws loom::UsageError for bad options, no prompts, an empty prompt or a
+// prompt id outside the vocabulary, and loom::Error when the model returns
+// non-finite logits (a diverged model).
+std::vector<Generation> generate_batch(model::LanguageModel& model,
+                                       const std::vector<std::vector<std::int64_t>>& prompts,
+                                       const SamplingOptions& options,
+                                       const TokenCallback& on_token = {});
+
+// generate_batch() for one prompt: its new ids.
 std::vector<std::int64_t> generate(model::LanguageModel& model,
                                    const std::vector<std::int64_t>& prompt,
                                    const SamplingOptions& options,

@@ -1,8 +1,9 @@
-// Text in, text out: the prompt encoded by the run's tokenizer, continued
-// by generate() (sampling.hpp), and the new ids decoded. What the trainer's
-// samples and `loom sample` print.
+// Text in, text out: prompts encoded by the run's tokenizer, continued by
+// generate_batch() (sampling.hpp), the new ids decoded, cut at stop strings.
+// What the trainer's samples, `loom sample` and the server print.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -19,10 +20,42 @@ namespace loom::infer {
 // of saying "a new text begins here".
 std::vector<std::int64_t> prompt_ids(const text::Tokenizer& tokenizer, const std::string& prompt);
 
-// The text generated after `prompt` (the prompt itself not included).
-// `on_text`, when given, receives the text of each new token as it comes
-// (a char or byte tokenizer's token may be part of a UTF-8 character: the
-// pieces are whole characters only once joined).
+struct CompletionOptions {
+  SamplingOptions sampling;
+  // A row ends as soon as its generated text contains one of these (matched
+  // on the text, whatever the tokens); the text ends just before it. The
+  // prompt is not searched.
+  std::vector<std::string> stop;
+};
+
+// Throws loom::UsageError for bad sampling options or an empty stop string.
+void check_completion_options(const CompletionOptions& options);
+
+struct Completion {
+  std::string text;  // the generated text, without the prompt or a stop string
+  // Tokens generated, those of the stop string included (what
+  // max_new_tokens counts).
+  std::int64_t tokens = 0;
+  FinishReason finish_reason = FinishReason::length;
+};
+
+// Receives a row's text as it comes, in pieces that join up to exactly its
+// Completion::text: usually one token's text, but text that might begin a
+// stop string is held back until it cannot. A char or byte tokenizer's
+// token may be part of a UTF-8 character: pieces are whole characters only
+// once joined. Returning false ends that row (FinishReason::cancelled).
+using TextCallback = std::function<bool(std::size_t row, const std::string& piece)>;
+
+// Completion i continues prompts[i], generated as in generate_batch() (row
+// i seeded with options.sampling.seed + i).
+std::vector<Completion> complete_batch(model::LanguageModel& model,
+                                       const text::Tokenizer& tokenizer,
+                                       const std::vector<std::string>& prompts,
+                                       const CompletionOptions& options,
+                                       const TextCallback& on_text = {});
+
+// The text generated after `prompt` (the prompt itself not included), with
+// no stop strings; `on_text`, when given, receives each new token's text.
 std::string complete_text(model::LanguageModel& model, const text::Tokenizer& tokenizer,
                           const std::string& prompt, const SamplingOptions& options,
                           const std::function<void(const std::string&)>& on_text = {});

@@ -11,6 +11,9 @@
 // nanoGPT's model.py (wte, wpe, h.<i>.ln_1, h.<i>.attn.c_attn, ...) without
 // its "transformer." prefix.
 //
+// Decoding (LanguageModel::decode) keeps each layer's keys and values
+// (src/model/gpt_kv_cache.hpp); a new id's attention reads them.
+//
 // Initialisation is GPT-2's: N(0, 0.02) for Linear and Embedding weights,
 // zero biases, unit LayerNorm weights, and N(0, 0.02 / sqrt(2 n_layer)) for
 // the two projections that write into the residual stream (attn.c_proj,
@@ -44,7 +47,15 @@ class GptModel : public LanguageModel {
   // attention scores and their weighted sum, N = parameter_count().
   double flops_per_token(std::int64_t sequence_length) const override;
 
+ protected:
+  std::unique_ptr<DecodeCache> make_decode_cache() const override;
+  torch::Tensor decode_cached(DecodeCache& cache, const DecodeFeed& feed) override;
+
  private:
+  // The position embedding's or table's rows for the feed's new ids,
+  // [rows, width, n_embd] or [width, n_embd]; undefined with positions none.
+  torch::Tensor position_vectors(const DecodeFeed& feed) const;
+
   torch::nn::Embedding wpe_{nullptr};  // positions: learned
   torch::Tensor sinusoids_;            // positions: sinusoidal; [block_size, n_embd]
   std::vector<std::shared_ptr<GptBlock>> blocks_;

@@ -1,6 +1,7 @@
 // What the trainer, evaluation and sampling see of a model: token ids in,
-// next-token logits out, the loss, and the figures that progress lines
-// report (parameters, FLOPs per token). make_model() builds the family that
+// next-token logits out, the loss, incremental decoding for generation, and
+// the figures that progress lines report (parameters, FLOPs per token).
+// make_model() builds the family that
 // model.arch names (GPT or the LSTM baseline) from the run config; the
 // vocabulary size comes from the token store, not the config.
 //
@@ -13,12 +14,16 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include <torch/torch.h>
 
 #include "loom/config/config.hpp"
+#include "loom/model/decode_state.hpp"
 
 namespace loom::model {
+
+class DecodeFeed;  // src/model/decode_feed.hpp: what one decode() call feeds a family
 
 // The target id that marks a position the loss ignores (padding).
 inline constexpr std::int64_t kIgnoreIndex = -1;
@@ -28,10 +33,46 @@ class LanguageModel : public torch::nn::Module {
   // idx: int64 token ids [B, T] with 1 <= T <= block_size(). Returns the
   // logits [B, T, vocab_size()] of the token that follows each position,
   // each seeing only positions <= its own (causal). Stateless: nothing
-  // carries over between calls, so generation calls it on the last
-  // block_size() tokens. Throws loom::Error when idx has the wrong rank,
-  // dtype or length.
+  // carries over between calls (generation uses decode()). Throws
+  // loom::Error when idx has the wrong rank, dtype or length.
   virtual torch::Tensor forward(const torch::Tensor& idx) = 0;
+
+  // --- Incremental decoding ------------------------------------------------
+  //
+  // start_decoding() begins `rows` (>= 1) empty sequences; each decode()
+  // appends ids to every row and returns, per row, the logits of the id
+  // that follows, equal (up to float rounding) to forward() over the row's
+  // window, that is its last block_size() ids:
+  //
+  //   DecodeState state = model.start_decoding(2);
+  //   model.decode(state, {prompt_a, prompt_b});  // [2, V]: reads the prompts
+  //   model.decode(state, {{next_a}, {next_b}});  // [2, V]: one more id each
+  //
+  // The sliding window. Once a row's ids outnumber block_size(), its window
+  // keeps the last block_size() of them, at positions 0..block_size()-1 as
+  // in training. GPT's positions are absolute (learned or sinusoidal), and
+  // even without positions every layer above the first computes its keys
+  // from states that attended to the id that left, so once the window
+  // slides every cached key and value is stale: the row is read afresh from
+  // its window (one pass over block_size() ids, written into its cache from
+  // position 0). The LSTM likewise restarts from the zero state over the
+  // window, as forward() does. So past block_size() each new id costs about
+  // what DecodeMode::recompute costs (GPT skips the top layer's MLP, the
+  // final LayerNorm and the head for all but the last id); the cache pays
+  // off for the first block_size() ids of a row (bench/README.md has figures).
+  //
+  // Decoding is inference: it never applies dropout and builds no autograd
+  // graph, and it refuses a model in training mode (call eval() first).
+
+  // Throws loom::UsageError when rows < 1.
+  DecodeState start_decoding(std::int64_t rows, DecodeMode mode = DecodeMode::cached) const;
+
+  // Appends ids[r] (at least one id, each in [0, vocab_size())) to row r of
+  // `state`, for every row; returns float logits [rows, vocab_size()] on the
+  // model's device. Throws loom::Error for a state another model started,
+  // one list per row not given, an empty list, an id out of range, or a
+  // model in training mode; the state is unchanged then.
+  torch::Tensor decode(DecodeState& state, const std::vector<std::vector<std::int64_t>>& ids);
 
   // Cross-entropy of logits [B, T, V] against targets [B, T], averaged over
   // the positions whose target is not kIgnoreIndex (NaN when there are none).
@@ -66,8 +107,16 @@ class LanguageModel : public torch::nn::Module {
   // The checks forward() promises; returns T.
   std::int64_t check_input(const torch::Tensor& idx) const;
   torch::Tensor embed_tokens(const torch::Tensor& idx) { return wte_->forward(idx); }
-  // Hidden states [B, T, n_embd] to logits [B, T, V], without bias (GPT-2's lm_head).
+  // Hidden states [..., n_embd] to logits [..., V], without bias (GPT-2's lm_head).
   torch::Tensor output_logits(const torch::Tensor& hidden) const;
+
+  // The family's cache, empty until the first decode_cached() fills it (and
+  // so learns the number of rows, the device and the dtype).
+  virtual std::unique_ptr<DecodeCache> make_decode_cache() const = 0;
+  // Reads feed's new ids into `cache` (the one make_decode_cache() made,
+  // restarting the rows whose feed starts at 0) and returns the logits
+  // [rows, V] of the id after each row's last new one.
+  virtual torch::Tensor decode_cached(DecodeCache& cache, const DecodeFeed& feed) = 0;
 
  private:
   config::ModelConfig config_;

@@ -8,7 +8,8 @@
 // Dropout sits on the non-recurrent connections only (Zaremba et al., 2014).
 // Every forward starts from the zero state: the model is stateless like GPT,
 // and position comes from the recurrence, so model.positions, model.n_head
-// and model.activation do not apply. model.bias switches the gate biases.
+// and model.activation do not apply. Decoding (LanguageModel::decode)
+// carries each row's (h, c) from one call to the next. model.bias switches the gate biases.
 // The LSTM's weights keep LibTorch's U(-1/sqrt(n_embd), 1/sqrt(n_embd)) init;
 // the embedding and head are GPT's N(0, 0.02). The hidden size equals the
 // embedding width, so the head can always be tied to the embedding.
@@ -35,6 +36,10 @@ class LstmModel : public LanguageModel {
   // work are left out, as GPT's 6N leaves out its pointwise work. The cost
   // per token does not depend on the context length.
   double flops_per_token(std::int64_t sequence_length) const override;
+
+ protected:
+  std::unique_ptr<DecodeCache> make_decode_cache() const override;
+  torch::Tensor decode_cached(DecodeCache& cache, const DecodeFeed& feed) override;
 
  private:
   torch::nn::LSTM lstm_{nullptr};
