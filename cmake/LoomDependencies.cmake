@@ -26,6 +26,9 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SentencePiece REQUIRED IMPORTED_TARGET sentencepiece)
 pkg_check_modules(Zstd REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(Utf8proc REQUIRED IMPORTED_TARGET libutf8proc)
+# Debian's cpp-httplib is a compiled library (with OpenSSL, zlib and brotli
+# support); its pkg-config file carries the defines its header must see.
+pkg_check_modules(Httplib REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(Threads REQUIRED)

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   loom::cli::add_sample_command(app, selected);
   loom::cli::add_eval_command(app, selected);
   loom::cli::add_export_command(app, selected);
+  loom::cli::add_serve_command(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -95,6 +95,19 @@ std::map<std::string, std::string> tied_aliases(const model::LanguageModel& mode
   return {{kOutputWeightName, stored}};
 }
 
+json model_section_json(const config::ModelConfig& model) {
+  // Read off the schema, so a key added to the model section is exported
+  // without a change here.
+  config::Config holder;
+  holder.model = model;
+  json section;
+  for (const config::FieldRow& row : config::flatten(holder)) {
+    if (row.section != "model") continue;
+    section[row.key] = std::visit([](const auto& value) { return json(value); }, row.value);
+  }
+  return section;
+}
+
 json export_config(const model::LanguageModel& model, Dtype dtype, const json& source) {
   json exported;
   exported["loom_version"] = LOOM_VERSION;
@@ -102,14 +115,7 @@ json export_config(const model::LanguageModel& model, Dtype dtype, const json& s
   exported["dtype"] = torch_dtype_name(dtype);
   exported["vocab_size"] = model.vocab_size();
   exported["tied_weights"] = tied_aliases(model);
-  // Every key of the model section, as the run's config.yaml writes it, so a
-  // key added there is exported without a change here.
-  config::Config holder;
-  holder.model = model.config();
-  for (const config::FieldRow& row : config::flatten(holder)) {
-    if (row.section != "model") continue;
-    exported[row.key] = std::visit([](const auto& value) { return json(value); }, row.value);
-  }
+  exported.update(model_section_json(model.config()));
   if (model.config().arch == config::ModelArch::gpt) exported["layer_norm_eps"] = kLayerNormEps;
   if (!source.is_null()) exported["source"] = source;
   return exported;

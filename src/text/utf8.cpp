@@ -88,4 +88,33 @@ std::size_t utf8_safe_cut(std::string_view text, std::size_t max_bytes) {
   return start + unit.length > max_bytes ? start : max_bytes;
 }
 
+std::string Utf8StreamDecoder::add(std::string_view bytes) {
+  held_.append(bytes);
+  const unsigned char* const begin = bytes_of(held_);
+  const unsigned char* const end = begin + held_.size();
+  // Only the last unit can be unfinished: a multi-byte lead whose sequence
+  // is well-formed so far but runs into the end. A sequence broken by a bad
+  // byte ends before that byte, so it never reaches the end.
+  const unsigned char* last = begin;
+  for (const unsigned char* p = begin; p < end;) {
+    last = p;
+    p += decode_utf8(p, end).length;
+  }
+  std::size_t complete = held_.size();
+  if (last < end) {
+    const Utf8Unit unit = decode_utf8(last, end);
+    if (!unit.valid && *last >= 0xC2 && *last <= 0xF4 && last + unit.length == end)
+      complete = static_cast<std::size_t>(last - begin);
+  }
+  std::string text = replace_invalid_utf8(std::string_view(held_).substr(0, complete));
+  held_.erase(0, complete);
+  return text;
+}
+
+std::string Utf8StreamDecoder::flush() {
+  std::string text = replace_invalid_utf8(held_);
+  held_.clear();
+  return text;
+}
+
 }  // namespace loom::text

@@ -114,5 +114,46 @@ TEST(Utf8, SafeCutNeverSplitsAUnit) {
   }
 }
 
+TEST(Utf8, StreamDecoderHoldsACharacterBackUntilItsLastByte) {
+  Utf8StreamDecoder decoder;
+  EXPECT_EQ(decoder.add("a\xF0\x9F"), "a");
+  EXPECT_EQ(decoder.add("\x8C"), "");
+  EXPECT_EQ(decoder.add("\xB9!"), "\xF0\x9F\x8C\xB9!");
+  EXPECT_EQ(decoder.flush(), "");
+}
+
+TEST(Utf8, StreamDecoderReplacesWhatCanNeverBecomeACharacter) {
+  Utf8StreamDecoder decoder;
+  // A lone continuation byte and an overlong lead cannot begin a character:
+  // each is U+FFFD at once. A lead broken by the next piece is too.
+  EXPECT_EQ(decoder.add("\x80"), "\xEF\xBF\xBD");
+  EXPECT_EQ(decoder.add("\xC0"), "\xEF\xBF\xBD");
+  EXPECT_EQ(decoder.add("\xE4"), "");
+  EXPECT_EQ(decoder.add("z"), "\xEF\xBF\xBDz");
+  // A character still unfinished when the stream ends is one U+FFFD.
+  EXPECT_EQ(decoder.add("\xE4\xB8"), "");
+  EXPECT_EQ(decoder.flush(), "\xEF\xBF\xBD");
+  EXPECT_EQ(decoder.flush(), "");
+}
+
+TEST(Utf8, StreamDecoderPiecesJoinToTheRepairedTextWhereverTheCuts) {
+  const std::string text = "a\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x8C\xB9\x80\xE0\x80\xE4\xB8z\xF0\x9F";
+  const std::string repaired = replace_invalid_utf8(text);
+  for (std::size_t first = 0; first <= text.size(); ++first) {
+    for (std::size_t second = first; second <= text.size(); ++second) {
+      Utf8StreamDecoder decoder;
+      const std::vector<std::string> pieces = {decoder.add(text.substr(0, first)),
+                                               decoder.add(text.substr(first, second - first)),
+                                               decoder.add(text.substr(second)), decoder.flush()};
+      std::string joined;
+      for (const std::string& piece : pieces) {
+        EXPECT_EQ(count_utf8(piece).invalid, 0u) << first << " " << second;
+        joined += piece;
+      }
+      EXPECT_EQ(joined, repaired) << first << " " << second;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace loom::text

@@ -80,6 +80,11 @@ std::vector<NamedTensor> export_tensors(const model::LanguageModel& model, Dtype
 // "wte.weight"} when the output projection is tied, else empty.
 std::map<std::string, std::string> tied_aliases(const model::LanguageModel& model);
 
+// Every key of the model section ({"arch": "gpt", "n_layer": 6, ...}), as
+// the run's config.yaml writes it: config.json's model keys, and what
+// `loom serve` reports as the model.
+nlohmann::json model_section_json(const config::ModelConfig& model);
+
 // config.json's content. `source` (e.g. the checkpoint and its step) is
 // recorded under "source" when not null.
 nlohmann::json export_config(const model::LanguageModel& model, Dtype dtype,

@@ -97,4 +97,23 @@ std::string replace_invalid_utf8(std::string_view text);
 // progress then take that whole character.
 std::size_t utf8_safe_cut(std::string_view text, std::size_t max_bytes);
 
+// Turns bytes that arrive in pieces (a byte tokenizer's tokens, streamed one
+// at a time) into valid UTF-8 pieces for consumers that need whole
+// characters, such as JSON: a character split across pieces is held back
+// until its last byte arrives, and each invalid subsequence becomes U+FFFD,
+// so the pieces joined are replace_invalid_utf8() of the bytes joined.
+class Utf8StreamDecoder {
+ public:
+  // The text that is now complete: everything added so far except a tail
+  // that is the beginning of a character not finished yet.
+  std::string add(std::string_view bytes);
+
+  // The held tail at the end of the stream: a character that never got its
+  // last bytes, as U+FFFD (empty when nothing is held).
+  std::string flush();
+
+ private:
+  std::string held_;
+};
+
 }  // namespace loom::text
