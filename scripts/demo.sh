@@ -79,3 +79,4 @@ echo "== loom sample runs/shakespeare_char_cpu --prompt 'ROMEO:' --tokens 300 -n
 "$loom" sample runs/shakespeare_char_cpu --prompt "ROMEO:" --tokens 300 --temperature 0.8 --top-k 40 -n 2
 echo
 echo "== the run's record: runs/shakespeare_char_cpu/ (metrics.jsonl, loss.svg, samples/, checkpoints/)"
+echo "== try it in a browser: $loom serve runs/shakespeare_char_cpu, then open http://127.0.0.1:8000/"

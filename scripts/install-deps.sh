@@ -33,6 +33,8 @@ packages=(
   slurmctld slurmd slurm-client munge
   # linting the shell scripts (a test)
   shellcheck
+  # the playground's test in a real headless browser
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
