@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "model/model_test_support.hpp"
@@ -13,6 +14,7 @@
 
 #include "loom/infer/sampling.hpp"
 #include "loom/model/language_model.hpp"
+#include "loom/text/tokenizer.hpp"
 
 namespace loom::testing {
 
@@ -41,6 +43,22 @@ inline std::shared_ptr<model::LanguageModel> context_sensitive_model(config::Mod
   for (torch::Tensor& parameter : model->parameters())
     parameter.normal_(0.0, 1.0);
   return model;
+}
+
+// A character tokenizer over `alphabet`'s characters, for text in, text out.
+inline std::unique_ptr<text::Tokenizer> char_tokenizer(const std::string& alphabet) {
+  text::CharVocabBuilder builder;
+  builder.add(alphabet);
+  return builder.build({});
+}
+
+// An untrained 2-layer GPT with context 8 for `tokenizer`'s vocabulary, the
+// same weights every time.
+inline std::shared_ptr<model::LanguageModel> untrained_gpt(const text::Tokenizer& tokenizer) {
+  config::ModelConfig config = tiny_config(config::ModelArch::gpt);
+  config.block_size = kGenerationBlock;
+  torch::manual_seed(3);
+  return model::make_model(config, tokenizer.vocab_size());
 }
 
 // The logits [V] of the token after `text`, from its last block_size ids.

@@ -86,15 +86,9 @@ TEST(StopStringFilter, RefusesAnEmptyStopString) {
 
 class CompleteBatchTest : public ::testing::Test {
  protected:
-  CompleteBatchTest() {
-    text::CharVocabBuilder builder;
-    builder.add("abcdefgh \n");
-    tokenizer_ = builder.build({});
-    config::ModelConfig config = testing::tiny_config(config::ModelArch::gpt);
-    config.block_size = 8;
-    torch::manual_seed(3);
-    model_ = model::make_model(config, tokenizer_->vocab_size());
-  }
+  CompleteBatchTest()
+      : tokenizer_(testing::char_tokenizer("abcdefgh \n")),
+        model_(testing::untrained_gpt(*tokenizer_)) {}
 
   CompletionOptions options(std::uint64_t seed) const {
     CompletionOptions completion;

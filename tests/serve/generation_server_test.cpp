@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "model/model_test_support.hpp"
+#include "infer/generation_test_support.hpp"
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -94,14 +94,9 @@ class GenerationServerTest : public ::testing::Test {
     if (byte_tokenizer) {
       tokenizer_ = text::make_byte_tokenizer();
     } else {
-      text::CharVocabBuilder builder;
-      builder.add("abcdefgh ij\n");
-      tokenizer_ = builder.build({});
+      tokenizer_ = testing::char_tokenizer("abcdefgh ij\n");
     }
-    config::ModelConfig config = testing::tiny_config(config::ModelArch::gpt);
-    config.block_size = 8;
-    torch::manual_seed(3);
-    model_ = model::make_model(config, tokenizer_->vocab_size());
+    model_ = testing::untrained_gpt(*tokenizer_);
     ServedModel served{model_, tokenizer_, {{"name", "tiny"}, {"step", 12}}};
     server_ = std::make_unique<GenerationServer>(served, limits);
     port_ = server_->bind("127.0.0.1", 0);
