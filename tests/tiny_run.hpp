@@ -66,4 +66,18 @@ inline CommandResult train_tiny_run_with_loom(const std::string& folder,
   return run_loom("train '" + config_path + "'");
 }
 
+// A fixture whose every test starts from a finished tiny run, trained by
+// the built `loom` in a folder of its own.
+class TinyRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const CommandResult trained = train_tiny_run_with_loom(dir_.path().string(), config_);
+    ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  }
+
+  TempDir dir_;
+  const std::string config_ = dir_.file("tiny.yaml");
+  const std::string run_ = dir_.file("runs/tiny");
+};
+
 }  // namespace loom::testing

@@ -64,16 +64,8 @@ double number_before(const std::string& line, const std::string& unit) {
   return std::stod(line.substr(begin, end - begin));
 }
 
-class EvalTextCli : public ::testing::Test {
+class EvalTextCli : public testing::TinyRunTest {
  protected:
-  void SetUp() override {
-    const auto trained = testing::train_tiny_run_with_loom(dir_.path().string(), config_);
-    ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  }
-
-  TempDir dir_;
-  const std::string config_ = dir_.file("tiny.yaml");
-  const std::string run_ = dir_.file("runs/tiny");
   const std::string checkpoint_ = run_ + "/checkpoints/step-00000012";
   const std::string text_ = testing::write_file(dir_.file("verse.txt"), verse());
 };

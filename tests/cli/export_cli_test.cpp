@@ -58,16 +58,8 @@ CommandResult compare_in_python(const std::string& export_dir, const std::vector
                                  logits));
 }
 
-class ExportCli : public ::testing::Test {
+class ExportCli : public testing::TinyRunTest {
  protected:
-  void SetUp() override {
-    const auto trained = testing::train_tiny_run_with_loom(dir_.path().string(), config_);
-    ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  }
-
-  TempDir dir_;
-  const std::string config_ = dir_.file("tiny.yaml");
-  const std::string run_ = dir_.file("runs/tiny");
   const std::string out_ = dir_.file("exported");
 };
 
