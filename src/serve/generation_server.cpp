@@ -117,10 +117,16 @@ struct GenerationServer::Impl {
   Impl(ServedModel served_model, ServeLimits server_limits)
       : served(std::move(served_model)), limits(server_limits), slots(limits.max_concurrent) {}
 
-  Outcome generate(const GenerateRequest& request, const infer::TextCallback& on_text) {
+  // The prompt's length in tokens, for the replies (complete_batch encodes
+  // the prompt itself).
+  std::int64_t prompt_tokens(const GenerateRequest& request) const {
+    return static_cast<std::int64_t>(infer::prompt_ids(*served.tokenizer, request.prompt).size());
+  }
+
+  Outcome generate(const GenerateRequest& request, std::int64_t prompt_tokens,
+                   const infer::TextCallback& on_text) {
     Outcome outcome;
-    outcome.prompt_tokens =
-        static_cast<std::int64_t>(infer::prompt_ids(*served.tokenizer, request.prompt).size());
+    outcome.prompt_tokens = prompt_tokens;
     const auto start = std::chrono::steady_clock::now();
     outcome.completion = infer::complete_batch(*served.model, *served.tokenizer, {request.prompt},
                                                request.options, on_text)
@@ -138,15 +144,17 @@ struct GenerationServer::Impl {
       const std::string event = sse_event(name, data);
       return sink.write(event.data(), event.size());
     };
-    const auto prompt_tokens = infer::prompt_ids(*served.tokenizer, request.prompt).size();
-    if (!send("start", {{"prompt_tokens", prompt_tokens}, {"seed", request.options.sampling.seed}}))
+    const std::int64_t tokens_in_prompt = prompt_tokens(request);
+    if (!send("start",
+              {{"prompt_tokens", tokens_in_prompt}, {"seed", request.options.sampling.seed}}))
       return;
     text::Utf8StreamDecoder utf8;
     try {
-      const Outcome outcome = generate(request, [&](std::size_t, const std::string& piece) {
-        const std::string text = utf8.add(piece);
-        return text.empty() || send("", {{"text", text}});
-      });
+      const Outcome outcome =
+          generate(request, tokens_in_prompt, [&](std::size_t, const std::string& piece) {
+            const std::string text = utf8.add(piece);
+            return text.empty() || send("", {{"text", text}});
+          });
       if (outcome.completion.finish_reason == infer::FinishReason::cancelled) return;
       const std::string rest = utf8.flush();
       if (!rest.empty() && !send("", {{"text", rest}})) return;
@@ -175,7 +183,7 @@ struct GenerationServer::Impl {
     }
     if (!request.stream) {
       try {
-        const Outcome outcome = generate(request, {});
+        const Outcome outcome = generate(request, prompt_tokens(request), {});
         json reply = outcome_fields(outcome, request);
         reply["text"] = text::replace_invalid_utf8(outcome.completion.text);
         res.set_content(json_text(reply), kJson);
