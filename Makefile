@@ -1,10 +1,34 @@
 # The two commands of the README, and the steps they are made of. Each target
 # installs missing dependencies first (scripts/install-deps.sh is a no-op
 # when everything is there), so both work on a fresh machine.
+#
+# TORCH picks the LibTorch: `debian` (the default: Debian's libtorch-dev,
+# 1.13, CPU only) or `pip` (PyPI's torch 2.11.0 wheel, a LibTorch built with
+# CUDA 13.0, installed by scripts/install-torch.sh into .cache/; it needs the
+# CUDA toolkit, which its CMake files look for). Each has its own build
+# folder, so both builds live side by side:
+#   make test TORCH=pip            build-torch2/, CUDA and NCCL on
+# PEER_LOOM names another build's `loom` (the other LibTorch) for the
+# checkpoint test across versions; CI sets it.
+TORCH ?= debian
+ifeq ($(TORCH),debian)
 BUILD_DIR ?= build
+TORCH_DEPS :=
+TORCH_CMAKE_ARGS :=
+else ifeq ($(TORCH),pip)
+BUILD_DIR ?= build-torch2
+TORCH_DEPS := scripts/install-torch.sh
+TORCH_CMAKE_ARGS = -DCMAKE_PREFIX_PATH="$$(scripts/install-torch.sh --prefix)"
+else
+$(error TORCH=$(TORCH): expected debian or pip)
+endif
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
+PEER_LOOM ?=
+ifneq ($(PEER_LOOM),)
+CMAKE_ARGS += -DLOOM_PEER_LOOM=$(abspath $(PEER_LOOM))
+endif
 
 .PHONY: all deps configure build test demo format format-check clean
 
@@ -12,6 +36,7 @@ all: build
 
 deps:
 	scripts/install-deps.sh
+	$(TORCH_DEPS)
 
 # Configure when the build folder has no cache yet, and again whenever
 # CMAKE_ARGS is given (or BUILD_TYPE on the command line): an existing cache
@@ -23,9 +48,9 @@ RECONFIGURE := $(strip $(CMAKE_ARGS)$(filter command line,$(origin BUILD_TYPE)))
 configure: deps
 ifeq ($(RECONFIGURE),)
 	@[ -f $(BUILD_DIR)/CMakeCache.txt ] || \
-	  cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	  cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(TORCH_CMAKE_ARGS)
 else
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(TORCH_CMAKE_ARGS) $(CMAKE_ARGS)
 endif
 
 build: configure

@@ -1,16 +1,28 @@
 # FindNCCL: locates NVIDIA's collective communication library.
 #
 # Looks, in order, in: NCCL_ROOT / NCCL_HOME (CMake or environment variables),
-# the CUDA toolkit (CUDAToolkit_ROOT, CUDA_HOME, /usr/local/cuda), and the
-# `nvidia/nccl` folder of the pip package nvidia-nccl-cu* in the site-packages
-# of the python3 on PATH (that layout ships only libnccl.so.2, with no
-# unversioned symlink, so both names are searched).
+# LOOM_TORCH_NCCL_HINT (the NCCL that the LibTorch being used loads: a pip
+# torch's nvidia-nccl wheel, whose layout ships only libnccl.so.2 with no
+# unversioned link, so both names are searched), then the CUDA toolkit
+# (CUDAToolkit_ROOT, CUDA_HOME, CUDA_PATH, /usr/local/cuda).
 #
 # Defines NCCL_FOUND, NCCL_VERSION, NCCL_INCLUDE_DIR, NCCL_LIBRARY and the
 # imported target NCCL::NCCL.
 
 set(_nccl_hints)
-foreach(_var NCCL_ROOT NCCL_HOME CUDAToolkit_ROOT CUDA_HOME CUDA_PATH)
+foreach(_var NCCL_ROOT NCCL_HOME)
+  if(DEFINED ${_var})
+    list(APPEND _nccl_hints "${${_var}}")
+  endif()
+  if(DEFINED ENV{${_var}})
+    list(APPEND _nccl_hints "$ENV{${_var}}")
+  endif()
+endforeach()
+if(LOOM_TORCH_NCCL_HINT AND EXISTS "${LOOM_TORCH_NCCL_HINT}")
+  get_filename_component(_nccl_torch "${LOOM_TORCH_NCCL_HINT}" REALPATH)
+  list(APPEND _nccl_hints "${_nccl_torch}")
+endif()
+foreach(_var CUDAToolkit_ROOT CUDA_HOME CUDA_PATH)
   if(DEFINED ${_var})
     list(APPEND _nccl_hints "${${_var}}")
   endif()
@@ -20,24 +32,12 @@ foreach(_var NCCL_ROOT NCCL_HOME CUDAToolkit_ROOT CUDA_HOME CUDA_PATH)
 endforeach()
 list(APPEND _nccl_hints /usr/local/cuda)
 
-find_program(_nccl_python NAMES python3 python)
-if(_nccl_python)
-  execute_process(
-    COMMAND "${_nccl_python}" -c
-            "import nvidia.nccl as m; print(list(m.__path__)[0])"
-    OUTPUT_VARIABLE _nccl_pip_dir
-    OUTPUT_STRIP_TRAILING_WHITESPACE
-    ERROR_QUIET)
-  if(_nccl_pip_dir)
-    list(APPEND _nccl_hints "${_nccl_pip_dir}")
-  endif()
-endif()
-
 find_path(NCCL_INCLUDE_DIR nccl.h
   HINTS ${_nccl_hints}
   PATH_SUFFIXES include)
 find_library(NCCL_LIBRARY
   NAMES nccl libnccl.so.2
+  NAMES_PER_DIR  # the first folder with either name wins, in the order above
   HINTS ${_nccl_hints}
   PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu)
 

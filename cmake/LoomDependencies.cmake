@@ -4,9 +4,30 @@
 # LibTorch: Debian's libtorch-dev by default; a pip torch or a LibTorch zip
 # through CMAKE_PREFIX_PATH.
 find_package(Torch REQUIRED)
+# A CUDA LibTorch exports the c10_cuda target. TORCH_CUDA_LIBRARIES is no
+# test: in 2.x it can end in a -NOTFOUND entry (no separate NVRTC library),
+# which makes if() false for a Torch that does have CUDA.
 set(LOOM_TORCH_HAS_CUDA OFF)
-if(TORCH_CUDA_LIBRARIES)
+if(TARGET c10_cuda)
   set(LOOM_TORCH_HAS_CUDA ON)
+endif()
+# LibTorch's headers need C++20 from 2.12 on; 1.13 to 2.11 build as C++17.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.12)
+  set(CMAKE_CXX_STANDARD 20)
+endif()
+# Where this LibTorch's own libraries are, to find the NCCL and Gloo it uses.
+find_library(LOOM_TORCH_CPU_LIBRARY torch_cpu HINTS "${TORCH_INSTALL_PREFIX}/lib")
+mark_as_advanced(LOOM_TORCH_CPU_LIBRARY)
+# pip's LibTorch exports the copy of libstdc++'s std::filesystem it links
+# statically (pytorch issue 133437). In a program that loads libtorch before
+# libstdc++ those definitions win, and they crash (remove_all jumps to
+# address 0). Every Loom program and library therefore needs libstdc++ first,
+# which makes each std:: symbol the system's.
+execute_process(COMMAND "${CMAKE_NM}" -D --defined-only "${LOOM_TORCH_CPU_LIBRARY}"
+                OUTPUT_VARIABLE _torch_cpu_symbols ERROR_QUIET)
+if(_torch_cpu_symbols MATCHES " T _ZNSt10filesystem")
+  add_link_options("LINKER:--push-state,--no-as-needed" -lstdc++ "LINKER:--pop-state")
+  set(LOOM_TORCH_EXPORTS_LIBSTDCXX ON)
 endif()
 
 # The library's own version line ("Open MPI v4.1.4") is for the summary; FindMPI
@@ -31,6 +52,25 @@ pkg_check_modules(Utf8proc REQUIRED IMPORTED_TARGET libutf8proc)
 pkg_check_modules(Httplib REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
+# A pip LibTorch carries fmt headers of its own (fmt 12 in 2.11) in its
+# include folder, which the compiler searches before /usr/include, where
+# Debian's fmt 9 is: Loom's `#include <fmt/format.h>` would read one fmt and
+# link the other. A folder holding only a link to the fmt found above is put
+# ahead of every other include folder.
+get_target_property(_loom_fmt_include fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+if(NOT _loom_fmt_include)
+  set(_loom_fmt_include /usr/include)
+endif()
+list(GET _loom_fmt_include 0 _loom_fmt_include)
+foreach(_torch_include IN LISTS TORCH_INCLUDE_DIRS)
+  if(EXISTS "${_torch_include}/fmt" AND NOT _torch_include STREQUAL _loom_fmt_include)
+    set(LOOM_FMT_FIRST_DIR "${PROJECT_BINARY_DIR}/fmt-first")
+    file(MAKE_DIRECTORY "${LOOM_FMT_FIRST_DIR}")
+    file(CREATE_LINK "${_loom_fmt_include}/fmt" "${LOOM_FMT_FIRST_DIR}/fmt" SYMBOLIC)
+    include_directories(BEFORE SYSTEM "${LOOM_FMT_FIRST_DIR}")
+    break()
+  endif()
+endforeach()
 find_package(Threads REQUIRED)
 
 # CUDA paths are compiled only when the Torch we link was built with CUDA:
@@ -59,6 +99,9 @@ endif()
 
 # NCCL is looked for in any case so the summary can say where it is; it is
 # used only together with CUDA.
+# A pip LibTorch loads the NCCL of its nvidia-nccl wheel (through its RPATH);
+# Loom must link that one, not /usr/local/cuda's, or one process holds two.
+set(LOOM_TORCH_NCCL_HINT "${TORCH_INSTALL_PREFIX}/../nvidia/nccl")
 find_package(NCCL QUIET)
 if(NCCL_FOUND AND LOOM_WITH_CUDA)
   set(LOOM_WITH_NCCL 1)

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <mpi.h>
+#include <torch/cuda.h>
 #include <torch/version.h>
 
 #include "loom/core/build_info.hpp"
@@ -46,6 +47,7 @@ Versions versions() {
 #endif
   v.cuda = LOOM_WITH_CUDA != 0;
   v.cuda_version = LOOM_CUDA_VERSION;
+  if (v.cuda) v.cuda_devices = static_cast<int>(torch::cuda::device_count());
   v.nccl = LOOM_WITH_NCCL != 0;
   v.nccl_version = LOOM_NCCL_VERSION;
   return v;
@@ -58,8 +60,9 @@ std::string version_report() {
   text += fmt::format("  LibTorch  {}\n", v.torch);
   text += fmt::format("  MPI       {} (MPI standard {})\n", v.mpi, v.mpi_standard);
   text += fmt::format("  HDF5      {} ({})\n", v.hdf5, v.hdf5_parallel ? "parallel" : "serial");
-  text += fmt::format("  CUDA      {}\n",
-                      v.cuda ? v.cuda_version : "not built in (the LibTorch used has no CUDA)");
+  text += v.cuda ? fmt::format("  CUDA      {} ({} GPU{} visible)\n", v.cuda_version,
+                               v.cuda_devices, v.cuda_devices == 1 ? "" : "s")
+                 : "  CUDA      not built in (the LibTorch used has no CUDA)\n";
   text += fmt::format("  NCCL      {}\n", v.nccl ? v.nccl_version : "not built in");
   return text;
 }

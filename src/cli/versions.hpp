@@ -20,6 +20,7 @@ struct Versions {
   bool hdf5_parallel = false;
   bool cuda = false;
   std::string cuda_version;
+  int cuda_devices = 0;  // GPUs LibTorch sees at run time
   bool nccl = false;
   std::string nccl_version;
 };

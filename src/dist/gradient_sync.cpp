@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "loom/core/error.hpp"
+#include "loom/core/torch_compat.hpp"
 
 namespace loom::dist {
 
@@ -30,7 +31,7 @@ struct GradientSync::State {
   std::vector<Slot> slots;
   // A parameter's AccumulateGrad node lives only while someone holds it;
   // these keep the nodes, and so the hooks, alive.
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
+  std::vector<torch_compat::GradAccumulator> accumulators;
   std::vector<Bucket> buckets;
   std::size_t next_launch = 0;  // buckets start in index order
   bool armed = false;
@@ -126,7 +127,7 @@ GradientSync::GradientSync(std::vector<torch::Tensor> parameters, Communicator& 
     state_->buckets[b].buffer =
         torch::zeros({sizes[b]}, parameters.front().options().dtype(torch::kFloat32));
   for (std::size_t i = 0; i < state_->slots.size(); ++i) {
-    const std::shared_ptr<torch::autograd::Node> accumulator =
+    const torch_compat::GradAccumulator accumulator =
         torch::autograd::impl::grad_accumulator(state_->slots[i].parameter);
     accumulator->add_post_hook(std::make_unique<GradientReadyHook>(state_, i));
     state_->accumulators.push_back(accumulator);

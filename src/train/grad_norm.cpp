@@ -23,10 +23,10 @@ double norm_of(const std::vector<torch::Tensor>& grads) {
   for (const torch::Tensor& grad : grads) {
     // Half-precision gradients are reduced in float32 so that the sum of
     // squares cannot overflow at 65504.
-    norms.push_back(torch::linalg::vector_norm(
+    norms.push_back(at::linalg_vector_norm(
         grad, 2, c10::nullopt, false, torch::promote_types(grad.scalar_type(), torch::kFloat)));
   }
-  return torch::linalg::vector_norm(torch::stack(norms), 2, c10::nullopt, false, c10::nullopt)
+  return at::linalg_vector_norm(torch::stack(norms), 2, c10::nullopt, false, c10::nullopt)
       .item<double>();
 }
 

@@ -33,7 +33,8 @@ constexpr const char* kTokenizerFile = "tokenizer.json";
 std::vector<at::Generator> default_generators() {
   std::vector<at::Generator> generators{at::detail::getDefaultCPUGenerator()};
   if (torch::cuda::is_available()) {
-    for (std::size_t i = 0; i < torch::cuda::device_count(); ++i) {
+    const auto devices = static_cast<int>(torch::cuda::device_count());
+    for (int i = 0; i < devices; ++i) {
       generators.push_back(at::globalContext().defaultGenerator(
           at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i))));
     }

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "loom/config/loader.hpp"
+#include "loom/core/build_info.hpp"
 
 namespace loom {
 namespace {
@@ -38,11 +39,16 @@ TEST(LoomCli, VersionNamesEveryLibrary) {
       result.out,
       std::regex(R"(^loom 0\.1\.0 \(git ([0-9a-f]{10}(-dirty)?|unknown), \w+ build\)\n)")))
       << result.out;
-  EXPECT_NE(result.out.find("\n  LibTorch  1."), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\n  LibTorch  " LOOM_TORCH_VERSION), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("\n  MPI       Open MPI v4."), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("\n  HDF5      1.10."), std::string::npos) << result.out;
-  EXPECT_NE(result.out.find("\n  CUDA      "), std::string::npos) << result.out;
-  EXPECT_NE(result.out.find("\n  NCCL      "), std::string::npos) << result.out;
+  // A CUDA build names its CUDA (and how many GPUs it sees) and NCCL.
+  const std::string cuda =
+      LOOM_WITH_CUDA ? "\n  CUDA      " LOOM_CUDA_VERSION " (" : "\n  CUDA      not built in";
+  const std::string nccl =
+      LOOM_WITH_NCCL ? "\n  NCCL      " LOOM_NCCL_VERSION "\n" : "\n  NCCL      not built in";
+  EXPECT_NE(result.out.find(cuda), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find(nccl), std::string::npos) << result.out;
 }
 
 TEST(LoomCli, HelpExitsZeroAndListsCommands) {

@@ -5,13 +5,10 @@
 #include <future>
 #include <utility>
 
+#include "free_port.hpp"
 #include "mpi_world.hpp"
 #include "unique_id_exchange.hpp"
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace loom::dist::nccl {
 namespace {
@@ -33,25 +30,10 @@ TEST(UniqueIdOverMpi, EveryRankHoldsRankZerosIdAndEachCallMakesANewOne) {
   EXPECT_NE(first, UniqueId{});
 }
 
-// A port nobody listens on now: the kernel's pick for a socket bound to
-// port 0, released again for the store to take.
-int free_tcp_port() {
-  const int socket_fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  const bool bound = socket_fd >= 0 &&
-                     bind(socket_fd, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
-                     getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  if (socket_fd >= 0) close(socket_fd);
-  return bound ? ntohs(address.sin_port) : 0;
-}
-
 TEST(UniqueIdOverGloo, TwoRanksMeetingThroughTheStoreHoldTheSameIds) {
   StoreAddress address;
   address.host = "127.0.0.1";
-  address.port = free_tcp_port();
+  address.port = loom::testing::free_tcp_port();
   ASSERT_NE(address.port, 0) << "no free TCP port on the loopback interface";
   address.timeout_seconds = 30;
   const auto run_rank = [&address](int rank) {

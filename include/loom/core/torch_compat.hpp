@@ -7,12 +7,17 @@
 // - attention: 2.0 added the public at::scaled_dot_product_attention (fused
 //   kernels, flash attention on CUDA); 1.13 has only a private variant, so
 //   Loom computes attention explicitly there.
+// - the gradient accumulator of a leaf tensor: a std::shared_ptr<Node> up to
+//   2.11, a c10::intrusive_ptr<Node> in later versions.
 // - autocast: 2.4 replaced the per-device functions (set_cpu_enabled,
 //   set_autocast_gpu_dtype, ...) by ones that take a device type, and
 //   deprecated the old ones (an error under -Werror).
 #pragma once
 
+#include <utility>
+
 #include <ATen/autocast_mode.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -39,6 +44,12 @@ at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::
   return explicit_attention();
 #endif
 }
+
+// The owning pointer to a leaf tensor's gradient accumulator node, whichever
+// smart pointer this LibTorch returns; holding it keeps the node (and the
+// hooks added to it) alive.
+using GradAccumulator = decltype(torch::autograd::impl::grad_accumulator(
+    std::declval<const torch::autograd::Variable&>()));
 
 // Whether autocast is on for tensors of `device` (kCPU or kCUDA).
 inline bool autocast_enabled(c10::DeviceType device) {
