@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "adamw_state.hpp"
 #include <fmt/format.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
@@ -209,11 +210,11 @@ void load_model_weights(const fs::path& dir, torch::nn::Module& model) {
   });
 }
 
-void load_optimizer_state(const fs::path& dir, torch::optim::Optimizer& optimizer) {
+void load_optimizer_state(const fs::path& dir, torch::optim::AdamW& optimizer) {
   load_or_explain(dir / kOptimizerFile, "optimizer state", [&](const std::string& path) {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
-    optimizer.load(archive);
+    read_adamw_state(archive, optimizer, path);
   });
 }
 

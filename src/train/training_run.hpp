@@ -99,7 +99,7 @@ class TrainingRun {
 
   std::shared_ptr<model::LanguageModel> model_;
   std::vector<torch::Tensor> parameters_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
   DynamicLossScaler scaler_;
   LearningRateSchedule schedule_;
 

@@ -9,11 +9,17 @@
 //   Loom computes attention explicitly there.
 // - the gradient accumulator of a leaf tensor: a std::shared_ptr<Node> up to
 //   2.11, a c10::intrusive_ptr<Node> in later versions.
+// - the key an optimizer files a parameter's state under: its TensorImpl's
+//   address as text ("0x55d0...") in 1.13, the pointer itself in 2.x (whose
+//   optimizer.pt then names it in decimal).
 // - autocast: 2.4 replaced the per-device functions (set_cpu_enabled,
 //   set_autocast_gpu_dtype, ...) by ones that take a device type, and
 //   deprecated the old ones (an error under -Werror).
 #pragma once
 
+#include <sstream>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 #include <ATen/autocast_mode.h>
@@ -50,6 +56,28 @@ at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::
 // hooks added to it) alive.
 using GradAccumulator = decltype(torch::autograd::impl::grad_accumulator(
     std::declval<const torch::autograd::Variable&>()));
+
+// The type of the keys of torch::optim::Optimizer::state().
+using OptimizerStateKey =
+    std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state().begin()->first)>;
+
+namespace detail {
+template <class Key>
+Key optimizer_state_key(c10::TensorImpl* parameter) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;  // as 1.13's c10::guts::to_string writes it
+    text << static_cast<const void*>(parameter);
+    return text.str();
+  } else {
+    return parameter;
+  }
+}
+}  // namespace detail
+
+// Where optimizer.state() keeps `parameter`'s state.
+inline OptimizerStateKey optimizer_state_key(const at::Tensor& parameter) {
+  return detail::optimizer_state_key<OptimizerStateKey>(parameter.unsafeGetTensorImpl());
+}
 
 // Whether autocast is on for tensors of `device` (kCPU or kCUDA).
 inline bool autocast_enabled(c10::DeviceType device) {

@@ -84,7 +84,9 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& dir);
 // Load the tensors into a model and optimizer built for the checkpoint's
 // config. Throw CheckpointError naming the file when it cannot be read.
 void load_model_weights(const std::filesystem::path& dir, torch::nn::Module& model);
-void load_optimizer_state(const std::filesystem::path& dir, torch::optim::Optimizer& optimizer);
+// The optimizer state is read by Loom rather than by torch::optim's load(),
+// so that a checkpoint written with one LibTorch version resumes with another.
+void load_optimizer_state(const std::filesystem::path& dir, torch::optim::AdamW& optimizer);
 
 // Sets torch's CPU generator (and each CUDA generator saved and present)
 // back to the saved states, so dropout continues the same random stream.

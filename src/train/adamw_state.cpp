@@ -1,0 +1,76 @@
+// AdamW's state across LibTorch versions; see adamw_state.hpp.
+#include "adamw_state.hpp"
+
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "loom/core/torch_compat.hpp"
+#include "loom/train/checkpoint_store.hpp"
+
+namespace loom::train {
+namespace {
+
+std::int64_t read_count(torch::serialize::InputArchive& archive, const std::string& key) {
+  torch::Tensor count;
+  archive.read(key, count);
+  return count.item<std::int64_t>();
+}
+
+}  // namespace
+
+void read_adamw_state(torch::serialize::InputArchive& archive, torch::optim::AdamW& optimizer,
+                      const std::string& source) {
+  // The layout of torch::optim::serialize(), unchanged from 1.5 to 2.11.
+  c10::IValue layout;
+  archive.read("pytorch_version", layout);
+  if (!layout.isString() || layout.toStringRef() != "1.5.0") {
+    throw CheckpointError(
+        fmt::format("{}: not an optimizer state in the layout LibTorch writes (version tag {})",
+                    source, layout.isString() ? layout.toStringRef() : "missing"));
+  }
+
+  torch::serialize::InputArchive saved_states;
+  archive.read("state", saved_states);
+  std::map<std::string, torch::optim::AdamWParamState> states_by_name;
+  for (const std::string& name : saved_states.keys()) {
+    torch::serialize::InputArchive one;
+    saved_states.read(name, one);
+    torch::optim::AdamWParamState state;
+    state.serialize(one);
+    states_by_name.emplace(name, state);
+  }
+
+  torch::serialize::InputArchive groups;
+  archive.read("param_groups", groups);
+  const std::int64_t group_count = read_count(groups, "param_groups/size");
+  if (group_count != static_cast<std::int64_t>(optimizer.param_groups().size())) {
+    throw CheckpointError(fmt::format("{}: holds {} parameter groups; the optimizer has {}", source,
+                                      group_count, optimizer.param_groups().size()));
+  }
+  optimizer.state().clear();
+  for (std::int64_t g = 0; g < group_count; ++g) {
+    torch::serialize::InputArchive group;
+    groups.read("param_groups/" + std::to_string(g), group);
+    const std::vector<torch::Tensor>& parameters =
+        optimizer.param_groups()[static_cast<std::size_t>(g)].params();
+    const std::int64_t count = read_count(group, "params/size");
+    if (count != static_cast<std::int64_t>(parameters.size())) {
+      throw CheckpointError(
+          fmt::format("{}: parameter group {} holds {} parameters; the optimizer's has {}", source,
+                      g, count, parameters.size()));
+    }
+    for (std::int64_t i = 0; i < count; ++i) {
+      c10::IValue name;
+      group.read("params/" + std::to_string(i), name);
+      const auto found = states_by_name.find(name.toStringRef());
+      if (found == states_by_name.end()) continue;  // no step had touched it
+      optimizer
+          .state()[torch_compat::optimizer_state_key(parameters[static_cast<std::size_t>(i)])] =
+          std::make_unique<torch::optim::AdamWParamState>(found->second);
+    }
+  }
+}
+
+}  // namespace loom::train
