@@ -11,8 +11,9 @@ set(LOOM_TORCH_HAS_CUDA OFF)
 if(TARGET c10_cuda)
   set(LOOM_TORCH_HAS_CUDA ON)
 endif()
-# LibTorch's headers need C++20 from 2.12 on; 1.13 to 2.11 build as C++17.
-if(Torch_VERSION VERSION_GREATER_EQUAL 2.12)
+# LibTorch's headers need C++20 from 2.14 on (ATen.h stops with an #error
+# under C++17); 1.13 to 2.13 build as C++17.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.14)
   set(CMAKE_CXX_STANDARD 20)
 endif()
 # Where this LibTorch's own libraries are, to find the NCCL and Gloo it uses.

@@ -28,9 +28,13 @@ mkdir -p "$upper" "$scratch/work"
 # file of that name below it. Alternatives links (/usr/bin/mpicc ->
 # /etc/alternatives/...) are owned by no package: they dangle once their
 # targets are hidden, which is the same as absent.
+# Only the packages of kinds dev and lib are hidden: the system libraries
+# in the list are needed by this machine's own tools (dpkg, python3, cmake).
+hide=" $(awk '!/^#/ && ($1 == "dev" || $1 == "lib") {print $2}' scripts/gpu-check-packages.txt | tr '\n' ' ') "
 hidden=0
 for deb in .cache/gpu-check/debs/*.deb; do
   package=$(dpkg-deb -f "$deb" Package)
+  [[ $hide == *" $package "* ]] || continue
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || continue
   while IFS= read -r path; do
     [[ $path == /usr/* && (-f $path || -L $path) && ! -d $path ]] || continue

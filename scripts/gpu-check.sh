@@ -124,12 +124,15 @@ configure=(cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
   -DLOOM_CUDA=ON -DLOOM_WERROR=OFF
   "-DCMAKE_PREFIX_PATH=$torch_cmake;$prefix/usr"
   -DCMAKE_LIBRARY_ARCHITECTURE=x86_64-linux-gnu
+  # Debian's compilers search this multiarch folder by themselves (OpenSSL's
+  # opensslconf.h is there); for the prefix it must be named.
+  "-DCMAKE_CXX_STANDARD_INCLUDE_DIRECTORIES=$prefix/usr/include/x86_64-linux-gnu"
+  "-DCMAKE_C_STANDARD_INCLUDE_DIRECTORIES=$prefix/usr/include/x86_64-linux-gnu"
   "-DMPI_C_COMPILER=$prefix/usr/bin/mpicc.openmpi"
   "-DMPI_CXX_COMPILER=$prefix/usr/bin/mpicxx.openmpi"
   "-DPKG_CONFIG_EXECUTABLE=$prefix/usr/bin/pkgconf"
-  "-DHDF5_ROOT=$arch_lib/hdf5/serial" "-DHDF5_INCLUDE_DIRS=$prefix/usr/include/hdf5/serial"
-  "-DHDF5_C_INCLUDE_DIR=$prefix/usr/include/hdf5/serial"
-  "-DHDF5_C_LIBRARY_hdf5=$arch_lib/hdf5/serial/libhdf5.so"
+  "-DMPIEXEC_EXECUTABLE=$prefix/usr/bin/mpirun.openmpi"
+  "-DHDF5_ROOT=$arch_lib/hdf5/serial" "-DHDF5_C_INCLUDE_DIR=$prefix/usr/include/hdf5/serial"
   -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST)
 if LD_LIBRARY_PATH=$runtime_path "${configure[@]}" >"$out/configure.log" 2>&1 &&
   cmake --build "$build" -j "$(nproc)" --target loom cuda_tests >"$out/build.log" 2>&1; then
