@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
+#include <torch/optim/adamw.h>
 #include <torch/optim/optimizer.h>
 
 #include "loom/config/config.hpp"
