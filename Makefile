@@ -5,7 +5,8 @@
 # TORCH picks the LibTorch: `debian` (the default: Debian's libtorch-dev,
 # 1.13, CPU only) or `pip` (PyPI's torch 2.11.0 wheel, a LibTorch built with
 # CUDA 13.0, installed by scripts/install-torch.sh into .cache/; it needs the
-# CUDA toolkit, which its CMake files look for). Each has its own build
+# CUDA toolkit, which its CMake files look for, and configures with
+# LOOM_CUDA=ON, so a CUDA path that is not found stops it). Each has its own build
 # folder, so both builds live side by side:
 #   make test TORCH=pip            build-torch2/, CUDA and NCCL on
 # PEER_LOOM names another build's `loom` (the other LibTorch) for the
@@ -18,7 +19,7 @@ TORCH_CMAKE_ARGS :=
 else ifeq ($(TORCH),pip)
 BUILD_DIR ?= build-torch2
 TORCH_DEPS := scripts/install-torch.sh
-TORCH_CMAKE_ARGS = -DCMAKE_PREFIX_PATH="$$(scripts/install-torch.sh --prefix)"
+TORCH_CMAKE_ARGS = -DCMAKE_PREFIX_PATH="$$(scripts/install-torch.sh --prefix)" -DLOOM_CUDA=ON
 else
 $(error TORCH=$(TORCH): expected debian or pip)
 endif
@@ -27,7 +28,8 @@ JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
 PEER_LOOM ?=
 ifneq ($(PEER_LOOM),)
-CMAKE_ARGS += -DLOOM_PEER_LOOM=$(abspath $(PEER_LOOM))
+# `override`: kept also when CMAKE_ARGS is given on the command line.
+override CMAKE_ARGS += -DLOOM_PEER_LOOM=$(abspath $(PEER_LOOM))
 endif
 
 .PHONY: all deps configure build test demo format format-check clean

@@ -17,7 +17,7 @@ if(Torch_VERSION VERSION_GREATER_EQUAL 2.14)
   set(CMAKE_CXX_STANDARD 20)
 endif()
 # Where this LibTorch's own libraries are, to find the NCCL and Gloo it uses.
-find_library(LOOM_TORCH_CPU_LIBRARY torch_cpu HINTS "${TORCH_INSTALL_PREFIX}/lib")
+find_library(LOOM_TORCH_CPU_LIBRARY torch_cpu HINTS "${TORCH_INSTALL_PREFIX}/lib" REQUIRED)
 mark_as_advanced(LOOM_TORCH_CPU_LIBRARY)
 # pip's LibTorch exports the copy of libstdc++'s std::filesystem it links
 # statically (pytorch issue 133437). In a program that loads libtorch before
@@ -28,7 +28,6 @@ execute_process(COMMAND "${CMAKE_NM}" -D --defined-only "${LOOM_TORCH_CPU_LIBRAR
                 OUTPUT_VARIABLE _torch_cpu_symbols ERROR_QUIET)
 if(_torch_cpu_symbols MATCHES " T _ZNSt10filesystem")
   add_link_options("LINKER:--push-state,--no-as-needed" -lstdc++ "LINKER:--pop-state")
-  set(LOOM_TORCH_EXPORTS_LIBSTDCXX ON)
 endif()
 
 # The library's own version line ("Open MPI v4.1.4") is for the summary; FindMPI

@@ -55,9 +55,9 @@ function(_loom_links_torch target out_var)
   set(${out_var} FALSE PARENT_SCOPE)
 endfunction()
 
-# loom_torch_pch(TARGET): compile TARGET with the shared precompiled header
+# loom_use_torch_pch(TARGET): compile TARGET with the shared precompiled header
 # when it links LibTorch. Call it after the target's target_link_libraries().
-function(loom_torch_pch target)
+function(loom_use_torch_pch target)
   if(NOT LOOM_PCH)
     return()
   endif()

@@ -27,6 +27,8 @@ packages=(
   libgtest-dev libgmock-dev python3 python3-h5py python3-numpy ccache
   # the safetensors export round trip (scripts/load_safetensors.py, a test)
   python3-torch
+  # the virtual environment of pip's LibTorch 2.x (scripts/install-torch.sh)
+  python3-venv
   # fetching the demo corpus when it is not on disk
   ca-certificates curl
   # a single-node SLURM for the cluster tests

@@ -32,7 +32,14 @@ ExitCode run_train(const TrainArgs& args) {
 
   const bool terminal = !args.no_progress_bar && isatty(STDOUT_FILENO) == 1;
   TrainingProgress progress(terminal, config.train.log_interval);
-  const train::StopSignals stop_signals(config.train.stop_signals);
+  // Installed for the rest of the process and never restored: a stop signal
+  // that arrives once the run is complete and saved, while the process winds
+  // down (MPI, LibTorch's threads), must not kill it; SLURM would record the
+  // finished job as failed. (Seen: SIGUSR1 from `sbatch --signal` 2 s after
+  // the last step, exit 138.)
+  static const train::StopSignals& stop_signals =
+      *new train::StopSignals(config.train.stop_signals);
+  (void)stop_signals;
   const train::TrainResult result = train::train(config, progress);
   progress.finish();
 

@@ -3,14 +3,21 @@
 
 #include <map>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "loom/core/torch_compat.hpp"
 #include "loom/train/checkpoint_store.hpp"
 
 namespace loom::train {
 namespace {
+
+std::string shape_of(const torch::Tensor& tensor) {
+  return fmt::format("[{}]", fmt::join(tensor.sizes(), ", "));
+}
 
 std::int64_t read_count(torch::serialize::InputArchive& archive, const std::string& key) {
   torch::Tensor count;
@@ -42,6 +49,7 @@ void read_adamw_state(torch::serialize::InputArchive& archive, torch::optim::Ada
     states_by_name.emplace(name, state);
   }
 
+  // Everything is checked before the optimizer's state is touched.
   torch::serialize::InputArchive groups;
   archive.read("param_groups", groups);
   const std::int64_t group_count = read_count(groups, "param_groups/size");
@@ -49,7 +57,7 @@ void read_adamw_state(torch::serialize::InputArchive& archive, torch::optim::Ada
     throw CheckpointError(fmt::format("{}: holds {} parameter groups; the optimizer has {}", source,
                                       group_count, optimizer.param_groups().size()));
   }
-  optimizer.state().clear();
+  std::vector<std::pair<torch::Tensor, const torch::optim::AdamWParamState*>> restored;
   for (std::int64_t g = 0; g < group_count; ++g) {
     torch::serialize::InputArchive group;
     groups.read("param_groups/" + std::to_string(g), group);
@@ -66,10 +74,25 @@ void read_adamw_state(torch::serialize::InputArchive& archive, torch::optim::Ada
       group.read("params/" + std::to_string(i), name);
       const auto found = states_by_name.find(name.toStringRef());
       if (found == states_by_name.end()) continue;  // no step had touched it
-      optimizer
-          .state()[torch_compat::optimizer_state_key(parameters[static_cast<std::size_t>(i)])] =
-          std::make_unique<torch::optim::AdamWParamState>(found->second);
+      const torch::Tensor& parameter = parameters[static_cast<std::size_t>(i)];
+      if (found->second.exp_avg().sizes() != parameter.sizes()) {
+        throw CheckpointError(fmt::format(
+            "{}: parameter {} of group {} has moments of shape {}; the parameter's is {}", source,
+            i, g, shape_of(found->second.exp_avg()), shape_of(parameter)));
+      }
+      restored.emplace_back(parameter, &found->second);
     }
+  }
+
+  optimizer.state().clear();
+  for (const auto& [parameter, saved] : restored) {
+    auto state = std::make_unique<torch::optim::AdamWParamState>(*saved);
+    // On the parameter's device, wherever the run that saved it trained.
+    state->exp_avg(state->exp_avg().to(parameter.device()));
+    state->exp_avg_sq(state->exp_avg_sq().to(parameter.device()));
+    if (state->max_exp_avg_sq().defined())
+      state->max_exp_avg_sq(state->max_exp_avg_sq().to(parameter.device()));
+    optimizer.state()[torch_compat::optimizer_state_key(parameter)] = std::move(state);
   }
 }
 

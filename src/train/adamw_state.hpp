@@ -18,8 +18,9 @@ namespace loom::train {
 // `optimizer`'s parameter in the same group and place, replacing any state it
 // had (parameters saved without state get none), and leaves the groups'
 // options (learning rate, decay) as they are: the trainer sets those from the
-// config. Throws CheckpointError naming `source` when the groups or their
-// sizes differ from the optimizer's.
+// config. Moments go to the device of their parameter. Throws
+// CheckpointError naming `source`, and changes nothing, when the groups,
+// their sizes or a parameter's shape differ from the optimizer's.
 void read_adamw_state(torch::serialize::InputArchive& archive, torch::optim::AdamW& optimizer,
                       const std::string& source);
 

@@ -25,6 +25,7 @@ std::string torch_version_of(const CommandResult& version_report) {
   const std::size_t at = version_report.out.find("LibTorch");
   if (at == std::string::npos) return "";
   const std::size_t start = version_report.out.find_first_not_of(' ', at + 8);
+  if (start == std::string::npos) return "";
   return version_report.out.substr(start, version_report.out.find('\n', start) - start);
 }
 
@@ -46,7 +47,8 @@ class CheckpointAcrossVersions : public ::testing::Test {
     ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
   }
 
-  // `loom train` on the tiny run, by `binary`'s build, as run NAME for STEPS.
+  // `loom train` on the tiny run as run `name` for `steps` steps, by the peer
+  // build or by this one.
   CommandResult train(bool peer, const std::string& name, int steps) {
     const std::string args = "train '" + config_ + "' --set run.name=" + name +
                              " --set train.max_iters=" + std::to_string(steps);
