@@ -9,27 +9,25 @@
 # Defines NCCL_FOUND, NCCL_VERSION, NCCL_INCLUDE_DIR, NCCL_LIBRARY and the
 # imported target NCCL::NCCL.
 
+# Appends the values of the CMake and environment variables named to _nccl_hints.
+macro(_nccl_hints_from)
+  foreach(_var ${ARGN})
+    if(DEFINED ${_var})
+      list(APPEND _nccl_hints "${${_var}}")
+    endif()
+    if(DEFINED ENV{${_var}})
+      list(APPEND _nccl_hints "$ENV{${_var}}")
+    endif()
+  endforeach()
+endmacro()
+
 set(_nccl_hints)
-foreach(_var NCCL_ROOT NCCL_HOME)
-  if(DEFINED ${_var})
-    list(APPEND _nccl_hints "${${_var}}")
-  endif()
-  if(DEFINED ENV{${_var}})
-    list(APPEND _nccl_hints "$ENV{${_var}}")
-  endif()
-endforeach()
+_nccl_hints_from(NCCL_ROOT NCCL_HOME)
 if(LOOM_TORCH_NCCL_HINT AND EXISTS "${LOOM_TORCH_NCCL_HINT}")
   get_filename_component(_nccl_torch "${LOOM_TORCH_NCCL_HINT}" REALPATH)
   list(APPEND _nccl_hints "${_nccl_torch}")
 endif()
-foreach(_var CUDAToolkit_ROOT CUDA_HOME CUDA_PATH)
-  if(DEFINED ${_var})
-    list(APPEND _nccl_hints "${${_var}}")
-  endif()
-  if(DEFINED ENV{${_var}})
-    list(APPEND _nccl_hints "$ENV{${_var}}")
-  endif()
-endforeach()
+_nccl_hints_from(CUDAToolkit_ROOT CUDA_HOME CUDA_PATH)
 list(APPEND _nccl_hints /usr/local/cuda)
 
 find_path(NCCL_INCLUDE_DIR nccl.h
