@@ -10,11 +10,14 @@ option(LOOM_PCH "Precompile <torch/torch.h> once and reuse it in every target th
 
 if(LOOM_PCH)
   # ccache caches a compile that includes a precompiled header only when told
-  # that the header's defines and time stamps may be trusted.
+  # that the header's defines and time stamps may be trusted. Paths below the
+  # checkout count as relative, so a fresh clone in another folder (as CI
+  # makes) finds what an earlier one compiled, the header included.
   if(LOOM_CCACHE)
     set(CMAKE_CXX_COMPILER_LAUNCHER
         "${CMAKE_COMMAND}" -E env
         "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+        "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}"
         "${LOOM_CCACHE}")
   endif()
   add_library(loom_torch_pch OBJECT "${CMAKE_CURRENT_LIST_DIR}/torch_pch.cpp")
