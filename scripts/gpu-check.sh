@@ -120,10 +120,18 @@ system_lib=$prefix/system/usr/lib/x86_64-linux-gnu
 kept=()
 if command -v ldconfig >/dev/null; then
   known=$(ldconfig -p)
+  # A library goes by its soname: a link (libcurl.so.4 -> libcurl.so.4.8.0)
+  # or, for some, the file itself (libssl.so.3).
+  targets=" $(find "$system_lib" -maxdepth 1 -type l -printf '%l ') "
   for library in "$system_lib"/*.so.*; do
-    [[ -e $library ]] || continue
     name=$(basename "$library")
-    if grep -q "^[[:space:]]*$name (" <<<"$known"; then rm -f "$library"; else kept+=("$name"); fi
+    [[ -L $library || $targets != *" $name "* ]] || continue
+    if grep -q "^[[:space:]]*$name (" <<<"$known"; then
+      [[ -L $library ]] && rm -f "$system_lib/$(readlink "$library")"
+      rm -f "$library"
+    else
+      kept+=("$name")
+    fi
   done
 fi
 echo "system libraries this machine lacks, used from the prefix: ${kept[*]:-none}"
