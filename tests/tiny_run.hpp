@@ -6,11 +6,15 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "test_support.hpp"
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "loom/run/metrics_log.hpp"
 
 namespace loom::testing {
 
@@ -45,6 +49,16 @@ eval: {{interval: 4, iters: 2, samples: 1, sample_tokens: 8}}
 checkpoint: {{interval: 6, keep_last: 2}}
 )",
                      folder);
+}
+
+// The loss of every training record in a run's metrics.jsonl at
+// `metrics_path`, in order; none while the file does not exist yet.
+inline std::vector<double> logged_losses(const std::string& metrics_path) {
+  std::vector<double> losses;
+  if (!std::filesystem::exists(metrics_path)) return losses;
+  for (const nlohmann::json& record : run::read_metrics(metrics_path))
+    if (record.contains("loss")) losses.push_back(record["loss"].get<double>());
+  return losses;
 }
 
 // Writes the corpus and the config (at `config_path`) into `folder`, and

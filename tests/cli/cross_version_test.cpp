@@ -10,9 +10,6 @@
 #include "test_support.hpp"
 #include "tiny_run.hpp"
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "loom/run/metrics_log.hpp"
 
 namespace loom::testing {
 namespace {
@@ -27,13 +24,6 @@ std::string torch_version_of(const CommandResult& version_report) {
   const std::size_t start = version_report.out.find_first_not_of(' ', at + 8);
   if (start == std::string::npos) return "";
   return version_report.out.substr(start, version_report.out.find('\n', start) - start);
-}
-
-std::vector<double> losses_of(const std::string& run_dir) {
-  std::vector<double> losses;
-  for (const nlohmann::json& record : run::read_metrics(run_dir + "/metrics.jsonl"))
-    if (record.contains("loss")) losses.push_back(record["loss"].get<double>());
-  return losses;
 }
 
 class CheckpointAcrossVersions : public ::testing::Test {
@@ -67,8 +57,8 @@ class CheckpointAcrossVersions : public ::testing::Test {
     const CommandResult straight = train(!first_is_peer, "straight", 12);
     ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
-    const std::vector<double> resumed = losses_of(dir_.file("runs/" + name));
-    const std::vector<double> reference = losses_of(dir_.file("runs/straight"));
+    const std::vector<double> resumed = logged_losses(dir_.file("runs/" + name + "/metrics.jsonl"));
+    const std::vector<double> reference = logged_losses(dir_.file("runs/straight/metrics.jsonl"));
     ASSERT_EQ(resumed.size(), 12U);
     ASSERT_EQ(reference.size(), 12U);
     // The versions compute attention with different kernels (1.13 has no

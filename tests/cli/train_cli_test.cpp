@@ -25,6 +25,7 @@ namespace loom {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::logged_losses;
 using testing::run_loom;
 using testing::TempDir;
 
@@ -55,7 +56,7 @@ class TrainCli : public ::testing::Test {
     const pid_t child = start_training(named);
     const std::string metrics = run_dir(name) + "/metrics.jsonl";
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (losses_if_any(metrics).size() < steps && std::chrono::steady_clock::now() < deadline)
+    while (logged_losses(metrics).size() < steps && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return child;
   }
@@ -83,18 +84,9 @@ class TrainCli : public ::testing::Test {
     return child;
   }
 
-  // The losses so far of a run being written (none while there is no file).
-  static std::vector<double> losses_if_any(const std::string& metrics) {
-    std::vector<double> values;
-    if (!fs::exists(metrics)) return values;
-    for (const nlohmann::json& record : run::read_metrics(metrics))
-      if (record.contains("loss")) values.push_back(record["loss"].get<double>());
-    return values;
-  }
-
   // The loss of every step in a run's metrics.jsonl.
   static std::vector<double> losses(const std::string& run) {
-    return losses_if_any(run + "/metrics.jsonl");
+    return logged_losses(run + "/metrics.jsonl");
   }
 
   TempDir dir_;
