@@ -20,23 +20,9 @@ config="$repo/configs/shakespeare_char_cpu.yaml"
 url="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 
 find_corpus() {
-  if [[ -n ${LOOM_DATA:-} ]]; then
-    if [[ -f $LOOM_DATA ]]; then
-      echo "$LOOM_DATA"
-      return
-    elif [[ -f $LOOM_DATA/tinyshakespeare.txt ]]; then
-      echo "$LOOM_DATA/tinyshakespeare.txt"
-      return
-    fi
-    echo "demo: LOOM_DATA=$LOOM_DATA is neither the corpus file nor a folder holding tinyshakespeare.txt" >&2
-    exit 1
-  fi
-  for candidate in "$repo/../shared/data/tinyshakespeare.txt" "$repo/data/tinyshakespeare.txt"; do
-    if [[ -f $candidate ]]; then
-      echo "$candidate"
-      return
-    fi
-  done
+  local status=0
+  "$repo/scripts/find-corpus.sh" || status=$?
+  ((status == 1)) || exit "$status"  # found (0), or a LOOM_DATA mistake (2)
   mkdir -p "$repo/data"
   echo "demo: Tiny Shakespeare not found locally; downloading $url" >&2
   if curl -fsSL --retry 2 --max-time 60 -o "$repo/data/tinyshakespeare.txt.part" "$url"; then

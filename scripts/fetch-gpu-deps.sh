@@ -32,14 +32,7 @@ if ((${#missing[@]})); then
 fi
 cd - >/dev/null
 
-corpus=""
-for candidate in "${LOOM_DATA:-}" "${LOOM_DATA:-}/tinyshakespeare.txt" \
-  ../shared/data/tinyshakespeare.txt data/tinyshakespeare.txt; do
-  if [[ -n $candidate && -f $candidate ]]; then
-    corpus=$candidate
-    break
-  fi
-done
+corpus=$(scripts/find-corpus.sh || true)
 if [[ -n $corpus ]]; then
   cp "$corpus" "$dest/tinyshakespeare.txt"
 else
