@@ -103,6 +103,8 @@ GradientSync::GradientSync(std::vector<torch::Tensor> parameters, Communicator& 
     : state_(std::make_shared<State>(communicator)) {
   if (!(bucket_mb > 0))
     throw UsageError(fmt::format("dist.bucket_mb must be positive, got {}", bucket_mb));
+  // One rank's gradients are already the average: no buckets, no hooks.
+  if (communicator.size() == 1) return;
   const auto bucket_floats = static_cast<std::int64_t>(bucket_mb * 1024 * 1024 / 4);
   // Last registered first: backward reaches the output layers first.
   std::int64_t filled = 0;

@@ -44,6 +44,10 @@ torch::Tensor LstmModel::forward(const torch::Tensor& idx) {
   return output_logits(maybe_dropout(hidden, rate, is_training()));
 }
 
+bool LstmModel::draws_from_global_generator() const {
+  return config().n_layer > 1 && config().dropout > 0;
+}
+
 std::unique_ptr<DecodeCache> LstmModel::make_decode_cache() const {
   return std::make_unique<LstmDecodeCache>();
 }

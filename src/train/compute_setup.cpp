@@ -12,19 +12,6 @@
 
 namespace loom::train {
 
-torch::Device resolve_device(config::Device requested, int local_rank) {
-  const bool have_cuda = torch::cuda::is_available();
-  if (requested == config::Device::cpu || (requested == config::Device::automatic && !have_cuda))
-    return torch::Device(torch::kCPU);
-  if (!have_cuda) {
-    throw UsageError(
-        "run.device is cuda, but LibTorch sees no CUDA device (this build's LibTorch may be "
-        "CPU-only; `loom --version` says); use run.device: cpu or auto");
-  }
-  const auto devices = static_cast<int>(torch::cuda::device_count());
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % devices));
-}
-
 std::int64_t usable_cpu_count() {
   cpu_set_t mask;
   CPU_ZERO(&mask);

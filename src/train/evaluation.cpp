@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "loom/core/torch_compat.hpp"
+#include "loom/data/batch_tensors.hpp"
 #include "loom/text/tokenizer.hpp"
 #include "loom/train/cpu_worker_pool.hpp"
 
@@ -36,17 +37,10 @@ std::int64_t characters_of_targets(const data::Batch& batch, const text::Tokeniz
 
 }  // namespace
 
-BatchTensors to_tensors(data::Batch& batch, const torch::Device& device) {
-  const auto as_tensor = [&](std::vector<std::int64_t>& ids) {
-    return torch::from_blob(ids.data(), {batch.rows, batch.cols}, torch::kLong).to(device);
-  };
-  return {as_tensor(batch.inputs), as_tensor(batch.targets)};
-}
-
 EvalLoss evaluate_loss(model::LanguageModel& model, const data::BatchSampler& sampler,
                        std::int64_t batches, const torch::Device& device,
                        std::optional<at::ScalarType> autocast,
-                       const text::Tokenizer* count_characters, CpuWorkerPool* workers) {
+                       const text::Tokenizer* character_counter, CpuWorkerPool* workers) {
   struct BatchResult {
     double loss_sum = 0;  // summed over the batch's scored positions
     std::int64_t positions = 0;
@@ -58,7 +52,7 @@ EvalLoss evaluate_loss(model::LanguageModel& model, const data::BatchSampler& sa
     std::optional<torch_compat::AutocastGuard> autocast_guard;
     if (autocast) autocast_guard.emplace(device.type(), *autocast);
     data::Batch batch = sampler.eval_batch(index);
-    const BatchTensors tensors = to_tensors(batch, device);
+    const data::BatchTensors tensors = data::to_tensors(batch, device);
     const torch::Tensor logits = model.forward(tensors.inputs);
     BatchResult& result = results[static_cast<std::size_t>(index)];
     result.positions = tensors.targets.ne(model::kIgnoreIndex).sum().item<std::int64_t>();
@@ -66,8 +60,8 @@ EvalLoss evaluate_loss(model::LanguageModel& model, const data::BatchSampler& sa
     // loss() averages over the batch's scored positions; weigh it by them.
     result.loss_sum = model::LanguageModel::loss(logits, tensors.targets).item<double>() *
                       static_cast<double>(result.positions);
-    if (count_characters != nullptr)
-      result.characters = characters_of_targets(batch, *count_characters);
+    if (character_counter != nullptr)
+      result.characters = characters_of_targets(batch, *character_counter);
   };
 
   const bool was_training = model.is_training();

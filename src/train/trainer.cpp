@@ -1,29 +1,20 @@
-// The training loop. A TrainingRun owns what one run needs (data, model,
-// optimizer, scaler, checkpoints, metrics) and its step() reads in the
-// order things happen; setup and resume live in training_run.cpp.
+// The Trainer: the parts of a run composed in the constructor, the loop in
+// run(), and the step in train_step(), each reading top to bottom as calls.
 #include "loom/train/trainer.hpp"
 
-#include <chrono>
 #include <cmath>
-#include <csignal>
-#include <cstring>
-#include <fstream>
 #include <limits>
 
-#include "training_run.hpp"
 #include <fmt/format.h>
-#include <torch/torch.h>
+#include <fmt/ranges.h>
 
 #include "loom/core/log.hpp"
 #include "loom/core/mix.hpp"
 #include "loom/core/torch_compat.hpp"
-#include "loom/infer/text_completion.hpp"
 #include "loom/model/dropout_generator.hpp"
-#include "loom/run/loss_plot.hpp"
-#include "loom/train/evaluation.hpp"
+#include "loom/train/compute_setup.hpp"
 #include "loom/train/grad_norm.hpp"
 #include "loom/train/optimizer.hpp"
-#include "loom/train/stop_signals.hpp"
 
 namespace loom::train {
 namespace {
@@ -35,55 +26,216 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// JSON has no NaN or infinity; a diverged loss is recorded as null.
-nlohmann::json finite_or_null(double value) {
-  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+std::shared_ptr<model::LanguageModel> build_model(const config::Config& config,
+                                                  std::int64_t vocab_size,
+                                                  const torch::Device& device) {
+  // The seed fixes the initial weights and every dropout mask after them.
+  torch::manual_seed(static_cast<std::uint64_t>(config.run.seed));
+  std::shared_ptr<model::LanguageModel> model = model::make_model(config.model, vocab_size);
+  model->to(device);
+  model->train();
+  return model;
+}
+
+std::unique_ptr<CpuWorkerPool> make_slice_workers(const config::Config& config,
+                                                  const torch::Device& device, std::int64_t threads,
+                                                  const model::LanguageModel& model) {
+  if (!device.is_cpu() || threads <= 1 || config.run.cpu_threading != config::CpuThreading::batch)
+    return nullptr;
+  if (model.draws_from_global_generator()) {
+    log::info(
+        "run.cpu_threading: batch does not apply to a model that draws dropout from torch's "
+        "global generator (an LSTM with dropout between layers); its threads share each "
+        "operation instead");
+    return nullptr;
+  }
+  return std::make_unique<CpuWorkerPool>(static_cast<int>(threads));
+}
+
+std::string plural(std::size_t count) {
+  return count == 1 ? "" : "s";
 }
 
 }  // namespace
 
-StepReport TrainingRun::train_step(std::int64_t step, data::BatchPrefetcher& batches) {
+Trainer::Trainer(const config::Config& config, TrainingObserver& observer)
+    : config_(config),
+      observer_(observer),
+      launch_(detect_launch_env()),
+      connection_(dist::connect(launch_, config.dist.backend, config.run.device)),
+      communicator_(*connection_.communicator),
+      device_(connection_.device),
+      stop_policy_(config_.train, communicator_),
+      threads_(configure_cpu_threads(config.run.threads, connection_.local_world_size)),
+      autocast_dtype_(autocast_dtype_for(config.train.precision, device_)),
+      run_dir_(fs::path(config.run.out_dir) / config.run.name),
+      data_(open_training_data(config_, launch_.rank, launch_.world_size)),
+      model_(build_model(config_, data_.store->metadata().vocab_size, device_)),
+      parameters_(model_->parameters()),
+      optimizer_(make_adamw(*model_, config_.optim)),
+      scaler_(DynamicLossScaler::for_precision(config.train.precision)),
+      schedule_(config.optim, config.train.max_iters),
+      slice_workers_(make_slice_workers(config_, device_, threads_, *model_)),
+      checkpointer_(run_dir_, launch_.rank,
+                    CheckpointedParts{config_, data_.tokenizer_json, *model_, *optimizer_},
+                    observer),
+      recorder_(config_, run_dir_, launch_.rank, launch_.world_size) {
+  keep_freed_memory_for_reuse();
+  state_.world_size = launch_.world_size;
+  state_.config_fingerprint = config_fingerprint(config_);
+  state_.loss_scaler = scaler_.state();
+  std::vector<std::string> config_changes;
+  if (std::optional<Resumed> resumed =
+          checkpointer_.resume(launch_.world_size, data_.train->accumulation_steps())) {
+    scaler_.load_state(resumed->state.loss_scaler);
+    resumed->state.config_fingerprint = state_.config_fingerprint;
+    state_ = resumed->state;
+    train_seconds_before_ = state_.train_seconds;
+    config_changes = resumed->config_changes;
+  }
+  agree_across_ranks();
+  recorder_.start(data_.tokenizer_json, state_.step);
+
+  RunStart start;
+  start.run_dir = run_dir_.string();
+  start.device = device_.str();
+  start.threads = threads_;
+  start.threading = slice_workers_ ? "batch slices" : "per operation";
+  start.parameters = model_->parameter_count();
+  start.vocab_size = model_->vocab_size();
+  start.accumulation_steps = data_.train->accumulation_steps();
+  start.tokens_per_step = data_.tokens_per_step;
+  start.start_step = state_.step;
+  start.max_iters = config_.train.max_iters;
+  start.config_changes = config_changes;
+  observer_.on_start(start);
+}
+
+void Trainer::agree_across_ranks() {
+  const auto differing_ranks = [&](std::int64_t value) {
+    const std::vector<std::int64_t> values = communicator_.all_gather(value);
+    std::vector<std::string> ranks;
+    for (std::size_t r = 1; r < values.size(); ++r)
+      if (values[r] != values[0]) ranks.push_back(std::to_string(r));
+    return ranks;
+  };
+  const std::vector<std::string> config_ranks = differing_ranks(
+      static_cast<std::int64_t>(std::stoull(state_.config_fingerprint, nullptr, 16)));
+  const std::vector<std::string> shape_ranks = differing_ranks(model_->parameter_count());
+  if (!config_ranks.empty() || !shape_ranks.empty()) {
+    throw UsageError(fmt::format(
+        "the ranks disagree: rank{} {} loaded another config than rank 0{}; every rank must "
+        "run the same config file with the same --set overrides",
+        plural(config_ranks.size()), fmt::join(config_ranks, ", "),
+        shape_ranks.empty()
+            ? ""
+            : fmt::format(" (and rank {} another model)", fmt::join(shape_ranks, ", "))));
+  }
+  // Rank 0's weights everywhere: a fresh start must not depend on every
+  // rank drawing the same initial weights.
+  {
+    torch::NoGradGuard no_grad;
+    for (const torch::Tensor& parameter : parameters_)
+      communicator_.broadcast(parameter, 0);
+  }
+  gradient_sync_ =
+      std::make_unique<dist::GradientSync>(parameters_, communicator_, config_.dist.bucket_mb);
+  if (communicator_.size() > 1) {
+    log::info("data parallel over {} ranks ({}); gradients in {} bucket{} of up to {} MiB",
+              communicator_.size(), communicator_.backend(), gradient_sync_->bucket_count(),
+              plural(gradient_sync_->bucket_count()), config_.dist.bucket_mb);
+  }
+}
+
+TrainResult Trainer::run() {
+  TrainResult result;
+  result.run_dir = run_dir_.string();
+  result.start_step = state_.step;
+  // A fresh run evaluates before its first step, as nanoGPT does, so the
+  // curve starts at the untrained loss; a resumed one did so before saving.
+  if (state_.step == 0 && config_.eval.interval > 0) observer_.on_eval(evaluate(0));
+
+  data::BatchPrefetcher batches(*data_.train, state_.step, config_.data.prefetch);
+  session_start_ = Clock::now();
+  stop_policy_.start_session();
+  for (std::int64_t step = state_.step + 1; step <= config_.train.max_iters; ++step) {
+    StepReport report = train_step(step, batches);
+    state_.step = step;
+    state_.loss_scaler = scaler_.state();
+    report.elapsed_seconds = elapsed_seconds();
+    result.final_loss = report.loss;
+    recorder_.record_step(report);
+    observer_.on_step(report);
+    if (std::optional<Stop> diverged = stop_policy_.count_bad_step(report, checkpointer_))
+      return finish(result, *diverged);
+
+    bool new_best = false;
+    if (evaluation_due(step)) {
+      const EvalReport eval = evaluate(step);
+      new_best = eval.best;
+      result.final_val_loss = eval.val_loss;
+      observer_.on_eval(eval);
+    }
+    state_.train_seconds = elapsed_seconds();
+    checkpointer_.save_if_due(state_, report.non_finite, new_best);
+
+    // A stop signal, or the deadline coming, on any rank stops every rank
+    // here, with a checkpoint; at the last step there is nothing to stop.
+    const std::optional<Stop> stop = stop_policy_.agreed_stop(step - result.start_step);
+    if (stop && step < config_.train.max_iters) {
+      state_.train_seconds = elapsed_seconds();
+      checkpointer_.save_for_stop(state_);
+      // No rank exits (with code 3) before rank 0's checkpoint is on disk:
+      // launchers (mpirun, srun --kill-on-bad-exit) end the whole job when
+      // one rank exits with a non-zero code.
+      communicator_.barrier();
+      return finish(result, *stop);
+    }
+  }
+  return finish(result, Stop{});
+}
+
+StepReport Trainer::train_step(std::int64_t step, data::BatchPrefetcher& batches) {
   const Clock::time_point start = Clock::now();
+  // The batch, learning rate and dropout masks of a step are functions of
+  // the steps done before it.
+  const std::int64_t done = step - 1;
   StepReport report;
-  report.step = step + 1;
+  report.step = step;
   report.max_iters = config_.train.max_iters;
-  report.lr = schedule_.at(step);
+  report.lr = schedule_.at(done);
   set_learning_rate(*optimizer_, report.lr);
 
   // Forward and backward over this rank's micro-batches. The loss of each is
   // divided by their number, so the summed gradients are the mean over the
   // whole batch, as one big forward would give.
-  const std::int64_t micro_steps = train_sampler_->accumulation_steps();
+  const std::int64_t micro_steps = data_.train->accumulation_steps();
   torch::Tensor loss_sum = torch::zeros({}, torch::kFloat64);
   for (std::int64_t micro = 0; micro < micro_steps; ++micro) {
     data::Batch batch = batches.next();
-    const BatchTensors tensors = to_tensors(batch, device_);
-    // Across ranks, the last micro-step's backward starts the gradient
-    // all-reduce bucket by bucket as the gradients arrive; the ones before
-    // it only accumulate here.
-    if (gradient_sync_ && micro + 1 == micro_steps && !workers_) gradient_sync_->arm();
-    const torch::Tensor loss =
-        workers_ ? backward_in_slices(tensors, step, micro) : backward_whole(tensors, step, micro);
+    const data::BatchTensors tensors = data::to_tensors(batch, device_);
+    // The last micro-step's backward starts the gradient all-reduce bucket
+    // by bucket as the gradients arrive; the ones before only accumulate.
+    if (micro + 1 == micro_steps) gradient_sync_->arm();
+    const torch::Tensor loss = slice_workers_ ? backward_in_slices(tensors, done, micro)
+                                              : backward_whole(tensors, done, micro);
     loss_sum += loss.to(torch::kFloat64);
   }
   // Every rank now holds the average of all ranks' gradients.
-  if (gradient_sync_) {
-    gradient_sync_->finish();
-    report.sync_wait_seconds = gradient_sync_->timeline().wait_seconds;
-  }
+  gradient_sync_->finish();
+  report.sync_wait_seconds = gradient_sync_->timeline().wait_seconds;
 
   // The step's loss, the mean over every rank's micro-batches. A NaN on
   // any rank makes the sum NaN on all, so the ranks agree on a non-finite
   // loss without another collective.
-  report.loss = loss_sum.item<double>();
-  if (communicator_)
-    report.loss = communicator_->sum(report.loss) / static_cast<double>(communicator_->size());
+  report.loss = communicator_.sum(loss_sum.item<double>()) / communicator_.size();
 
-  // fp16: gradients back to true scale; an inf or nan skips the update and
-  // lowers the scale. fp32 and bf16 never overflow here (the scaler is off).
-  bool overflow = scaler_.unscale_and_find_inf(parameters_);
-  if (communicator_) overflow = communicator_->any(overflow);  // every rank skips, or none
+  // fp16: gradients back to true scale; an inf or nan on any rank skips the
+  // update on all and lowers the scale. fp32 and bf16 never overflow here
+  // (the scaler is off).
+  const bool overflow = communicator_.any(scaler_.unscale_and_find_inf(parameters_));
   scaler_.update(overflow);
+  if (scaler_.enabled()) report.loss_scale = scaler_.scale();
   report.grad_norm = std::numeric_limits<double>::infinity();
   if (!overflow) report.grad_norm = clip_grad_norm(parameters_, config_.optim.grad_clip);
   // A NaN/inf loss, or gradients that are not finite without an overflow to
@@ -100,7 +252,7 @@ StepReport TrainingRun::train_step(std::int64_t step, data::BatchPrefetcher& bat
     parameter.mutable_grad().reset();
 
   report.step_seconds = seconds_since(start);
-  report.tokens_per_second = static_cast<double>(tokens_per_step_) / report.step_seconds;
+  report.tokens_per_second = static_cast<double>(data_.tokens_per_step) / report.step_seconds;
   if (config_.train.peak_tflops > 0) {
     const double flops = model_->flops_per_token(config_.model.block_size) *
                          report.tokens_per_second / static_cast<double>(launch_.world_size);
@@ -109,50 +261,51 @@ StepReport TrainingRun::train_step(std::int64_t step, data::BatchPrefetcher& bat
   return report;
 }
 
-torch::Tensor TrainingRun::loss_of(const torch::Tensor& inputs, const torch::Tensor& targets) {
+torch::Tensor Trainer::loss_of(const torch::Tensor& inputs, const torch::Tensor& targets) {
   std::optional<torch_compat::AutocastGuard> autocast;  // per thread, like autocast itself
   if (autocast_dtype_) autocast.emplace(device_.type(), *autocast_dtype_);
   return model::LanguageModel::loss(model_->forward(inputs), targets);
 }
 
-at::Generator TrainingRun::dropout_generator_for(std::int64_t step, std::int64_t micro,
-                                                 int worker) const {
+at::Generator Trainer::dropout_generator_for(std::int64_t done, std::int64_t micro,
+                                             int worker) const {
   std::uint64_t seed =
       mix_keys(0x64726f70 /* "drop" */, static_cast<std::uint64_t>(config_.run.seed));
   for (const std::int64_t key :
-       {step, micro, static_cast<std::int64_t>(launch_.rank), static_cast<std::int64_t>(worker)})
+       {done, micro, static_cast<std::int64_t>(launch_.rank), static_cast<std::int64_t>(worker)})
     seed = mix_keys(seed, static_cast<std::uint64_t>(key));
   return at::detail::createCPUGenerator(seed);
 }
 
-torch::Tensor TrainingRun::backward_whole(const BatchTensors& batch, std::int64_t step,
-                                          std::int64_t micro) {
+torch::Tensor Trainer::backward_whole(const data::BatchTensors& batch, std::int64_t done,
+                                      std::int64_t micro) {
   // CUDA draws dropout from its own generator (checkpointed with the others).
   std::optional<model::DropoutGeneratorScope> dropout;
-  if (device_.is_cpu()) dropout.emplace(dropout_generator_for(step, micro, 0));
-  const auto micro_steps = static_cast<double>(train_sampler_->accumulation_steps());
+  if (device_.is_cpu()) dropout.emplace(dropout_generator_for(done, micro, 0));
+  const auto micro_steps = static_cast<double>(data_.train->accumulation_steps());
   const torch::Tensor loss = loss_of(batch.inputs, batch.targets) / micro_steps;
   scaler_.scale_loss(loss).backward();
   return loss.detach().cpu();
 }
 
-torch::Tensor TrainingRun::backward_in_slices(const BatchTensors& batch, std::int64_t step,
-                                              std::int64_t micro) {
+torch::Tensor Trainer::backward_in_slices(const data::BatchTensors& batch, std::int64_t done,
+                                          std::int64_t micro) {
   const std::int64_t rows = batch.inputs.size(0);
-  const int slices = static_cast<int>(std::min<std::int64_t>(workers_->size(), rows));
-  const auto micro_steps = static_cast<double>(train_sampler_->accumulation_steps());
+  const int slices = static_cast<int>(std::min<std::int64_t>(slice_workers_->size(), rows));
+  const auto micro_steps = static_cast<double>(data_.train->accumulation_steps());
   std::vector<std::vector<torch::Tensor>> gradients(static_cast<std::size_t>(slices));
   std::vector<torch::Tensor> losses(static_cast<std::size_t>(slices));
-  workers_->run(slices, [&](int worker) {
+  slice_workers_->run(slices, [&](int worker) {
     const std::int64_t begin = rows * worker / slices, end = rows * (worker + 1) / slices;
-    model::DropoutGeneratorScope dropout(dropout_generator_for(step, micro, worker));
+    model::DropoutGeneratorScope dropout(dropout_generator_for(done, micro, worker));
     // Each slice's mean loss weighed by its share of the rows: the slices'
     // gradients then add up to the whole micro-batch's.
     const torch::Tensor loss =
         loss_of(batch.inputs.slice(0, begin, end), batch.targets.slice(0, begin, end)) *
         (static_cast<double>(end - begin) / static_cast<double>(rows) / micro_steps);
     // autograd::grad returns the gradients instead of adding them into
-    // .grad, which the slices would otherwise race on.
+    // .grad, which the slices would otherwise race on. It runs no
+    // accumulation hooks, so the gradient sync reduces them in finish().
     gradients[static_cast<std::size_t>(worker)] =
         torch::autograd::grad({scaler_.scale_loss(loss)}, parameters_, /*grad_outputs=*/{},
                               /*retain_graph=*/false, /*create_graph=*/false,
@@ -178,7 +331,12 @@ torch::Tensor TrainingRun::backward_in_slices(const BatchTensors& batch, std::in
   return loss;
 }
 
-EvalReport TrainingRun::evaluate_at(std::int64_t step) {
+bool Trainer::evaluation_due(std::int64_t step) const {
+  const std::int64_t interval = config_.eval.interval;
+  return (interval > 0 && step % interval == 0) || step == config_.train.max_iters;
+}
+
+EvalReport Trainer::evaluate(std::int64_t step) {
   const Clock::time_point start = Clock::now();
   EvalReport report;
   report.step = step;
@@ -186,206 +344,46 @@ EvalReport TrainingRun::evaluate_at(std::int64_t step) {
   // windows whatever the number of ranks); the mean is over all of them.
   const auto split_loss = [&](const data::BatchSampler& sampler) {
     const std::int64_t micro_batches = config_.eval.iters * sampler.accumulation_steps();
-    return global_mean_loss(evaluate_loss(*model_, sampler, micro_batches, device_, autocast_dtype_,
-                                          /*count_characters=*/nullptr, workers_.get()));
+    return mean_over_ranks(evaluate_loss(*model_, sampler, micro_batches, device_, autocast_dtype_,
+                                         /*character_counter=*/nullptr, slice_workers_.get()));
   };
-  report.train_loss = split_loss(*train_sampler_);
-  if (val_sampler_) {
-    report.val_loss = split_loss(*val_sampler_);
+  report.train_loss = split_loss(*data_.train);
+  if (data_.val) {
+    report.val_loss = split_loss(*data_.val);
     if (*report.val_loss < state_.best_val_loss) {
       state_.best_val_loss = *report.val_loss;
       report.best = true;
     }
   }
-  if (writes_files()) write_samples(step, report.samples);
+  report.samples = recorder_.write_samples(step, *model_, *data_.tokenizer);
   report.seconds = seconds_since(start);
-  if (!metrics_) return report;
-
-  nlohmann::json record{{"step", step},
-                        {"train_loss", finite_or_null(report.train_loss)},
-                        {"eval_seconds", report.seconds},
-                        {"elapsed", elapsed_seconds()}};
-  if (report.val_loss) record["val_loss"] = finite_or_null(*report.val_loss);
-  metrics_->append(record);
-  redraw_loss_plot();
+  recorder_.record_eval(report, elapsed_seconds());
   return report;
 }
 
-void TrainingRun::write_samples(std::int64_t step, std::vector<std::string>& samples) {
-  if (config_.eval.samples == 0) return;
-  infer::SamplingOptions options;
-  options.max_new_tokens = config_.eval.sample_tokens;
-  options.temperature = config_.eval.temperature;
-  options.top_k = config_.eval.top_k;
-  std::string file_text;
-  for (std::int64_t i = 0; i < config_.eval.samples; ++i) {
-    // Seeded by the run and the step, from a generator of its own: samples
-    // never move the training's random stream.
-    options.seed = static_cast<std::uint64_t>(config_.run.seed) * 1000003ULL +
-                   static_cast<std::uint64_t>(step) * 101ULL + static_cast<std::uint64_t>(i);
-    try {
-      samples.push_back(
-          infer::complete_text(*model_, *tokenizer_, config_.eval.sample_prompt, options));
-    } catch (const Error& e) {
-      // A diverged model has no sample to give, but the run decides what
-      // to do about divergence (train.max_bad_steps), not its samples.
-      samples.push_back(fmt::format("(no sample: {})", e.what()));
-    }
-    file_text += fmt::format("--- sample {} of {} at step {}, temperature {}, top_k {}\n{}\n",
-                             i + 1, config_.eval.samples, step, options.temperature, options.top_k,
-                             config_.eval.sample_prompt + samples.back());
-  }
-  const fs::path dir = run_dir_ / "samples";
-  fs::create_directories(dir);
-  std::ofstream(dir / fmt::format("step-{:08d}.txt", step)) << file_text;
+double Trainer::mean_over_ranks(const EvalLoss& local) {
+  const double weighted =
+      local.positions > 0 ? local.mean_loss * static_cast<double>(local.positions) : 0.0;
+  const double loss_sum = communicator_.sum(weighted);
+  const double positions = communicator_.sum(static_cast<double>(local.positions));
+  return positions > 0 ? loss_sum / positions : std::numeric_limits<double>::quiet_NaN();
 }
 
-void TrainingRun::redraw_loss_plot() {
-  const run::LossCurves curves =
-      run::curves_from_metrics(run::read_metrics(metrics_->path()), config_.run.name);
-  run::write_loss_svg((run_dir_ / "loss.svg").string(), {curves},
-                      fmt::format("{}: loss", config_.run.name));
-}
-
-void TrainingRun::record_step(const StepReport& report) {
-  if (!metrics_) return;
-  nlohmann::json record{{"step", report.step},
-                        {"loss", finite_or_null(report.loss)},
-                        {"lr", report.lr},
-                        {"grad_norm", finite_or_null(report.grad_norm)},
-                        {"step_ms", report.step_seconds * 1e3},
-                        {"tokens_per_second", report.tokens_per_second},
-                        {"elapsed", report.elapsed_seconds}};
-  if (report.mfu) record["mfu"] = *report.mfu;
-  if (report.skipped) record["skipped"] = true;
-  if (report.non_finite) record["non_finite"] = true;
-  if (communicator_) record["sync_wait_ms"] = report.sync_wait_seconds * 1e3;
-  if (scaler_.enabled()) record["loss_scale"] = scaler_.scale();
-  metrics_->append(record);
-}
-
-TrainResult TrainingRun::run() {
-  TrainResult result;
-  result.run_dir = run_dir_.string();
-  result.start_step = state_.step;
-  const std::int64_t max_iters = config_.train.max_iters;
-  const std::int64_t eval_interval = config_.eval.interval;
-  const std::int64_t checkpoint_interval = config_.checkpoint.interval;
-  const auto due = [](std::int64_t step, std::int64_t interval) {
-    return interval > 0 && step % interval == 0;
-  };
-
-  // A fresh run evaluates before its first step, as nanoGPT does, so the
-  // curve starts at the untrained loss; a resumed one did so before saving.
-  if (state_.step == 0 && eval_interval > 0) observer_.on_eval(evaluate_at(0));
-
-  data::BatchPrefetcher batches(*train_sampler_, state_.step, config_.data.prefetch);
-  session_start_ = Clock::now();
-  std::int64_t bad_in_a_row = 0;
-  for (std::int64_t step = state_.step; step < max_iters; ++step) {
-    StepReport report = train_step(step, batches);
-    state_.step = step + 1;
-    state_.loss_scaler = scaler_.state();
-    report.elapsed_seconds = elapsed_seconds();
-    result.final_loss = report.loss;
-    if (state_.step % config_.train.log_interval == 0 || state_.step == max_iters ||
-        report.non_finite)
-      record_step(report);
-    observer_.on_step(report);
-
-    bad_in_a_row = report.non_finite ? bad_in_a_row + 1 : 0;
-    if (report.non_finite && writes_files()) {
-      log::warn(
-          "step {}: the {} is not finite; no update ({} of train.max_bad_steps = {} in a row)",
-          state_.step, std::isfinite(report.loss) ? "gradient norm" : "loss", bad_in_a_row,
-          config_.train.max_bad_steps);
-    }
-    if (bad_in_a_row > config_.train.max_bad_steps) {
-      result.stop_reason = StopReason::diverged;
-      result.stop_message = divergence_message(state_.step - bad_in_a_row + 1, state_.step);
-      break;
-    }
-
-    const bool last = state_.step == max_iters;
-    bool improved = false;
-    if (due(state_.step, eval_interval) || last) {
-      const EvalReport eval = evaluate_at(state_.step);
-      improved = eval.best;
-      result.final_val_loss = eval.val_loss;
-      observer_.on_eval(eval);
-    }
-    // No checkpoint while steps go bad: if they go on, the run stops with
-    // the last checkpoint from before them.
-    const bool keep_as_best = improved && config_.checkpoint.keep_best;
-    const bool checkpoint_due =
-        bad_in_a_row == 0 && (due(state_.step, checkpoint_interval) || last || keep_as_best);
-    if (writes_files() && checkpoint_due) {
-      save_checkpoint();
-      if (keep_as_best) checkpoints_->mark_best(state_.step);
-    }
-    // A stop signal, or the deadline coming, on any rank stops every rank
-    // here, with a checkpoint.
-    const int signal = StopSignals::requested();
-    const bool deadline_close = deadline_near(step + 1 - result.start_step);
-    const bool stop = communicator_ ? communicator_->any(signal != 0 || deadline_close)
-                                    : signal != 0 || deadline_close;
-    if (stop && !last) {
-      if (writes_files() && !checkpoint_due) save_checkpoint();
-      // No rank exits (with code 3) before rank 0's checkpoint is on disk:
-      // launchers (mpirun, srun --kill-on-bad-exit) end the whole job when
-      // one rank exits with a non-zero code.
-      if (communicator_) communicator_->barrier();
-      result.stop_signal = signal;
-      result.stop_reason = signal != 0      ? StopReason::signal
-                           : deadline_close ? deadline_reason_
-                                            : StopReason::another_rank;
-      result.stop_message = signal != 0      ? strsignal(signal)
-                            : deadline_close ? deadline_text_
-                                             : "a stop on another rank";
-      break;
-    }
-  }
-  result.final_step = state_.step;
-  result.best_val_loss = state_.best_val_loss;
-  return result;
-}
-
-std::string TrainingRun::divergence_message(std::int64_t first_bad_step,
-                                            std::int64_t last_bad_step) const {
-  const std::optional<Checkpoint> good = latest_checkpoint(checkpoints_dir_);
-  return fmt::format(
-      "the loss or gradient norm was NaN/inf at steps {}-{}, more than train.max_bad_steps = {} "
-      "in a row (those steps changed no weights and were not checkpointed). {}: lower optim.lr, "
-      "or raise optim.warmup_iters or optim.grad_clip, and run again to go on from it (or delete "
-      "the run to start over)",
-      first_bad_step, last_bad_step, config_.train.max_bad_steps,
-      good ? fmt::format("The last checkpoint is {} (step {})", good->dir.string(), good->step)
-           : std::string("There is no checkpoint yet"));
-}
-
-bool TrainingRun::deadline_near(std::int64_t steps_this_session) const {
-  if (!deadline_ || steps_this_session <= 0) return false;
-  const double per_step = seconds_since(session_start_) / static_cast<double>(steps_this_session);
-  const double seconds_left = std::chrono::duration<double>(*deadline_ - Clock::now()).count();
-  return per_step + config_.train.time_limit_margin >= seconds_left;
-}
-
-double TrainingRun::elapsed_seconds() const {
+double Trainer::elapsed_seconds() const {
   return train_seconds_before_ + seconds_since(session_start_);
 }
 
-void TrainingRun::save_checkpoint() {
-  state_.train_seconds = elapsed_seconds();
-  const Checkpoint written = checkpoints_->write(state_.step, [&](const fs::path& dir) {
-    write_run_checkpoint(
-        dir, CheckpointContents{config_, tokenizer_json_, *model_, *optimizer_, state_});
-  });
-  observer_.on_checkpoint(state_.step, written.dir.string());
+TrainResult Trainer::finish(TrainResult result, const Stop& stop) const {
+  result.final_step = state_.step;
+  result.best_val_loss = state_.best_val_loss;
+  result.stop_reason = stop.reason;
+  result.stop_signal = stop.signal;
+  result.stop_message = stop.message;
+  return result;
 }
 
 TrainResult train(const config::Config& config, TrainingObserver& observer) {
-  TrainingRun run(config, observer);
-  return run.run();
+  return Trainer(config, observer).run();
 }
 
 }  // namespace loom::train

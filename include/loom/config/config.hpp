@@ -25,7 +25,7 @@ enum class LrSchedule { cosine, constant };
 enum class Precision { fp32, bf16, fp16 };
 enum class WindowMode { packed, document };
 enum class ResumeMode { automatic, never };
-enum class DistBackend { automatic, mpi, nccl };
+enum class DistBackend { automatic, mpi, gloo, nccl };
 enum class TokenizerKind { char_level, byte, bpe, unigram };
 enum class CorpusFormat { automatic, text, jsonl, discord, telegram };
 
@@ -78,8 +78,10 @@ struct EnumNames<ResumeMode> {
 };
 template <>
 struct EnumNames<DistBackend> {
-  static constexpr std::pair<DistBackend, const char*> values[] = {
-      {DistBackend::automatic, "auto"}, {DistBackend::mpi, "mpi"}, {DistBackend::nccl, "nccl"}};
+  static constexpr std::pair<DistBackend, const char*> values[] = {{DistBackend::automatic, "auto"},
+                                                                   {DistBackend::mpi, "mpi"},
+                                                                   {DistBackend::gloo, "gloo"},
+                                                                   {DistBackend::nccl, "nccl"}};
 };
 template <>
 struct EnumNames<TokenizerKind> {
@@ -354,7 +356,9 @@ struct DistConfig {
   template <class Self, class Visitor>
   static void schema(Self& s, Visitor& v) {
     v.field("backend", s.backend,
-            FieldSpec("gradient all-reduce: auto = NCCL for CUDA tensors, MPI for CPU tensors"));
+            FieldSpec("how ranks talk (unused with one rank): auto = mpi under mpirun, else gloo, "
+                      "and nccl for ranks on CUDA; mpi and gloo carry CPU tensors, nccl CUDA "
+                      "tensors (its flags and sums go as auto picks for the CPU)"));
     v.field("bucket_mb", s.bucket_mb,
             FieldSpec("size of the flat gradient buckets reduced while backward runs, in MiB")
                 .greater_than(0));

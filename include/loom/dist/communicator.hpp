@@ -1,10 +1,12 @@
 // How ranks talk: all-reduce of flat buffers (blocking or started now and
 // waited for later), broadcast, barrier, and the small agreements every
-// rank must reach together (DESIGN.md invariant 4: a flag one rank raises,
-// such as an fp16 overflow or a stop signal, is seen by all).
+// rank must reach together (docs/ARCHITECTURE.md, invariant 4: a flag one
+// rank raises, such as an fp16 overflow or a stop signal, is seen by all).
 //
-// The trainer never knows which backend carries the bytes. A world of one
-// needs no communicator at all: the trainer then skips every call.
+// The trainer never knows which backend carries the bytes, nor how many
+// ranks there are: a run of one rank talks to a solo communicator, whose
+// collectives return at once with the rank's own values. dist::connect
+// (connect.hpp) picks the backend.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,7 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual std::string backend() const = 0;  // "mpi", "nccl"
+  virtual std::string backend() const = 0;  // "solo", "mpi", "gloo", "nccl"
 
   // Reduces `buffer` (contiguous float32 or float64) in place across all
   // ranks. Every rank must start the same reductions in the same order.
@@ -57,6 +59,10 @@ class Communicator {
   std::vector<std::string> all_gather_bytes(const std::string& bytes);
   std::string broadcast_bytes(const std::string& bytes, int root);
 };
+
+// The world of one rank: every collective leaves the buffer as it is (the
+// average or sum of one value is that value) and completes at once.
+std::unique_ptr<Communicator> make_solo_communicator();
 
 // The MPI backend, for CPU tensors. All MPI calls happen on one
 // communication thread that this object owns (MPI is initialised there, at

@@ -1,5 +1,6 @@
-// Data-parallel gradient averaging, overlapped with backward (DESIGN.md
-// invariant 3).
+// Data-parallel gradient averaging, overlapped with backward
+// (docs/ARCHITECTURE.md, invariant 3). With one rank (a solo communicator)
+// there is nothing to average, and arm() and finish() do nothing.
 //
 // Parameters are grouped into buckets of about dist.bucket_mb, in reverse
 // order of registration: roughly the order backward produces their
@@ -13,7 +14,9 @@
 //
 // finish() reduces whatever the hooks did not (parameters that got no
 // gradient, or gradients that did not come through backward's accumulation,
-// like the CPU batch slices'), waits for every bucket, and writes the
+// like the CPU batch slices', which autograd::grad returns without running
+// the hooks: for them, the whole reduction starts in finish()), waits for
+// every bucket, and writes the
 // averaged gradients back: after it, every rank holds the same gradients,
 // so clipping and the optimizer step agree without further talk.
 #pragma once

@@ -88,6 +88,11 @@ class LanguageModel : public torch::nn::Module {
   // `sequence_length`; see each family for the formula.
   virtual double flops_per_token(std::int64_t sequence_length) const = 0;
 
+  // Whether training draws random numbers from torch's global generator
+  // rather than the thread's (model::DropoutGeneratorScope): threads that
+  // train slices of one batch at once would then share it in no fixed order.
+  virtual bool draws_from_global_generator() const { return false; }
+
   const config::ModelConfig& config() const { return config_; }
   std::int64_t vocab_size() const { return vocab_size_; }
   std::int64_t block_size() const { return config_.block_size; }

@@ -37,6 +37,10 @@ class LstmModel : public LanguageModel {
   // per token does not depend on the context length.
   double flops_per_token(std::int64_t sequence_length) const override;
 
+  // LibTorch's LSTM draws its dropout between layers from the global
+  // generator.
+  bool draws_from_global_generator() const override;
+
  protected:
   std::unique_ptr<DecodeCache> make_decode_cache() const override;
   torch::Tensor decode_cached(DecodeCache& cache, const DecodeFeed& feed) override;

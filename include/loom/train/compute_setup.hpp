@@ -1,6 +1,7 @@
-// Where a run computes: the device run.device names and, on CPU, how many
-// intra-op threads. Debian's LibTorch starts with one thread whatever the
-// machine has, so the count is always set, never inherited.
+// How a process computes, once its device is known (dist::connect picks
+// it): on the CPU, how many intra-op threads (Debian's LibTorch starts with
+// one whatever the machine has, so the count is always set, never
+// inherited), which dtype autocast uses, and how freed memory is kept.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +12,6 @@
 #include "loom/config/config.hpp"
 
 namespace loom::train {
-
-// auto: the first CUDA device when LibTorch sees one (the rank's local GPU
-// under a launcher), else the CPU. cuda where LibTorch has no CUDA device is
-// a UsageError naming run.device.
-torch::Device resolve_device(config::Device requested, int local_rank);
 
 // The CPUs this process may run on (its affinity mask), and all online CPUs.
 std::int64_t usable_cpu_count();

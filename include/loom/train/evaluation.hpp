@@ -20,15 +20,6 @@ namespace loom::train {
 
 class CpuWorkerPool;
 
-// A batch's inputs and targets as int64 tensors [rows, cols] on `device`.
-// On the CPU they share the batch's memory: keep `batch` alive while they
-// are in use (backward included).
-struct BatchTensors {
-  torch::Tensor inputs;
-  torch::Tensor targets;
-};
-BatchTensors to_tensors(data::Batch& batch, const torch::Device& device);
-
 struct EvalLoss {
   double mean_loss = 0;         // mean over the scored positions of all batches
   std::int64_t positions = 0;   // positions scored (targets not ignored)
@@ -39,14 +30,14 @@ struct EvalLoss {
 // model in eval mode without gradients, under autocast to `autocast` when
 // given, and restores the model's training mode. Every scored position
 // weighs the same, also when document windows leave some batches part
-// padding. With `count_characters`, the scored targets are decoded and
+// padding. With `character_counter` (the tokenizer), the scored targets are decoded and
 // their characters counted, for bits per character. With `workers`, the
 // batches are shared among them (the result is the same, summed in batch
 // order).
 EvalLoss evaluate_loss(model::LanguageModel& model, const data::BatchSampler& sampler,
                        std::int64_t batches, const torch::Device& device,
                        std::optional<at::ScalarType> autocast,
-                       const text::Tokenizer* count_characters = nullptr,
+                       const text::Tokenizer* character_counter = nullptr,
                        CpuWorkerPool* workers = nullptr);
 
 }  // namespace loom::train

@@ -1,97 +1,108 @@
-// `loom train`: one run, from a config to a run directory.
+// `loom train`: one run, from a config to a run directory (run_recorder.hpp
+// and checkpoint_store.hpp list what it holds).
 //
-//   runs/<name>/config.yaml      the resolved config (every key)
-//               tokenizer.json   the tokenizer the ids mean
-//               metrics.jsonl    a record every train.log_interval steps and at each evaluation
-//               samples/         step-00000250.txt: text sampled at each evaluation
-//               loss.svg         train and validation loss, redrawn at each evaluation
-//               checkpoints/     see checkpoint_store.hpp and run_checkpoint.hpp
-//
-// The loop (trainer.cpp) reads top to bottom: learning rate for the step,
-// forward and backward over the micro-batches with the loss scaled by
-// 1/accumulation, unscale and check for inf (fp16), clip, optimizer step;
-// then, on their schedules, evaluation with samples and checkpoints. What
-// is printed while it runs is the observer's business, so the same trainer
-// drives a progress bar on a terminal and plain lines in a log file.
+// The Trainer composes parts built from the config, each owning one policy:
+// TrainingData (the store and this rank's samplers), the model, AdamW, the
+// loss scaler and learning-rate schedule, a communicator and the gradient
+// sync (dist::connect picks the backend; one rank gets a solo one), the
+// Checkpointer (resume, checkpoint cadence, keep-best), the RunRecorder
+// (metrics, samples, plot; rank 0) and the StopPolicy (signals, deadlines,
+// divergence, agreed across ranks). What remains here is run(), a list of
+// calls in the order things happen, and the step: learning rate, forward
+// and backward over the micro-batches with the loss scaled by
+// 1/accumulation, the gradient all-reduce, unscale and check for inf
+// (fp16), clip, optimizer step. What is printed while it runs is the
+// observer's business, so the same trainer drives a progress bar on a
+// terminal and plain lines in a log file.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <optional>
-#include <string>
 #include <vector>
 
+#include <torch/torch.h>
+
 #include "loom/config/config.hpp"
+#include "loom/core/launch_env.hpp"
+#include "loom/data/batch_tensors.hpp"
+#include "loom/dist/connect.hpp"
+#include "loom/dist/gradient_sync.hpp"
+#include "loom/model/language_model.hpp"
+#include "loom/train/checkpointer.hpp"
+#include "loom/train/cpu_worker_pool.hpp"
+#include "loom/train/evaluation.hpp"
+#include "loom/train/loss_scaler.hpp"
+#include "loom/train/lr_schedule.hpp"
+#include "loom/train/reports.hpp"
+#include "loom/train/run_recorder.hpp"
+#include "loom/train/stop_policy.hpp"
+#include "loom/train/training_data.hpp"
 
 namespace loom::train {
 
-// What the trainer tells the outside about a run, as it happens.
-struct RunStart {
-  std::string run_dir;
-  std::string device;        // "cpu", "cuda:0"
-  std::int64_t threads = 1;  // CPU threads
-  std::string threading;     // "batch slices" or "per operation"
-  std::int64_t parameters = 0;
-  std::int64_t vocab_size = 0;
-  std::int64_t accumulation_steps = 1;
-  std::int64_t tokens_per_step = 0;
-  std::int64_t start_step = 0;  // > 0 when resumed
-  std::int64_t max_iters = 0;
-  std::vector<std::string> config_changes;  // since the checkpoint resumed from
-};
-
-struct StepReport {
-  std::int64_t step = 0;  // optimizer steps done, 1..max_iters
-  std::int64_t max_iters = 0;
-  double loss = 0;  // mean over the step's micro-batches
-  double lr = 0;
-  double grad_norm = 0;  // before clipping
-  double step_seconds = 0;
-  double tokens_per_second = 0;
-  std::optional<double> mfu;     // when a peak is known (train.peak_tflops)
-  double elapsed_seconds = 0;    // training time, over all sessions of the run
-  bool skipped = false;          // no update this step: fp16 overflow, or non_finite
-  bool non_finite = false;       // the loss or gradient norm was NaN/inf (train.max_bad_steps)
-  double sync_wait_seconds = 0;  // waiting for gradient all-reduces after backward
-};
-
-struct EvalReport {
-  std::int64_t step = 0;
-  double train_loss = 0;
-  std::optional<double> val_loss;  // none when the store has no validation tokens
-  bool best = false;               // the best validation loss so far
-  double seconds = 0;
-  std::vector<std::string> samples;
-};
-
-class TrainingObserver {
+class Trainer {
  public:
-  virtual ~TrainingObserver() = default;
-  virtual void on_start(const RunStart& start) { (void)start; }
-  virtual void on_step(const StepReport& report) { (void)report; }
-  virtual void on_eval(const EvalReport& report) { (void)report; }
-  virtual void on_checkpoint(std::int64_t step, const std::string& dir) { (void)step, (void)dir; }
-};
+  // Builds every part and resumes from the run directory's latest
+  // checkpoint when there is one (see train() below for the errors).
+  Trainer(const config::Config& config, TrainingObserver& observer);
+  // Trains from where the run is to train.max_iters, or to a stop.
+  TrainResult run();
 
-// Why a run ended before train.max_iters, if it did.
-enum class StopReason {
-  none,          // trained to train.max_iters
-  signal,        // a train.stop_signals signal (checkpoint saved)
-  time_limit,    // train.time_limit was near (checkpoint saved)
-  job_end,       // the SLURM job's end time was near (checkpoint saved)
-  another_rank,  // another rank had one of the reasons above (checkpoint saved by rank 0)
-  diverged,      // more than train.max_bad_steps non-finite steps in a row (no new checkpoint)
-};
+ private:
+  // Every rank runs the same config, starts from rank 0's weights, and
+  // averages its gradients with the others'.
+  void agree_across_ranks();
+  // Step `step` (1..max_iters): forward, backward, all-reduce, update.
+  StepReport train_step(std::int64_t step, data::BatchPrefetcher& batches);
+  // Forward and backward of one micro-batch, gradients added into .grad;
+  // returns its loss (already divided by the micro-steps) on the CPU.
+  // `done`: the steps done before this one.
+  torch::Tensor backward_whole(const data::BatchTensors& batch, std::int64_t done,
+                               std::int64_t micro);
+  torch::Tensor backward_in_slices(const data::BatchTensors& batch, std::int64_t done,
+                                   std::int64_t micro);
+  // The loss of inputs -> targets, under autocast when the precision asks.
+  torch::Tensor loss_of(const torch::Tensor& inputs, const torch::Tensor& targets);
+  // Dropout masks of worker `worker` at (done, micro): a function of the
+  // position in the run, never of what was drawn before.
+  at::Generator dropout_generator_for(std::int64_t done, std::int64_t micro, int worker) const;
+  bool evaluation_due(std::int64_t step) const;
+  EvalReport evaluate(std::int64_t step);
+  // An evaluation's mean loss over every rank's batches.
+  double mean_over_ranks(const EvalLoss& local);
+  double elapsed_seconds() const;
+  TrainResult finish(TrainResult result, const Stop& stop) const;
 
-struct TrainResult {
-  std::string run_dir;
-  std::int64_t start_step = 0;
-  std::int64_t final_step = 0;
-  std::optional<double> final_loss;  // of the last step trained, none when none was
-  std::optional<double> final_val_loss;
-  double best_val_loss = 0;  // infinity when never evaluated
-  StopReason stop_reason = StopReason::none;
-  int stop_signal = 0;       // with StopReason::signal: the signal
-  std::string stop_message;  // what stopped the run and what to do, for the user
+  using Clock = std::chrono::steady_clock;
+  const config::Config config_;
+  TrainingObserver& observer_;
+  const LaunchEnv launch_;
+  dist::Connection connection_;
+  dist::Communicator& communicator_;
+  const torch::Device device_;
+  StopPolicy stop_policy_;  // train.time_limit counts from its construction
+  std::int64_t threads_;
+  std::optional<at::ScalarType> autocast_dtype_;
+  std::filesystem::path run_dir_;
+  TrainingData data_;
+  std::shared_ptr<model::LanguageModel> model_;
+  std::vector<torch::Tensor> parameters_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  DynamicLossScaler scaler_;
+  LearningRateSchedule schedule_;
+  // run.cpu_threading: batch. Each micro-batch is cut into slices trained
+  // at once on these threads; without them, LibTorch's threads share each
+  // operation.
+  std::unique_ptr<CpuWorkerPool> slice_workers_;
+  Checkpointer checkpointer_;
+  RunRecorder recorder_;
+  std::unique_ptr<dist::GradientSync> gradient_sync_;  // built once the weights agree
+  TrainingState state_;
+  double train_seconds_before_ = 0;  // from the checkpoint resumed from
+  Clock::time_point session_start_ = Clock::now();
 };
 
 // Trains as `config` says (stopping early, with a checkpoint, when a
@@ -100,6 +111,7 @@ struct TrainResult {
 // loom::UsageError (exit code 2) for what the user must fix before anything
 // runs (a missing store, a model shape that differs from the checkpoint's,
 // cuda asked for where there is none), loom::Error for failures on the way.
+// Trainer(config, observer).run().
 TrainResult train(const config::Config& config, TrainingObserver& observer);
 
 }  // namespace loom::train

@@ -1,0 +1,79 @@
+// The run's checkpoints as a policy (docs/ARCHITECTURE.md, invariant 5):
+// what a resume may take from the latest checkpoint and the checks that
+// make it safe, when a checkpoint is written (checkpoint.interval, the last
+// step, a new best validation loss with checkpoint.keep_best; never while
+// steps go bad, so that a diverging run stops with the last good one), and
+// on rank 0 alone the store that writes them. Every rank calls every
+// method; the ones that write do nothing on the other ranks.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/optim/adamw.h>
+
+#include "loom/config/config.hpp"
+#include "loom/model/language_model.hpp"
+#include "loom/train/checkpoint_store.hpp"
+#include "loom/train/reports.hpp"
+#include "loom/train/run_checkpoint.hpp"
+
+namespace loom::train {
+
+// What a checkpoint is made of; the checkpointer reads these when it saves
+// and loads into them when it resumes.
+struct CheckpointedParts {
+  const config::Config& config;
+  const nlohmann::json& tokenizer;
+  model::LanguageModel& model;
+  torch::optim::AdamW& optimizer;
+};
+
+struct Resumed {
+  TrainingState state;                      // as saved, for this run's world size
+  std::vector<std::string> config_changes;  // "section.key: old -> new" since it was written
+};
+
+class Checkpointer {
+ public:
+  // The checkpoints of `run_dir`; rank 0 opens the store (which clears
+  // crashed writers' leftovers) and tells `observer` of each it writes.
+  Checkpointer(const std::filesystem::path& run_dir, int rank, CheckpointedParts parts,
+               TrainingObserver& observer);
+
+  // Loads the latest checkpoint into the parts (weights, optimizer state,
+  // random generators) when there is one and checkpoint.resume allows.
+  // Throws loom::UsageError when it cannot continue this run: resume is
+  // never, the model shape or tokenizer differ, it is past train.max_iters.
+  std::optional<Resumed> resume(int world_size, std::int64_t accumulation_steps);
+
+  // After the step `state.step`: writes a checkpoint when one is due.
+  // `bad_step`: the step was not finite (none then); `new_best`: its
+  // evaluation found the best validation loss so far.
+  void save_if_due(const TrainingState& state, bool bad_step, bool new_best);
+
+  // A run stopping early after `state.step` leaves a checkpoint of it
+  // (unless save_if_due just wrote it).
+  void save_for_stop(const TrainingState& state);
+
+  std::optional<Checkpoint> latest() const { return latest_checkpoint(dir_); }
+
+ private:
+  void save(const TrainingState& state);
+
+  CheckpointedParts parts_;
+  TrainingObserver& observer_;
+  std::filesystem::path dir_;
+  std::unique_ptr<CheckpointStore> store_;  // rank 0 only
+  std::int64_t interval_;
+  std::int64_t max_iters_;
+  bool keep_best_;
+  std::int64_t last_saved_step_ = -1;
+};
+
+}  // namespace loom::train
