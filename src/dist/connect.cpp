@@ -34,19 +34,25 @@ std::unique_ptr<Communicator> join_over_cpu(const LaunchEnv& launch, DistBackend
   const bool use_mpi =
       backend == DistBackend::mpi || (backend != DistBackend::gloo && under_mpirun);
   if (use_mpi) return make_mpi_communicator();
-  return make_gloo_communicator(store_address_from_environment(), launch.rank,
-                                launch.world_size);
+  return make_gloo_communicator(store_address_from_environment(), launch.rank, launch.world_size);
 }
 
-// The backend fits the device this rank computes on.
-void check_backend_carries(DistBackend backend, const torch::Device& device) {
-  if (device.is_cuda() && (backend == DistBackend::mpi || backend == DistBackend::gloo)) {
+// Whether this rank will compute on a CUDA device, known before the ranks
+// meet (which one may depend on the rank's place on its node).
+bool computes_on_cuda(config::Device requested) {
+  return requested == config::Device::cuda ||
+         (requested == config::Device::automatic && torch::cuda::is_available());
+}
+
+// The backend fits the device kind this rank computes on.
+void check_backend_carries(DistBackend backend, bool on_cuda) {
+  if (on_cuda && (backend == DistBackend::mpi || backend == DistBackend::gloo)) {
     throw UsageError(fmt::format(
-        "dist.backend is {}, which carries CPU tensors only, but this rank computes on {}; set "
+        "dist.backend is {}, which carries CPU tensors only, but this rank computes on CUDA; set "
         "dist.backend: nccl (or auto), or run.device: cpu",
-        name_of(backend), device.str()));
+        name_of(backend)));
   }
-  if (device.is_cpu() && backend == DistBackend::nccl) {
+  if (!on_cuda && backend == DistBackend::nccl) {
     throw UsageError(
         "dist.backend is nccl, which carries CUDA tensors only, but this rank computes on the "
         "cpu; set dist.backend: auto, mpi or gloo, or run.device: cuda");
@@ -80,8 +86,7 @@ torch::Device device_for_rank(config::Device requested, int local_rank) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % devices));
 }
 
-Connection connect(const LaunchEnv& launch, DistBackend backend,
-                   config::Device requested_device) {
+Connection connect(const LaunchEnv& launch, DistBackend backend, config::Device requested_device) {
   Connection connection;
   if (launch.world_size == 1) {
     connection.communicator = make_solo_communicator();
@@ -89,6 +94,9 @@ Connection connect(const LaunchEnv& launch, DistBackend backend,
     return connection;
   }
 
+  // Refused before the ranks meet: a rank that stops then leaves no peer
+  // waiting for it.
+  check_backend_carries(backend, computes_on_cuda(requested_device));
   std::unique_ptr<Communicator> host = join_over_cpu(launch, backend);
   log::set_rank(host->rank(), host->size());
   int local_rank = launch.local_rank;
@@ -99,7 +107,6 @@ Connection connect(const LaunchEnv& launch, DistBackend backend,
     connection.local_world_size = placement.local_size;
   }
   connection.device = device_for_rank(requested_device, local_rank);
-  check_backend_carries(backend, connection.device);
   connection.communicator = connection.device.is_cuda()
                                 ? join_over_nccl(std::move(host), connection.device)
                                 : std::move(host);

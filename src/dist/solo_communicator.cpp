@@ -28,8 +28,7 @@ class SoloCommunicator final : public Communicator {
   }
   void broadcast(torch::Tensor buffer, int root) override {
     check_rank_buffer(buffer);
-    if (root != 0)
-      throw Error(fmt::format("broadcast from rank {} in a world of one rank", root));
+    if (root != 0) throw Error(fmt::format("broadcast from rank {} in a world of one rank", root));
   }
   void barrier() override {}
 

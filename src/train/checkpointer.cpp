@@ -31,7 +31,8 @@ Checkpointer::Checkpointer(const fs::path& run_dir, int rank, CheckpointedParts 
       interval_(parts.config.checkpoint.interval),
       max_iters_(parts.config.train.max_iters),
       keep_best_(parts.config.checkpoint.keep_best) {
-  if (rank == 0) store_ = std::make_unique<CheckpointStore>(dir_, parts.config.checkpoint.keep_last);
+  if (rank == 0)
+    store_ = std::make_unique<CheckpointStore>(dir_, parts.config.checkpoint.keep_last);
 }
 
 std::optional<Resumed> Checkpointer::resume(int world_size, std::int64_t accumulation_steps) {
@@ -76,8 +77,7 @@ std::optional<Resumed> Checkpointer::resume(int world_size, std::int64_t accumul
         "resuming step {} (written by {} rank{}) on {} rank{}: the same global batch of {} "
         "sequences, now {} micro-step{} of {} per rank",
         info.state.step, info.state.world_size, plural(info.state.world_size), world_size,
-        plural(world_size), config.train.batch_size, accumulation_steps,
-        plural(accumulation_steps),
+        plural(world_size), config.train.batch_size, accumulation_steps, plural(accumulation_steps),
         config.train.batch_size / (world_size * accumulation_steps));
   }
   load_model_weights(latest->dir, parts_.model);
@@ -90,8 +90,8 @@ std::optional<Resumed> Checkpointer::resume(int world_size, std::int64_t accumul
 
 void Checkpointer::save_if_due(const TrainingState& state, bool bad_step, bool new_best) {
   const bool keep_as_best = new_best && keep_best_;
-  const bool due = (interval_ > 0 && state.step % interval_ == 0) || state.step == max_iters_ ||
-                   keep_as_best;
+  const bool due =
+      (interval_ > 0 && state.step % interval_ == 0) || state.step == max_iters_ || keep_as_best;
   if (bad_step || !due) return;
   save(state);
   if (keep_as_best && store_) store_->mark_best(state.step);

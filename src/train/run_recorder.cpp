@@ -24,8 +24,7 @@ nlohmann::json finite_or_null(double value) {
 
 }  // namespace
 
-RunRecorder::RunRecorder(const config::Config& config, fs::path run_dir, int rank,
-                         int world_size)
+RunRecorder::RunRecorder(const config::Config& config, fs::path run_dir, int rank, int world_size)
     : config_(config), run_dir_(std::move(run_dir)), rank_(rank), world_size_(world_size) {
   if (writes()) fs::create_directories(run_dir_);
 }
@@ -44,8 +43,8 @@ void RunRecorder::start(const nlohmann::json& tokenizer, std::int64_t resumed_st
                         config::to_yaml(config_, config::DumpStyle::documented));
   durable::replace_file(run_dir_ / "tokenizer.json", run_dir_ / ".tokenizer.json.tmp",
                         tokenizer.dump() + "\n");
-  metrics_ = std::make_unique<run::MetricsLog>(metrics.string(),
-                                               resumed_step > 0 ? resumed_step : -1);
+  metrics_ =
+      std::make_unique<run::MetricsLog>(metrics.string(), resumed_step > 0 ? resumed_step : -1);
 }
 
 void RunRecorder::record_step(const StepReport& report) {
@@ -68,8 +67,7 @@ void RunRecorder::record_step(const StepReport& report) {
   metrics_->append(record);
 }
 
-std::vector<std::string> RunRecorder::write_samples(std::int64_t step,
-                                                    model::LanguageModel& model,
+std::vector<std::string> RunRecorder::write_samples(std::int64_t step, model::LanguageModel& model,
                                                     const text::Tokenizer& tokenizer) {
   std::vector<std::string> samples;
   if (!writes() || config_.eval.samples == 0) return samples;

@@ -102,7 +102,8 @@ std::optional<Stop> StopPolicy::agreed_stop(std::int64_t steps_done) {
 
 bool StopPolicy::deadline_near(std::int64_t steps_done) const {
   if (!deadline_ || steps_done <= 0) return false;
-  const double session_seconds = std::chrono::duration<double>(Clock::now() - session_start_).count();
+  const double session_seconds =
+      std::chrono::duration<double>(Clock::now() - session_start_).count();
   const double per_step = session_seconds / static_cast<double>(steps_done);
   const double seconds_left = std::chrono::duration<double>(*deadline_ - Clock::now()).count();
   return per_step + train_.time_limit_margin >= seconds_left;

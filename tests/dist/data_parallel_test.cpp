@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "free_port.hpp"
 #include "test_support.hpp"
 #include "tiny_run.hpp"
 #include <fmt/format.h>
@@ -181,6 +182,41 @@ TEST_F(DataParallel, AGlobalBatchThatDoesNotSplitIsRefusedBeforeTraining) {
       std::string::npos)
       << result.err;
   EXPECT_FALSE(fs::exists(dir_.path() / "runs" / "bad" / "checkpoints" / "latest"));
+}
+
+// dist.backend: gloo under mpirun: the ranks meet through MASTER_ADDR's
+// store instead of MPI and train the same.
+TEST_F(DataParallel, DistBackendGlooCarriesRanksThatMpirunStarted) {
+  const int port = testing::free_tcp_port();
+  ASSERT_NE(port, 0);
+  const auto result =
+      run_command(fmt::format("MASTER_ADDR=127.0.0.1 MASTER_PORT={} ", port) + mpirun(2) +
+                  train_args(config_, "gloo_ranks", 2) + " --set dist.backend=gloo");
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("[rank 0] data parallel over 2 ranks (gloo)"), std::string::npos)
+      << result.out;
+  expect_same_training(read_run("gloo_ranks"), train(1, "one_rank", 2));
+}
+
+// A backend that cannot carry the run stops every rank with exit code 2
+// before the ranks meet, so a rank alone gets the error rather than a wait.
+TEST_F(DataParallel, ABackendThatCannotCarryTheRunIsRefusedBeforeTheRanksMeet) {
+  const std::string rank_one_of_two = "RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=9 ";
+  const auto mpi = run_command(rank_one_of_two + "'" + LOOM_BINARY + "' " +
+                               train_args(config_, "bad_backend", 4) + " --set dist.backend=mpi");
+  EXPECT_EQ(mpi.exit_code, 2);
+  EXPECT_NE(mpi.err.find("dist.backend is mpi, but this rank was started from RANK/WORLD_SIZE, "
+                         "not by mpirun"),
+            std::string::npos)
+      << mpi.err;
+  const auto nccl = run_command(rank_one_of_two + "'" + LOOM_BINARY + "' " +
+                                train_args(config_, "bad_backend", 4) +
+                                " --set dist.backend=nccl --set run.device=cpu");
+  EXPECT_EQ(nccl.exit_code, 2);
+  EXPECT_NE(nccl.err.find("dist.backend is nccl, which carries CUDA tensors only"),
+            std::string::npos)
+      << nccl.err;
+  EXPECT_FALSE(fs::exists(dir_.path() / "runs" / "bad_backend"));
 }
 
 }  // namespace

@@ -35,11 +35,11 @@ struct StepReport {
   double grad_norm = 0;  // before clipping
   double step_seconds = 0;
   double tokens_per_second = 0;
-  std::optional<double> mfu;     // when a peak is known (train.peak_tflops)
-  double elapsed_seconds = 0;    // training time, over all sessions of the run
-  bool skipped = false;          // no update this step: fp16 overflow, or non_finite
-  bool non_finite = false;       // the loss or gradient norm was NaN/inf (train.max_bad_steps)
-  double sync_wait_seconds = 0;  // waiting for gradient all-reduces after backward
+  std::optional<double> mfu;         // when a peak is known (train.peak_tflops)
+  double elapsed_seconds = 0;        // training time, over all sessions of the run
+  bool skipped = false;              // no update this step: fp16 overflow, or non_finite
+  bool non_finite = false;           // the loss or gradient norm was NaN/inf (train.max_bad_steps)
+  double sync_wait_seconds = 0;      // waiting for gradient all-reduces after backward
   std::optional<double> loss_scale;  // fp16's loss scale after the step
 };
 
