@@ -7,10 +7,10 @@
 // 64 x 256) it measures, on the real sampler:
 //   - BatchSampler::batch(), called in a loop: what the trainer would pay per
 //     micro-batch if it assembled batches itself;
-//   - a training step (forward, backward, AdamW) of a stand-in GPT of the
-//     Shakespeare config's shape (stand_in_gpt.hpp; not Loom's model) with the
-//     model's block size set to the shape's, fed by a BatchPrefetcher, and how
-//     long each BatchPrefetcher::next() blocked: what the trainer will pay.
+//   - a training step (forward, backward, AdamW) of Loom's GPT (make_model,
+//     make_adamw) of shakespeare_char_cpu.yaml's shape with the model's block
+//     size set to the shape's, fed by a BatchPrefetcher, and how long each
+//     BatchPrefetcher::next() blocked: what the trainer will pay.
 // Tokens come from a token store's train split (mapped, as the trainer reads
 // it) or, without --store, from 100M synthetic uint8 tokens held in memory,
 // large enough that random windows miss the CPU caches as a real corpus does.
@@ -22,12 +22,12 @@
 #include <exception>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "stand_in_gpt.hpp"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -35,19 +35,32 @@
 #include "loom/core/error.hpp"
 #include "loom/data/sampler.hpp"
 #include "loom/data/token_store.hpp"
+#include "loom/model/language_model.hpp"
+#include "loom/train/optimizer.hpp"
 
 namespace {
 
-using loom::bench::StandInGpt;
-using loom::bench::StandInGptShape;
 using loom::data::Batch;
 using loom::data::BatchPrefetcher;
 using loom::data::BatchSampler;
 using loom::data::SplitView;
+using loom::model::LanguageModel;
 using Clock = std::chrono::steady_clock;
 
 // The Shakespeare char vocabulary (65 characters and the special tokens).
 constexpr std::int64_t kSyntheticVocab = 69;
+
+// configs/shakespeare_char_cpu.yaml's model (nanoGPT's CPU recipe: 4 layers,
+// 4 heads, 128 wide, no dropout), its block size set to the micro-batch's.
+loom::config::ModelConfig model_config(std::int64_t block_size) {
+  loom::config::ModelConfig config;
+  config.block_size = block_size;
+  config.n_layer = 4;
+  config.n_head = 4;
+  config.n_embd = 128;
+  config.dropout = 0.0;
+  return config;
+}
 
 struct BenchOptions {
   std::string store;  // empty: synthetic tokens
@@ -161,24 +174,24 @@ struct StepTiming {
 
 // One optimizer step on `batch`; returns the loss. The tensors borrow the
 // batch's vectors (no copy), as the trainer's will.
-double train_step(StandInGpt& model, torch::optim::Optimizer& optimizer, Batch& batch) {
+double train_step(LanguageModel& model, torch::optim::Optimizer& optimizer, Batch& batch) {
   const torch::Tensor inputs =
       torch::from_blob(batch.inputs.data(), {batch.rows, batch.cols}, torch::kLong);
   const torch::Tensor targets =
       torch::from_blob(batch.targets.data(), {batch.rows, batch.cols}, torch::kLong);
   optimizer.zero_grad();
-  torch::Tensor loss = model->loss(inputs, targets);
+  torch::Tensor loss = LanguageModel::loss(model.forward(inputs), targets);
   loss.backward();
   optimizer.step();
   return loss.item<double>();
 }
 
-StepTiming time_training(StandInGpt& model, const BatchSampler& sampler,
+StepTiming time_training(LanguageModel& model, const BatchSampler& sampler,
                          const BenchOptions& options) {
-  // The Shakespeare config's optimizer settings.
-  torch::optim::AdamW optimizer(
-      model->parameters(),
-      torch::optim::AdamWOptions(1e-3).betas(std::make_tuple(0.9, 0.99)).weight_decay(0.1));
+  // The Shakespeare configs' AdamW: OptimConfig's defaults (lr 1e-3, betas
+  // 0.9/0.99, weight decay 0.1 on the matrices only).
+  const std::unique_ptr<torch::optim::AdamW> optimizer =
+      loom::train::make_adamw(model, loom::config::OptimConfig{});
   BatchPrefetcher prefetcher(sampler, 0, options.prefetch_depth);
   StepTiming timing;
   for (int step = 0; step < options.warmup_steps + options.steps; ++step) {
@@ -186,7 +199,7 @@ StepTiming time_training(StandInGpt& model, const BatchSampler& sampler,
     Batch batch = prefetcher.next();
     const double wait = seconds_since(fetch_start);
     const Clock::time_point step_start = Clock::now();
-    const double loss = train_step(model, optimizer, batch);
+    const double loss = train_step(model, *optimizer, batch);
     const double step_seconds = seconds_since(step_start);
     if (step < options.warmup_steps) continue;
     timing.step_seconds += step_seconds / options.steps;
@@ -197,15 +210,6 @@ StepTiming time_training(StandInGpt& model, const BatchSampler& sampler,
     timing.last_loss = loss;
   }
   return timing;
-}
-
-// nanoGPT's estimate: 6 FLOPs per matmul parameter per token (forward 2,
-// backward 4), plus 12 x layers x width x context for attention's two
-// T x T products, computed in full before the causal mask.
-double flops_per_token(const StandInGpt& model) {
-  const StandInGptShape& shape = model->shape();
-  return 6.0 * static_cast<double>(model->matmul_parameters()) +
-         12.0 * static_cast<double>(shape.n_layer * shape.n_embd * shape.block_size);
 }
 
 double percent(double part, double whole) {
@@ -223,18 +227,19 @@ void bench_shape(const TokenSource& source, const MicroBatchShape& shape,
   fmt::print("  {:<34}{:10.1f} us   {:.0f} M tokens/s\n", "assembly, BatchSampler::batch()",
              assembly * 1e6, tokens / assembly / 1e6);
 
-  StandInGptShape model_shape;
-  model_shape.vocab_size = source.vocab_size;
-  model_shape.block_size = shape.block_size;
   torch::manual_seed(options.seed);
-  StandInGpt model(model_shape);
-  const StepTiming timing = time_training(model, sampler, options);
+  const std::shared_ptr<LanguageModel> model =
+      loom::model::make_model(model_config(shape.block_size), source.vocab_size);
+  model->train();
+  const StepTiming timing = time_training(*model, sampler, options);
   fmt::print("  {:<34}{:10.1f} ms   mean; fastest {:.1f} ms\n", "training step, fwd + bwd + AdamW",
              timing.step_seconds * 1e3, timing.fastest_step_seconds * 1e3);
+  // GPT's flops_per_token is nanoGPT's estimate: 6 per matmul parameter plus
+  // attention's two T x T products, computed in full before the causal mask.
   fmt::print("  {:<34}{:10.0f} tokens/s, {:.1f} GFLOP/s; loss {:.3f} -> {:.3f}\n", "",
              tokens / timing.step_seconds,
-             flops_per_token(model) * tokens / timing.step_seconds / 1e9, timing.first_loss,
-             timing.last_loss);
+             model->flops_per_token(shape.block_size) * tokens / timing.step_seconds / 1e9,
+             timing.first_loss, timing.last_loss);
   fmt::print(
       "  {:<34}{:10.4f} %    of the mean step; {:.4f} % of the fastest (target: under 1 %)\n",
       "assembly / step", percent(assembly, timing.step_seconds),
@@ -249,15 +254,16 @@ int run(const BenchOptions& options) {
   const TokenSource source = options.store.empty()
                                  ? make_synthetic(options.synthetic_tokens, options.seed)
                                  : open_store(options.store);
-  const StandInGptShape model_shape;
-  fmt::print("batch assembly vs a stand-in CPU training step\n");
+  const loom::config::ModelConfig model_shape = model_config(kShapes[0].block_size);
+  fmt::print("batch assembly vs a CPU training step of Loom's GPT\n");
   fmt::print("machine   {} cores, {}\n", std::thread::hardware_concurrency(), cpu_model());
   fmt::print("torch     LibTorch {}, {} intra-op threads\n", TORCH_VERSION, at::get_num_threads());
   fmt::print("tokens    {}; packed windows\n", source.description);
   fmt::print(
-      "model     stand-in GPT (timing only, not Loom's model): {} layers, {} heads, {} wide, "
-      "vocab {}\n",
-      model_shape.n_layer, model_shape.n_head, model_shape.n_embd, source.vocab_size);
+      "model     Loom's GPT (make_model): {} layers, {} heads, {} wide, vocab {}, dropout {}; "
+      "AdamW (make_adamw)\n",
+      model_shape.n_layer, model_shape.n_head, model_shape.n_embd, source.vocab_size,
+      model_shape.dropout);
   fmt::print(
       "timing    assembly: mean of {} batches; step: mean of {} after {} warm-up; "
       "prefetch depth {}\n",
@@ -273,7 +279,7 @@ int run(const BenchOptions& options) {
 
 int main(int argc, char** argv) {
   BenchOptions options;
-  CLI::App app{"Batch assembly throughput against a stand-in CPU training step."};
+  CLI::App app{"Batch assembly throughput against a CPU training step of Loom's GPT."};
   app.add_option("--store", options.store, "token store to read (train split); default synthetic")
       ->check(CLI::ExistingFile);
   app.add_option("--synthetic-tokens", options.synthetic_tokens,
