@@ -16,10 +16,10 @@
 #include "loom/core/error.hpp"
 #include "loom/data/sampler.hpp"
 #include "loom/data/token_store.hpp"
+#include "loom/run_dir/run_model.hpp"
 #include "loom/text/utf8.hpp"
 #include "loom/train/compute_setup.hpp"
 #include "loom/train/evaluation.hpp"
-#include "loom/train/trained_model.hpp"
 
 namespace loom::cli {
 namespace {
@@ -48,7 +48,7 @@ std::int64_t batch_rows(const config::Config& config) {
   return config.train.micro_batch > 0 ? config.train.micro_batch : config.train.batch_size;
 }
 
-Evaluated evaluate_split(const EvalArgs& args, const train::TrainedModel& trained,
+Evaluated evaluate_split(const EvalArgs& args, const run_dir::TrainedModel& trained,
                          const fs::path& checkpoint) {
   const config::Config& config = trained.info.config;
   const std::string store_path = args.store.empty() ? config.data.store : args.store;
@@ -108,7 +108,7 @@ std::int64_t characters_of(const text::Tokenizer& tokenizer,
 // <pad> with ignored targets, which the causal model's earlier positions
 // never see.
 Evaluated evaluate_text(const EvalArgs& args, const std::string& text,
-                        const train::TrainedModel& trained) {
+                        const run_dir::TrainedModel& trained) {
   std::vector<text::TokenId> sequence = {text::kEosId};
   trained.tokenizer->encode(text, sequence);
   const std::int64_t predictions = static_cast<std::int64_t>(sequence.size()) - 1;
@@ -158,9 +158,9 @@ ExitCode run_eval(const EvalArgs& args) {
         "--batches must be 0 (eval.iters, or all of a --text file) or more, got {}", args.batches));
   }
   const std::string text = args.text.empty() ? std::string() : read_text_file(args.text);
-  const fs::path checkpoint = train::resolve_checkpoint(args.run, args.best);
   train::configure_cpu_threads(/*requested=*/0, /*local_ranks=*/1);
-  train::TrainedModel trained = train::load_trained_model(checkpoint, torch::Device(torch::kCPU));
+  run_dir::TrainedModel trained = run_dir::load_run_model(args.run, args.best);
+  const fs::path& checkpoint = trained.info.dir;
   const Evaluated evaluated = args.text.empty() ? evaluate_split(args, trained, checkpoint)
                                                 : evaluate_text(args, text, trained);
   const train::EvalLoss& loss = evaluated.loss;

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loom/export/model_export.hpp"
-#include "loom/train/trained_model.hpp"
+#include "loom/run_dir/run_model.hpp"
 
 namespace loom::cli {
 namespace {
@@ -37,9 +37,8 @@ const std::map<std::string, exporting::Dtype>& dtype_words() {
 }
 
 ExitCode run_export(const ExportArgs& args) {
-  const std::filesystem::path checkpoint = train::resolve_checkpoint(args.run, args.best);
-  const train::TrainedModel trained =
-      train::load_trained_model(checkpoint, torch::Device(torch::kCPU));
+  const run_dir::TrainedModel trained = run_dir::load_run_model(args.run, args.best);
+  const std::filesystem::path& checkpoint = trained.info.dir;
   exporting::ExportOptions options;
   options.dtype = dtype_words().at(args.dtype);
   options.force = args.force;

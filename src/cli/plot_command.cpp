@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "loom/core/error.hpp"
-#include "loom/run/loss_plot.hpp"
-#include "loom/run/metrics_log.hpp"
+#include "loom/run_dir/loss_plot.hpp"
+#include "loom/run_dir/metrics_log.hpp"
 
 namespace loom::cli {
 namespace {
@@ -40,7 +40,7 @@ std::string run_name(const std::string& run) {
 }
 
 ExitCode run_plot(const PlotArgs& args) {
-  std::vector<run::LossCurves> curves;
+  std::vector<run_dir::LossCurves> curves;
   for (const std::string& run : args.runs) {
     const fs::path metrics = metrics_file(run);
     if (!fs::exists(metrics)) {
@@ -49,7 +49,8 @@ ExitCode run_plot(const PlotArgs& args) {
                       "metrics file",
                       run));
     }
-    curves.push_back(run::curves_from_metrics(run::read_metrics(metrics.string()), run_name(run)));
+    curves.push_back(
+        run_dir::curves_from_metrics(run_dir::read_metrics(metrics.string()), run_name(run)));
   }
   std::string out = args.out;
   if (out.empty()) {
@@ -59,10 +60,10 @@ ExitCode run_plot(const PlotArgs& args) {
   }
   std::string title = args.title;
   if (title.empty()) {
-    for (const run::LossCurves& c : curves)
+    for (const run_dir::LossCurves& c : curves)
       title += (title.empty() ? "" : " vs ") + c.run_name;
   }
-  run::write_loss_svg(out, curves, title);
+  run_dir::write_loss_svg(out, curves, title);
   std::cout << "wrote " << out << "\n";
   return ExitCode::kOk;
 }

@@ -19,8 +19,8 @@
 
 #include "loom/core/error.hpp"
 #include "loom/infer/text_completion.hpp"
+#include "loom/run_dir/run_model.hpp"
 #include "loom/train/compute_setup.hpp"
-#include "loom/train/trained_model.hpp"
 
 namespace loom::cli {
 namespace {
@@ -98,8 +98,8 @@ ExitCode run_sample(SampleArgs args) {
   const std::vector<std::string> prompts = gather_prompts(args);
 
   train::configure_cpu_threads(/*requested=*/0, /*local_ranks=*/1);
-  const std::filesystem::path checkpoint = train::resolve_checkpoint(args.run, args.best);
-  train::TrainedModel trained = train::load_trained_model(checkpoint, torch::Device(torch::kCPU));
+  run_dir::TrainedModel trained = run_dir::load_run_model(args.run, args.best);
+  const std::filesystem::path& checkpoint = trained.info.dir;
   std::fprintf(stderr, "sampling %s (step %lld)\n", checkpoint.string().c_str(),
                static_cast<long long>(trained.info.state.step));
 

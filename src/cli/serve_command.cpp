@@ -14,9 +14,9 @@
 
 #include "loom/core/error.hpp"
 #include "loom/core/log.hpp"
+#include "loom/run_dir/run_model.hpp"
 #include "loom/serve/generation_server.hpp"
 #include "loom/train/compute_setup.hpp"
-#include "loom/train/trained_model.hpp"
 
 namespace loom::cli {
 namespace {
@@ -96,8 +96,8 @@ ExitCode run_serve(const ServeArgs& args) {
   }
 
   train::configure_cpu_threads(args.threads, /*local_ranks=*/1);
-  const std::filesystem::path checkpoint = train::resolve_checkpoint(args.run, args.best);
-  train::TrainedModel trained = train::load_trained_model(checkpoint, torch::Device(torch::kCPU));
+  run_dir::TrainedModel trained = run_dir::load_run_model(args.run, args.best);
+  const std::filesystem::path& checkpoint = trained.info.dir;
   serve::ServedModel served;
   served.model = trained.model;
   served.tokenizer = std::move(trained.tokenizer);

@@ -23,21 +23,21 @@ std::string plural(std::int64_t count) {
 
 }  // namespace
 
-Checkpointer::Checkpointer(const fs::path& run_dir, int rank, CheckpointedParts parts,
+Checkpointer::Checkpointer(const fs::path& directory, int rank, CheckpointedParts parts,
                            TrainingObserver& observer)
     : parts_(parts),
       observer_(observer),
-      dir_(run_dir / "checkpoints"),
+      dir_(directory / "checkpoints"),
       interval_(parts.config.checkpoint.interval),
       max_iters_(parts.config.train.max_iters),
       keep_best_(parts.config.checkpoint.keep_best) {
   if (rank == 0)
-    store_ = std::make_unique<CheckpointStore>(dir_, parts.config.checkpoint.keep_last);
+    store_ = std::make_unique<run_dir::CheckpointStore>(dir_, parts.config.checkpoint.keep_last);
 }
 
 std::optional<Resumed> Checkpointer::resume(int world_size, std::int64_t accumulation_steps) {
   const config::Config& config = parts_.config;
-  const std::optional<Checkpoint> latest = latest_checkpoint(dir_);
+  const std::optional<run_dir::Checkpoint> latest = run_dir::latest_checkpoint(dir_);
   if (!latest) return std::nullopt;
   if (config.checkpoint.resume == config::ResumeMode::never) {
     throw UsageError(fmt::format(
@@ -47,8 +47,8 @@ std::optional<Resumed> Checkpointer::resume(int world_size, std::int64_t accumul
         dir_.parent_path().string(), latest->step));
   }
 
-  const CheckpointInfo info = read_checkpoint_info(latest->dir);
-  const std::vector<std::string> shape = model_shape_differences(
+  const run_dir::CheckpointInfo info = run_dir::read_checkpoint_info(latest->dir);
+  const std::vector<std::string> shape = run_dir::model_shape_differences(
       info.config.model, info.vocab_size, config.model, parts_.model.vocab_size());
   if (!shape.empty()) {
     throw UsageError(fmt::format(
@@ -80,15 +80,15 @@ std::optional<Resumed> Checkpointer::resume(int world_size, std::int64_t accumul
         plural(world_size), config.train.batch_size, accumulation_steps, plural(accumulation_steps),
         config.train.batch_size / (world_size * accumulation_steps));
   }
-  load_model_weights(latest->dir, parts_.model);
-  load_optimizer_state(latest->dir, parts_.optimizer);
-  restore_rng_states(latest->dir);
-  Resumed resumed{info.state, config_differences(info.config, config)};
+  run_dir::load_model_weights(latest->dir, parts_.model);
+  run_dir::load_optimizer_state(latest->dir, parts_.optimizer);
+  run_dir::restore_rng_states(latest->dir);
+  Resumed resumed{info.state, run_dir::config_differences(info.config, config)};
   resumed.state.world_size = world_size;
   return resumed;
 }
 
-void Checkpointer::save_if_due(const TrainingState& state, bool bad_step, bool new_best) {
+void Checkpointer::save_if_due(const run_dir::TrainingState& state, bool bad_step, bool new_best) {
   const bool keep_as_best = new_best && keep_best_;
   const bool due =
       (interval_ > 0 && state.step % interval_ == 0) || state.step == max_iters_ || keep_as_best;
@@ -97,16 +97,17 @@ void Checkpointer::save_if_due(const TrainingState& state, bool bad_step, bool n
   if (keep_as_best && store_) store_->mark_best(state.step);
 }
 
-void Checkpointer::save_for_stop(const TrainingState& state) {
+void Checkpointer::save_for_stop(const run_dir::TrainingState& state) {
   if (last_saved_step_ != state.step) save(state);
 }
 
-void Checkpointer::save(const TrainingState& state) {
+void Checkpointer::save(const run_dir::TrainingState& state) {
   last_saved_step_ = state.step;
   if (!store_) return;
-  const Checkpoint written = store_->write(state.step, [&](const fs::path& dir) {
-    write_run_checkpoint(dir, CheckpointContents{parts_.config, parts_.tokenizer, parts_.model,
-                                                 parts_.optimizer, state});
+  const run_dir::Checkpoint written = store_->write(state.step, [&](const fs::path& dir) {
+    run_dir::write_run_checkpoint(
+        dir, run_dir::CheckpointContents{parts_.config, parts_.tokenizer, parts_.model,
+                                         parts_.optimizer, state});
   });
   observer_.on_checkpoint(state.step, written.dir.string());
 }

@@ -34,33 +34,7 @@ void check_options(const LossScalerOptions& options) {
   }
 }
 
-template <class T>
-T json_field(const nlohmann::json& json, const char* key, const std::string& source) {
-  const auto entry = json.is_object() ? json.find(key) : json.end();
-  if (entry == json.end()) {
-    throw Error(fmt::format("{}: loss scaler state has no '{}'", source, key));
-  }
-  try {
-    return entry->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw Error(fmt::format("{}: loss scaler state '{}' is {}, expected a {}", source, key,
-                            entry->dump(), std::is_same_v<T, bool> ? "boolean" : "number"));
-  }
-}
-
 }  // namespace
-
-nlohmann::json loss_scaler_state_to_json(const LossScalerState& state) {
-  return {{"enabled", state.enabled}, {"scale", state.scale}, {"good_steps", state.good_steps}};
-}
-
-LossScalerState loss_scaler_state_from_json(const nlohmann::json& json, const std::string& source) {
-  LossScalerState state;
-  state.enabled = json_field<bool>(json, "enabled", source);
-  state.scale = json_field<double>(json, "scale", source);
-  state.good_steps = json_field<std::int64_t>(json, "good_steps", source);
-  return state;
-}
 
 DynamicLossScaler::DynamicLossScaler(bool enabled, const LossScalerOptions& options)
     : enabled_(enabled), options_(options), scale_(enabled ? options.init_scale : 1.0) {

@@ -10,7 +10,7 @@
 #include "loom/core/error.hpp"
 #include "loom/core/log.hpp"
 #include "loom/infer/text_completion.hpp"
-#include "loom/run/loss_plot.hpp"
+#include "loom/run_dir/loss_plot.hpp"
 
 namespace loom::train {
 namespace {
@@ -24,8 +24,8 @@ nlohmann::json finite_or_null(double value) {
 
 }  // namespace
 
-RunRecorder::RunRecorder(const config::Config& config, fs::path run_dir, int rank, int world_size)
-    : config_(config), run_dir_(std::move(run_dir)), rank_(rank), world_size_(world_size) {
+RunRecorder::RunRecorder(const config::Config& config, fs::path directory, int rank, int world_size)
+    : config_(config), run_dir_(std::move(directory)), rank_(rank), world_size_(world_size) {
   if (writes()) fs::create_directories(run_dir_);
 }
 
@@ -44,7 +44,7 @@ void RunRecorder::start(const nlohmann::json& tokenizer, std::int64_t resumed_st
   durable::replace_file(run_dir_ / "tokenizer.json", run_dir_ / ".tokenizer.json.tmp",
                         tokenizer.dump() + "\n");
   metrics_ =
-      std::make_unique<run::MetricsLog>(metrics.string(), resumed_step > 0 ? resumed_step : -1);
+      std::make_unique<run_dir::MetricsLog>(metrics.string(), resumed_step > 0 ? resumed_step : -1);
 }
 
 void RunRecorder::record_step(const StepReport& report) {
@@ -105,10 +105,10 @@ void RunRecorder::record_eval(const EvalReport& report, double elapsed_seconds) 
                         {"elapsed", elapsed_seconds}};
   if (report.val_loss) record["val_loss"] = finite_or_null(*report.val_loss);
   metrics_->append(record);
-  const run::LossCurves curves =
-      run::curves_from_metrics(run::read_metrics(metrics_->path()), config_.run.name);
-  run::write_loss_svg((run_dir_ / "loss.svg").string(), {curves},
-                      fmt::format("{}: loss", config_.run.name));
+  const run_dir::LossCurves curves =
+      run_dir::curves_from_metrics(run_dir::read_metrics(metrics_->path()), config_.run.name);
+  run_dir::write_loss_svg((run_dir_ / "loss.svg").string(), {curves},
+                          fmt::format("{}: loss", config_.run.name));
 }
 
 }  // namespace loom::train

@@ -67,7 +67,7 @@ std::optional<Stop> StopPolicy::count_bad_step(const StepReport& report,
               train_.max_bad_steps);
   }
   if (bad_in_a_row_ <= train_.max_bad_steps) return std::nullopt;
-  const std::optional<Checkpoint> good = checkpoints.latest();
+  const std::optional<run_dir::Checkpoint> good = checkpoints.latest();
   Stop stop;
   stop.reason = StopReason::diverged;
   stop.message = fmt::format(

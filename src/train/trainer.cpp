@@ -82,7 +82,7 @@ Trainer::Trainer(const config::Config& config, TrainingObserver& observer)
       recorder_(config_, run_dir_, launch_.rank, launch_.world_size) {
   keep_freed_memory_for_reuse();
   state_.world_size = launch_.world_size;
-  state_.config_fingerprint = config_fingerprint(config_);
+  state_.config_fingerprint = run_dir::config_fingerprint(config_);
   state_.loss_scaler = scaler_.state();
   std::vector<std::string> config_changes;
   if (std::optional<Resumed> resumed =

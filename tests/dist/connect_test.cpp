@@ -2,13 +2,14 @@
 // solo communicator, whose collectives are the identity, so the trainer
 // makes the same calls with one rank as with many; a backend that cannot
 // carry the run is refused before the ranks meet, naming the key.
+#include "loom/dist/connect.hpp"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "loom/core/error.hpp"
 #include "loom/dist/communicator.hpp"
-#include "loom/dist/connect.hpp"
 #include "loom/dist/gradient_sync.hpp"
 
 namespace loom::dist {

@@ -19,9 +19,9 @@
 
 #include "loom/config/config.hpp"
 #include "loom/model/language_model.hpp"
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
+#include "loom/run_dir/run_checkpoint.hpp"
 #include "loom/train/reports.hpp"
-#include "loom/train/run_checkpoint.hpp"
 
 namespace loom::train {
 
@@ -35,15 +35,15 @@ struct CheckpointedParts {
 };
 
 struct Resumed {
-  TrainingState state;                      // as saved, for this run's world size
+  run_dir::TrainingState state;             // as saved, for this run's world size
   std::vector<std::string> config_changes;  // "section.key: old -> new" since it was written
 };
 
 class Checkpointer {
  public:
-  // The checkpoints of `run_dir`; rank 0 opens the store (which clears
+  // The checkpoints of the run in `directory`; rank 0 opens the store (which clears
   // crashed writers' leftovers) and tells `observer` of each it writes.
-  Checkpointer(const std::filesystem::path& run_dir, int rank, CheckpointedParts parts,
+  Checkpointer(const std::filesystem::path& directory, int rank, CheckpointedParts parts,
                TrainingObserver& observer);
 
   // Loads the latest checkpoint into the parts (weights, optimizer state,
@@ -55,21 +55,21 @@ class Checkpointer {
   // After the step `state.step`: writes a checkpoint when one is due.
   // `bad_step`: the step was not finite (none then); `new_best`: its
   // evaluation found the best validation loss so far.
-  void save_if_due(const TrainingState& state, bool bad_step, bool new_best);
+  void save_if_due(const run_dir::TrainingState& state, bool bad_step, bool new_best);
 
   // A run stopping early after `state.step` leaves a checkpoint of it
   // (unless save_if_due just wrote it).
-  void save_for_stop(const TrainingState& state);
+  void save_for_stop(const run_dir::TrainingState& state);
 
-  std::optional<Checkpoint> latest() const { return latest_checkpoint(dir_); }
+  std::optional<run_dir::Checkpoint> latest() const { return run_dir::latest_checkpoint(dir_); }
 
  private:
-  void save(const TrainingState& state);
+  void save(const run_dir::TrainingState& state);
 
   CheckpointedParts parts_;
   TrainingObserver& observer_;
   std::filesystem::path dir_;
-  std::unique_ptr<CheckpointStore> store_;  // rank 0 only
+  std::unique_ptr<run_dir::CheckpointStore> store_;  // rank 0 only
   std::int64_t interval_;
   std::int64_t max_iters_;
   bool keep_best_;

@@ -4,7 +4,7 @@
 // produces an inf or nan (that step is skipped) and doubles after a run of
 // good steps, so it hovers just below overflow.
 //
-// Detection and decision are split so every rank decides alike (DESIGN.md
+// Detection and decision are split so every rank decides alike (docs/ARCHITECTURE.md,
 // invariant 4): unscale_and_find_inf() reports this rank's verdict, the
 // trainer all-reduces it (logical or), and every rank then calls
 // update(found_inf) with the agreed value and skips or takes the step.
@@ -21,6 +21,7 @@
 #include <torch/types.h>
 
 #include "loom/config/config.hpp"
+#include "loom/run_dir/loss_scaler_state.hpp"
 
 namespace loom::train {
 
@@ -31,23 +32,8 @@ struct LossScalerOptions {
   std::int64_t growth_interval = 2000;  // finite steps in a row before growing
 };
 
-// What a checkpoint keeps of a scaler.
-struct LossScalerState {
-  bool enabled = false;
-  double scale = 1.0;
-  std::int64_t good_steps = 0;  // finite steps since the scale last changed
-
-  friend bool operator==(const LossScalerState& a, const LossScalerState& b) {
-    return a.enabled == b.enabled && a.scale == b.scale && a.good_steps == b.good_steps;
-  }
-  friend bool operator!=(const LossScalerState& a, const LossScalerState& b) { return !(a == b); }
-};
-
-// {"enabled": true, "scale": 32768.0, "good_steps": 17}
-nlohmann::json loss_scaler_state_to_json(const LossScalerState& state);
-// Throws loom::Error naming `source` (a file, for the message) and the key
-// when a key is missing or has the wrong type.
-LossScalerState loss_scaler_state_from_json(const nlohmann::json& json, const std::string& source);
+// What a checkpoint keeps of a scaler: run_dir::LossScalerState.
+using run_dir::LossScalerState;
 
 class DynamicLossScaler {
  public:

@@ -19,7 +19,7 @@
 
 #include "loom/config/config.hpp"
 #include "loom/model/language_model.hpp"
-#include "loom/run/metrics_log.hpp"
+#include "loom/run_dir/metrics_log.hpp"
 #include "loom/text/tokenizer.hpp"
 #include "loom/train/reports.hpp"
 
@@ -27,7 +27,7 @@ namespace loom::train {
 
 class RunRecorder {
  public:
-  RunRecorder(const config::Config& config, std::filesystem::path run_dir, int rank,
+  RunRecorder(const config::Config& config, std::filesystem::path directory, int rank,
               int world_size);
 
   // Writes config.yaml and tokenizer.json and opens metrics.jsonl: a run
@@ -55,7 +55,7 @@ class RunRecorder {
   std::filesystem::path run_dir_;
   int rank_;
   int world_size_;
-  std::unique_ptr<run::MetricsLog> metrics_;
+  std::unique_ptr<run_dir::MetricsLog> metrics_;
 };
 
 }  // namespace loom::train

@@ -100,7 +100,7 @@ class Trainer {
   Checkpointer checkpointer_;
   RunRecorder recorder_;
   std::unique_ptr<dist::GradientSync> gradient_sync_;  // built once the weights agree
-  TrainingState state_;
+  run_dir::TrainingState state_;
   double train_seconds_before_ = 0;  // from the checkpoint resumed from
   Clock::time_point session_start_ = Clock::now();
 };

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace loom::train::checkpoint_detail {
+namespace loom::run_dir::checkpoint_detail {
 
 inline constexpr const char* kManifestName = "DONE";
 
@@ -40,4 +40,4 @@ std::string manifest_text(const Manifest& manifest);
 // why not, e.g. "model.pt has 100 bytes, DONE says 2048".
 std::string why_incomplete(const std::filesystem::path& dir, std::int64_t step);
 
-}  // namespace loom::train::checkpoint_detail
+}  // namespace loom::run_dir::checkpoint_detail

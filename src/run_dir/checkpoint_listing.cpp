@@ -11,9 +11,9 @@
 #include <fmt/format.h>
 
 #include "loom/core/log.hpp"
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 namespace {
 
 namespace fs = std::filesystem;
@@ -127,4 +127,4 @@ std::optional<Checkpoint> best_checkpoint(const fs::path& checkpoints_dir) {
   return Checkpoint{*step, dir};
 }
 
-}  // namespace loom::train
+}  // namespace loom::run_dir

@@ -12,7 +12,7 @@
 
 #include <torch/torch.h>
 
-namespace loom::train {
+namespace loom::run_dir {
 
 // Puts the moments and step count saved for each parameter onto
 // `optimizer`'s parameter in the same group and place, replacing any state it
@@ -24,4 +24,4 @@ namespace loom::train {
 void read_adamw_state(torch::serialize::InputArchive& archive, torch::optim::AdamW& optimizer,
                       const std::string& source);
 
-}  // namespace loom::train
+}  // namespace loom::run_dir

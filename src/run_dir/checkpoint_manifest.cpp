@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
 
-namespace loom::train::checkpoint_detail {
+namespace loom::run_dir::checkpoint_detail {
 namespace {
 
 namespace fs = std::filesystem;
@@ -129,4 +129,4 @@ std::string why_incomplete(const fs::path& dir, std::int64_t step) {
   return "";
 }
 
-}  // namespace loom::train::checkpoint_detail
+}  // namespace loom::run_dir::checkpoint_detail

@@ -34,7 +34,7 @@
 
 #include "loom/core/error.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 
 class CheckpointError : public Error {
  public:
@@ -110,4 +110,4 @@ class CheckpointStore {
   std::int64_t keep_last_;
 };
 
-}  // namespace loom::train
+}  // namespace loom::run_dir

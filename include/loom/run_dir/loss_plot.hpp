@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace loom::run {
+namespace loom::run_dir {
 
 using CurvePoint = std::pair<double, double>;  // (step, loss)
 
@@ -39,4 +39,4 @@ void write_loss_svg(const std::string& path, const std::vector<LossCurves>& runs
 // `target` of them. Exposed for tests.
 std::vector<double> nice_ticks(double low, double high, int target);
 
-}  // namespace loom::run
+}  // namespace loom::run_dir

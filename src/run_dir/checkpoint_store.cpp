@@ -1,6 +1,6 @@
 // CheckpointStore: the writing side of a checkpoints folder. The order of
 // operations in write() is the whole point; see checkpoint_store.hpp.
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
 
 #include <set>
 #include <system_error>
@@ -14,7 +14,7 @@
 #include "loom/core/durable_files.hpp"
 #include "loom/core/log.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 namespace {
 
 namespace fs = std::filesystem;
@@ -162,4 +162,4 @@ void CheckpointStore::apply_retention() {
   }
 }
 
-}  // namespace loom::train
+}  // namespace loom::run_dir

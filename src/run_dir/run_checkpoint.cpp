@@ -1,4 +1,4 @@
-#include "loom/train/run_checkpoint.hpp"
+#include "loom/run_dir/run_checkpoint.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "adamw_state.hpp"
+#include "checkpoint_layout.hpp"
 #include <fmt/format.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
@@ -15,20 +16,20 @@
 #include "loom/config/yaml_dump.hpp"
 #include "loom/core/durable_files.hpp"
 #include "loom/core/mix.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
 #include "loom/text/tokenizer.hpp"
-#include "loom/train/checkpoint_store.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kModelFile = "model.pt";
-constexpr const char* kOptimizerFile = "optimizer.pt";
-constexpr const char* kRngFile = "rng.pt";
-constexpr const char* kStateFile = "state.json";
-constexpr const char* kConfigFile = "config.yaml";
-constexpr const char* kTokenizerFile = "tokenizer.json";
+using checkpoint_detail::kConfigFile;
+using checkpoint_detail::kModelFile;
+using checkpoint_detail::kOptimizerFile;
+using checkpoint_detail::kRngFile;
+using checkpoint_detail::kStateFile;
+using checkpoint_detail::kTokenizerFile;
 
 // The generators a run draws from: CPU always, CUDA devices when present.
 std::vector<at::Generator> default_generators() {
@@ -232,21 +233,4 @@ void restore_rng_states(const fs::path& dir) {
   }
 }
 
-fs::path resolve_checkpoint(const fs::path& run_or_checkpoint, bool best) {
-  if (!fs::exists(run_or_checkpoint)) {
-    throw UsageError(
-        fmt::format("{}: no such run directory or checkpoint", run_or_checkpoint.string()));
-  }
-  if (fs::exists(run_or_checkpoint / kStateFile)) return run_or_checkpoint;
-  const fs::path checkpoints = run_or_checkpoint / "checkpoints";
-  const std::optional<Checkpoint> found =
-      best ? best_checkpoint(checkpoints) : latest_checkpoint(checkpoints);
-  if (!found) {
-    throw UsageError(fmt::format(
-        "{}: neither a checkpoint (no {}) nor a run directory with a {} checkpoint in {}",
-        run_or_checkpoint.string(), kStateFile, best ? "best" : "complete", checkpoints.string()));
-  }
-  return found->dir;
-}
-
-}  // namespace loom::train
+}  // namespace loom::run_dir

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace loom::run {
+namespace loom::run_dir {
 
 class MetricsLog {
  public:
@@ -36,4 +36,4 @@ class MetricsLog {
 // the file and line.
 std::vector<nlohmann::json> read_metrics(const std::string& path);
 
-}  // namespace loom::run
+}  // namespace loom::run_dir

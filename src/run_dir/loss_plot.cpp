@@ -1,4 +1,4 @@
-#include "loom/run/loss_plot.hpp"
+#include "loom/run_dir/loss_plot.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 
 #include "loom/core/error.hpp"
 
-namespace loom::run {
+namespace loom::run_dir {
 namespace {
 
 constexpr double kWidth = 800;
@@ -251,4 +251,4 @@ void write_loss_svg(const std::string& path, const std::vector<LossCurves>& runs
   if (error) throw Error(fmt::format("{}: cannot write the loss plot: {}", path, error.message()));
 }
 
-}  // namespace loom::run
+}  // namespace loom::run_dir

@@ -1,4 +1,4 @@
-#include "loom/run/metrics_log.hpp"
+#include "loom/run_dir/metrics_log.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -10,7 +10,7 @@
 #include "loom/core/durable_files.hpp"
 #include "loom/core/error.hpp"
 
-namespace loom::run {
+namespace loom::run_dir {
 namespace {
 
 // The complete lines of `text` (those ending in '\n'), parsed. `torn` is set
@@ -93,4 +93,4 @@ void MetricsLog::append(const nlohmann::json& record) {
   if (!out_) throw Error(fmt::format("{}: cannot append a record", path_));
 }
 
-}  // namespace loom::run
+}  // namespace loom::run_dir

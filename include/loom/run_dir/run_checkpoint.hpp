@@ -13,7 +13,7 @@
 // With config.yaml and tokenizer.json inside, a checkpoint folder stands on
 // its own: `loom sample` and `loom eval` need nothing else. The sampler has
 // no state of its own to save: step k's batch is a function of k and the
-// config (DESIGN.md invariant 1), so `step` is the data position.
+// config (docs/ARCHITECTURE.md, invariant 1), so `step` is the data position.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +28,9 @@
 #include <torch/optim/optimizer.h>
 
 #include "loom/config/config.hpp"
-#include "loom/train/loss_scaler.hpp"
+#include "loom/run_dir/loss_scaler_state.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 
 struct TrainingState {
   std::int64_t step = 0;  // optimizer steps done
@@ -93,11 +93,4 @@ void load_optimizer_state(const std::filesystem::path& dir, torch::optim::AdamW&
 // back to the saved states, so dropout continues the same random stream.
 void restore_rng_states(const std::filesystem::path& dir);
 
-// A path given to `loom sample`/`loom eval`: a checkpoint folder (holds
-// state.json), or a run directory, whose latest complete checkpoint is
-// meant, or its best one when `best` is set. Throws UsageError saying what
-// was looked for when there is none.
-std::filesystem::path resolve_checkpoint(const std::filesystem::path& run_or_checkpoint,
-                                         bool best = false);
-
-}  // namespace loom::train
+}  // namespace loom::run_dir

@@ -10,9 +10,9 @@
 #include <fmt/ranges.h>
 
 #include "loom/core/torch_compat.hpp"
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 namespace {
 
 std::string shape_of(const torch::Tensor& tensor) {
@@ -96,4 +96,4 @@ void read_adamw_state(torch::serialize::InputArchive& archive, torch::optim::Ada
   }
 }
 
-}  // namespace loom::train
+}  // namespace loom::run_dir
