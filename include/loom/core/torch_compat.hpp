@@ -1,5 +1,5 @@
 // The one place where Loom's code depends on the LibTorch version
-// (DESIGN.md, invariant 8). Loom builds against Debian's LibTorch 1.13 (CPU,
+// (docs/ARCHITECTURE.md, invariant 8). Loom builds against Debian's LibTorch 1.13 (CPU,
 // CI) and against LibTorch 2.x (CUDA); everything that differs between them
 // is wrapped here, so the rest of the code has no TORCH_VERSION_* test.
 //

@@ -1,5 +1,5 @@
 // Which tokens each rank trains on at each step, decided so that the global
-// batch order does not depend on the number of ranks (DESIGN.md, invariant 1).
+// batch order does not depend on the number of ranks (docs/ARCHITECTURE.md, invariant 1).
 //
 // A window is block_size + 1 consecutive tokens (inputs, and targets shifted
 // by one). Windows are numbered 0..W-1; sample id s belongs to epoch

@@ -1,5 +1,5 @@
 // The run's checkpoints folder (RUN/checkpoints), kept so that a kill -9 at
-// any instant leaves the last good checkpoint loadable (DESIGN.md invariant
+// any instant leaves the last good checkpoint loadable (docs/ARCHITECTURE.md, invariant
 // 5). Layout:
 //
 //   step-00000500/            a complete checkpoint: payload files + DONE

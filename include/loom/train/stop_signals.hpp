@@ -2,7 +2,7 @@
 // SIGTERM: what SLURM sends at preemption and at the time limit, and what
 // `kill` sends; SIGINT: Ctrl-C; SIGUSR1: what `sbatch --signal=B:USR1@120`
 // can send ahead of the limit) only raise a flag; the trainer looks at it
-// between steps, has every rank agree (DESIGN.md invariant 4), writes a
+// between steps, has every rank agree (docs/ARCHITECTURE.md, invariant 4), writes a
 // checkpoint and exits with ExitCode::kStopped: "saved, run me again". A
 // second SIGINT does not wait: it ends the process at once, as Ctrl-C twice
 // should. Signals left out of the list keep their default action.
