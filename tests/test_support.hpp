@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-namespace loom::testing {
+namespace loom::test {
 
 // The what() of the exception `call` throws; fails the test when it throws
 // nothing or something that is not an E.
@@ -93,4 +93,4 @@ inline CommandResult run_synth(const std::string& args) {
   return run_command(std::string("'") + LOOM_SYNTH_BINARY + "' " + args);
 }
 
-}  // namespace loom::testing
+}  // namespace loom::test

@@ -19,17 +19,8 @@
 namespace loom::data {
 namespace {
 
-using loom::testing::error_message;
+using namespace loom::test;
 
-using loom::testing::read_file;
-using loom::testing::TempDir;
-using loom::testing::write_file;
-using testing::doc_starts_of;
-using testing::files_in;
-using testing::full_metadata;
-using testing::token_pattern;
-using testing::tokens_of;
-using testing::write_store;
 using Ids = std::vector<text::TokenId>;
 using Offsets = std::vector<std::uint64_t>;
 
