@@ -1,7 +1,9 @@
 // Helpers shared by the test suites: temporary folders that clean up after
-// themselves, file writing, and running the built `loom` binary.
+// themselves, writing, reading and listing files, and running the built
+// `loom` binary.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -61,6 +64,15 @@ inline std::string write_file(const std::string& path, const std::string& text) 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The names of what `folder` holds (files and folders), sorted.
+inline std::vector<std::string> entries_of(const std::filesystem::path& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 struct CommandResult {

@@ -3,7 +3,6 @@
 // store with HDF5's C API into each kind of bad file the reader must refuse.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -11,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
 #include <hdf5.h>
 
 #include "loom/data/token_store.hpp"
@@ -81,16 +81,6 @@ inline std::string open_error(const std::string& path) {
     return e.what();
   }
   return "opened";
-}
-
-// The names of the files in `folder`, sorted.
-inline std::vector<std::string> files_in(const std::filesystem::path& folder) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 inline void hdf5_ok(herr_t status, const std::string& what) {

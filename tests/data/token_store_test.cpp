@@ -64,7 +64,7 @@ TEST_P(RoundTrip, TokensDocumentsAndMetadataComeBackExactly) {
       {Split::train, {3}},
   };
   write_store(path, vocab_size, documents);
-  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"corpus.h5"});
+  EXPECT_EQ(entries_of(dir.path()), std::vector<std::string>{"corpus.h5"});
 
   const TokenStoreReader reader(path);
   EXPECT_EQ(reader.path(), path);
@@ -303,7 +303,7 @@ TEST(TokenStore, CommitRefusesJsonTheReaderWouldRefuse) {
     StoreMetadata metadata = full_metadata(100);
     metadata.*field = json;
     EXPECT_EQ(error_message<StoreError>([&] { writer.commit(metadata); }), path + ": " + message);
-    EXPECT_TRUE(files_in(dir.path()).empty());
+    EXPECT_TRUE(entries_of(dir.path()).empty());
   }
 }
 

@@ -1,9 +1,8 @@
 // Helpers for the checkpoint store tests: payloads whose content is derived
 // from the step, so a loaded checkpoint can be checked against the step it
-// claims, and a listing of a folder's entry names.
+// claims (entries_of, in test_support.hpp, lists a folder).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -63,15 +62,6 @@ inline bool payload_matches(const train::Checkpoint& checkpoint) {
     }
   }
   return true;
-}
-
-inline std::vector<std::string> entries_of(const std::filesystem::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 inline std::vector<std::int64_t> steps_of(const std::vector<train::Checkpoint>& checkpoints) {
