@@ -9,11 +9,10 @@
 # Environment: LOOM (the loom binary; default build/src/loom beside this
 # checkout), MPIRUN_ARGS (extra mpirun arguments, e.g. a hostfile).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../cluster/lib/usage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib/usage.sh"
 
-if [[ $# -lt 2 ]]; then
-  sed -n '2,10p' "$0" >&2
-  exit 2
-fi
+(($# >= 2)) || usage
 nproc_ranks=$1
 config=$2
 shift 2

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace loom::testing {
+namespace loom::test {
 
 // The kernel's pick for a socket bound to port 0, released again for the
 // caller to take; 0 when there is none.
@@ -24,4 +24,4 @@ inline int free_tcp_port() {
   return bound ? ntohs(address.sin_port) : 0;
 }
 
-}  // namespace loom::testing
+}  // namespace loom::test

@@ -1,7 +1,9 @@
 // Helpers shared by the test suites: temporary folders that clean up after
-// themselves, file writing, and running the built `loom` binary.
+// themselves, writing, reading and listing files, and running the built
+// `loom` binary.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,11 +11,12 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-namespace loom::testing {
+namespace loom::test {
 
 // The what() of the exception `call` throws; fails the test when it throws
 // nothing or something that is not an E.
@@ -63,6 +66,15 @@ inline std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// The names of what `folder` holds (files and folders), sorted.
+inline std::vector<std::string> entries_of(const std::filesystem::path& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;
@@ -93,4 +105,4 @@ inline CommandResult run_synth(const std::string& args) {
   return run_command(std::string("'") + LOOM_SYNTH_BINARY + "' " + args);
 }
 
-}  // namespace loom::testing
+}  // namespace loom::test

@@ -16,7 +16,7 @@
 
 #include "loom/run/metrics_log.hpp"
 
-namespace loom::testing {
+namespace loom::test {
 
 // Verse-like lines from a fixed word list, so a model has something to learn.
 inline std::string tiny_corpus() {
@@ -94,4 +94,4 @@ class TinyRunTest : public ::testing::Test {
   const std::string run_ = dir_.file("runs/tiny");
 };
 
-}  // namespace loom::testing
+}  // namespace loom::test

@@ -13,9 +13,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=hosts.sh
 source "$here/hosts.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/usage.sh
+source "$here/../lib/usage.sh"
 
 [[ ${1:-} == --dry-run ]] && { dry_run=1; shift; }
-(($# == 2)) || { sed -n '6,8p' "$0" >&2; exit 2; }
+(($# == 2)) || usage
 hostfile=$1
 command=$2
 require_hostfile "$hostfile"

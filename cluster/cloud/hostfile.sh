@@ -13,11 +13,9 @@
 # hostfile goes to stdout. Exit codes: 0 written; 1 a node could not be
 # asked; 2 bad usage.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib/usage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/usage.sh"
 
-usage() {
-  sed -n '7,9p' "$0" >&2
-  exit 2
-}
 fail_usage() {
   echo "hostfile.sh: $*" >&2
   exit 2

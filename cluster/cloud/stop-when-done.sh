@@ -21,11 +21,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=hosts.sh
 source "$here/hosts.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/usage.sh
+source "$here/../lib/usage.sh"
 
-usage() {
-  sed -n '9p' "$0" >&2
-  exit 2
-}
 hostfile=
 save=
 stop='sudo shutdown -h now'

@@ -19,11 +19,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=hosts.sh
 source "$here/hosts.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/usage.sh
+source "$here/../lib/usage.sh"
 
-usage() {
-  sed -n '5,6p' "$0" >&2
-  exit 2
-}
 fail_usage() {
   echo "sync.sh: $*" >&2
   exit 2

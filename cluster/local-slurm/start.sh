@@ -20,10 +20,9 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-usage() {
-  sed -n '9,11p' "$0" >&2
-  exit 2
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/usage.sh
+source "$here/../lib/usage.sh"
+
 fail_usage() {
   echo "start.sh: $*" >&2
   exit 2

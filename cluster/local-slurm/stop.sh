@@ -9,8 +9,10 @@
 # Exit codes: 0 stopped (or nothing was running); 1 a daemon would not stop;
 # 2 bad usage.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib/usage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/usage.sh"
 
-(($# == 1)) || { sed -n '7p' "$0" >&2; exit 2; }
+(($# == 1)) || usage
 state=$1
 pids_file=$state/pids
 if [[ ! -s $pids_file ]]; then

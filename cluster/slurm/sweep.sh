@@ -17,11 +17,9 @@
 # prints the lines and the sbatch command and submits nothing.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/usage.sh
+source "$here/../lib/usage.sh"
 
-usage() {
-  sed -n '7,8p' "$0" >&2
-  exit 2
-}
 fail_usage() {
   echo "sweep.sh: $*" >&2
   exit 2

@@ -11,7 +11,7 @@
 #include "tiny_run.hpp"
 #include <gtest/gtest.h>
 
-namespace loom::testing {
+namespace loom::test {
 namespace {
 
 CommandResult run_peer(const std::string& args) {
@@ -80,4 +80,4 @@ TEST_F(CheckpointAcrossVersions, ThisBuildResumesTheOtherBuildsCheckpoint) {
 }
 
 }  // namespace
-}  // namespace loom::testing
+}  // namespace loom::test

@@ -18,8 +18,7 @@
 namespace loom {
 namespace {
 
-using testing::run_loom;
-using testing::TempDir;
+using namespace loom::test;
 
 // Verse with characters the tiny run never saw ('Z', 'é': each one <unk>),
 // 2-byte UTF-8 included, so bytes and characters differ.
@@ -64,10 +63,10 @@ double number_before(const std::string& line, const std::string& unit) {
   return std::stod(line.substr(begin, end - begin));
 }
 
-class EvalTextCli : public testing::TinyRunTest {
+class EvalTextCli : public TinyRunTest {
  protected:
   const std::string checkpoint_ = run_ + "/checkpoints/step-00000012";
-  const std::string text_ = testing::write_file(dir_.file("verse.txt"), verse());
+  const std::string text_ = write_file(dir_.file("verse.txt"), verse());
 };
 
 TEST_F(EvalTextCli, ScoresTheFileAsTheModelsForwardPassDoes) {
@@ -102,7 +101,7 @@ TEST_F(EvalTextCli, ScoresTheFileAsTheModelsForwardPassDoes) {
   EXPECT_NEAR(number_before(first.out, "nats/token"), expected_loss(trained, text, 128),
               0.5e-4 + 1e-9);
 
-  const std::string empty = testing::write_file(dir_.file("empty.txt"), "");
+  const std::string empty = write_file(dir_.file("empty.txt"), "");
   const auto no_text = run_loom("eval '" + run_ + "' --text '" + empty + "'");
   EXPECT_EQ(no_text.exit_code, 2);
   EXPECT_EQ(no_text.err, "error: " + empty + " holds no text to evaluate\n");

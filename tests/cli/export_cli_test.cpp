@@ -23,11 +23,9 @@
 namespace loom {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
-using testing::CommandResult;
-using testing::run_command;
-using testing::run_loom;
-using testing::TempDir;
 
 constexpr const char* kPython = "/usr/bin/python3";
 
@@ -58,7 +56,7 @@ CommandResult compare_in_python(const std::string& export_dir, const std::vector
                                  logits));
 }
 
-class ExportCli : public testing::TinyRunTest {
+class ExportCli : public TinyRunTest {
  protected:
   const std::string out_ = dir_.file("exported");
 };
@@ -74,8 +72,8 @@ TEST_F(ExportCli, PythonComputesLoomsLogitsFromTheExportAlone) {
                               "tokenizer.json\n");
   const train::TrainedModel trained =
       train::load_trained_model(checkpoint, torch::Device(torch::kCPU));
-  EXPECT_EQ(testing::read_file(out_ + "/tokenizer.json"), trained.info.tokenizer.dump() + "\n");
-  const nlohmann::json config = nlohmann::json::parse(testing::read_file(out_ + "/config.json"));
+  EXPECT_EQ(read_file(out_ + "/tokenizer.json"), trained.info.tokenizer.dump() + "\n");
+  const nlohmann::json config = nlohmann::json::parse(read_file(out_ + "/config.json"));
   EXPECT_EQ(config["source"], (nlohmann::json{{"checkpoint", checkpoint}, {"step", 12}}));
   EXPECT_EQ(config["vocab_size"], trained.model->vocab_size());
 
@@ -101,12 +99,12 @@ TEST_F(ExportCli, PythonComputesLoomsLogitsFromTheExportAlone) {
 
 TEST_F(ExportCli, RefusesBadArgumentsWithExitCodeTwoAndKeepsTheOldExport) {
   ASSERT_EQ(run_loom("export '" + run_ + "' --out '" + out_ + "'").exit_code, 0);
-  const std::string before = testing::read_file(out_ + "/model.safetensors");
+  const std::string before = read_file(out_ + "/model.safetensors");
 
   const auto again = run_loom("export '" + run_ + "' --out '" + out_ + "' --dtype bf16");
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_EQ(again.err, "error: " + out_ + " already exists; pass --force to replace it\n");
-  EXPECT_EQ(testing::read_file(out_ + "/model.safetensors"), before);
+  EXPECT_EQ(read_file(out_ + "/model.safetensors"), before);
 
   const auto dtype = run_loom("export '" + run_ + "' --out '" + out_ + "' --dtype fp8");
   EXPECT_EQ(dtype.exit_code, 2);
@@ -121,7 +119,7 @@ TEST_F(ExportCli, RefusesBadArgumentsWithExitCodeTwoAndKeepsTheOldExport) {
   EXPECT_EQ(no_run.exit_code, 2);
   EXPECT_EQ(no_run.err,
             "error: " + dir_.file("nothing") + ": no such run directory or checkpoint\n");
-  EXPECT_EQ(testing::read_file(out_ + "/model.safetensors"), before);
+  EXPECT_EQ(read_file(out_ + "/model.safetensors"), before);
 
   const auto forced =
       run_loom("export '" + run_ + "' --best --out '" + out_ + "' --dtype bf16 --force");

@@ -14,17 +14,13 @@
 namespace loom {
 namespace {
 
-using testing::run_command;
-using testing::run_loom;
-using testing::run_synth;
-using testing::TempDir;
-using testing::write_file;
+using namespace loom::test;
 
 const std::string kShakespeare = std::string(LOOM_SOURCE_DIR) + "/configs/shakespeare_char.yaml";
 
 // The 1-based number of the first line of `path` that starts with `prefix`.
 std::string line_of(const std::string& path, const std::string& prefix) {
-  std::istringstream lines(testing::read_file(path));
+  std::istringstream lines(read_file(path));
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
     if (line.rfind(prefix, 0) == 0) return std::to_string(number);
@@ -134,7 +130,7 @@ TEST(GitCommitStamp, NamesHeadMarksLocalChangesAndRewritesOnlyOnChange) {
   std::filesystem::create_directories(repo);
 
   stamp_git_commit(repo, header);  // not a checkout (yet)
-  EXPECT_EQ(testing::read_file(header), header_for("unknown"));
+  EXPECT_EQ(read_file(header), header_for("unknown"));
 
   git_in(repo, "init -q");
   write_file(repo + "/a.txt", "one\n");
@@ -143,7 +139,7 @@ TEST(GitCommitStamp, NamesHeadMarksLocalChangesAndRewritesOnlyOnChange) {
   std::string head = git_in(repo, "rev-parse --short=10 HEAD");
   head.pop_back();  // the newline
   stamp_git_commit(repo, header);
-  EXPECT_EQ(testing::read_file(header), header_for(head));
+  EXPECT_EQ(read_file(header), header_for(head));
 
   // The same commit again: the file is left alone, so nothing recompiles.
   const auto long_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24);
@@ -154,10 +150,10 @@ TEST(GitCommitStamp, NamesHeadMarksLocalChangesAndRewritesOnlyOnChange) {
   // An untracked file is not a change to the commit; an edited tracked one is.
   write_file(repo + "/notes.txt", "scratch\n");
   stamp_git_commit(repo, header);
-  EXPECT_EQ(testing::read_file(header), header_for(head));
+  EXPECT_EQ(read_file(header), header_for(head));
   write_file(repo + "/a.txt", "two\n");
   stamp_git_commit(repo, header);
-  EXPECT_EQ(testing::read_file(header), header_for(head + "-dirty"));
+  EXPECT_EQ(read_file(header), header_for(head + "-dirty"));
 
   // A new commit is seen without any reconfiguring.
   git_in(repo, "commit -q -a -m two");
@@ -165,7 +161,7 @@ TEST(GitCommitStamp, NamesHeadMarksLocalChangesAndRewritesOnlyOnChange) {
   next.pop_back();
   ASSERT_NE(next, head);
   stamp_git_commit(repo, header);
-  EXPECT_EQ(testing::read_file(header), header_for(next));
+  EXPECT_EQ(read_file(header), header_for(next));
 }
 
 TEST(LoomSynth, BadSizeExitsTwoNamingTheValueAndTheUnits) {

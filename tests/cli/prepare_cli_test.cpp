@@ -9,10 +9,7 @@
 namespace loom {
 namespace {
 
-using testing::run_loom;
-using testing::run_synth;
-using testing::TempDir;
-using testing::write_file;
+using namespace loom::test;
 
 TEST(PrepareCli, PreparesFromFlagsAndReports) {
   TempDir dir;
@@ -82,7 +79,7 @@ TEST(SynthCli, SameSeedSameBytesAndADiscordPackagePrepares) {
             0);
   ASSERT_EQ(run_synth("stories --size 200KB --seed 7 --out '" + dir.file("b.txt") + "'").exit_code,
             0);
-  EXPECT_EQ(testing::read_file(dir.file("a.txt")), testing::read_file(dir.file("b.txt")));
+  EXPECT_EQ(read_file(dir.file("a.txt")), read_file(dir.file("b.txt")));
   EXPECT_GE(std::filesystem::file_size(dir.file("a.txt")), 200000u);
 
   ASSERT_EQ(
@@ -102,22 +99,21 @@ namespace loom {
 namespace {
 
 TEST(PlotCli, DrawsOneRunIntoItsFolderAndSeveralIntoTheGivenFile) {
-  testing::TempDir dir;
+  TempDir dir;
   std::filesystem::create_directories(dir.file("gpt"));
   std::filesystem::create_directories(dir.file("lstm"));
-  testing::write_file(dir.file("gpt/metrics.jsonl"),
-                      "{\"step\":0,\"loss\":4.2}\n{\"step\":10,\"loss\":2.0,\"val_loss\":2.1}\n");
-  testing::write_file(dir.file("lstm/metrics.jsonl"), "{\"step\":0,\"loss\":4.2}\n");
-  const auto one = testing::run_loom("plot '" + dir.file("gpt") + "'");
+  write_file(dir.file("gpt/metrics.jsonl"),
+             "{\"step\":0,\"loss\":4.2}\n{\"step\":10,\"loss\":2.0,\"val_loss\":2.1}\n");
+  write_file(dir.file("lstm/metrics.jsonl"), "{\"step\":0,\"loss\":4.2}\n");
+  const auto one = run_loom("plot '" + dir.file("gpt") + "'");
   ASSERT_EQ(one.exit_code, 0) << one.err;
   EXPECT_EQ(one.out, "wrote " + dir.file("gpt") + "/loss.svg\n");
-  EXPECT_NE(testing::read_file(dir.file("gpt/loss.svg")).find(">gpt val</text>"),
-            std::string::npos);
-  const auto both = testing::run_loom("plot '" + dir.file("gpt") + "' '" + dir.file("lstm") +
-                                      "' --out '" + dir.file("cmp.svg") + "'");
+  EXPECT_NE(read_file(dir.file("gpt/loss.svg")).find(">gpt val</text>"), std::string::npos);
+  const auto both = run_loom("plot '" + dir.file("gpt") + "' '" + dir.file("lstm") + "' --out '" +
+                             dir.file("cmp.svg") + "'");
   ASSERT_EQ(both.exit_code, 0) << both.err;
-  EXPECT_NE(testing::read_file(dir.file("cmp.svg")).find(">gpt vs lstm</text>"), std::string::npos);
-  const auto missing = testing::run_loom("plot '" + dir.file("nothing") + "'");
+  EXPECT_NE(read_file(dir.file("cmp.svg")).find(">gpt vs lstm</text>"), std::string::npos);
+  const auto missing = run_loom("plot '" + dir.file("nothing") + "'");
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_EQ(missing.err,
             "error: " + dir.file("nothing") +

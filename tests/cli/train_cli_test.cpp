@@ -24,15 +24,14 @@
 namespace loom {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
-using testing::logged_losses;
-using testing::run_loom;
-using testing::TempDir;
 
 class TrainCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto prepared = testing::prepare_tiny_run_with_loom(dir_.path().string(), config_);
+    const auto prepared = prepare_tiny_run_with_loom(dir_.path().string(), config_);
     ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
   }
 

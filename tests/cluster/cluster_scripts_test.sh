@@ -10,8 +10,10 @@
 #
 #   tests/cluster/cluster_scripts_test.sh SOURCE_DIR LOOM_BINARY
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../cluster/lib/usage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../cluster/lib/usage.sh"
 
-(($# == 2)) || { sed -n '11p' "$0" >&2; exit 2; }
+(($# == 2)) || usage
 source_dir=$(cd "$1" && pwd)
 loom=$(realpath "$2")
 # shellcheck source-path=SCRIPTDIR source=test_lib.sh
@@ -60,6 +62,14 @@ expect 0 "mpirun --hostfile hostfile -np 6 --wdir $work --map-by slot --bind-to 
   env NCCL_DEBUG=INFO LOOM="$loom" "$cloud/launch.sh" --dry-run --iface eth0 hostfile run.yaml --set optim.lr=1e-3
 expect 2 "launch.sh: no hostfile 'missing'" env LOOM="$loom" "$cloud/launch.sh" missing run.yaml
 expect 2 "launch.sh: no config file 'missing.yaml'" env LOOM="$loom" "$cloud/launch.sh" hostfile missing.yaml
+
+# Bad usage prints the usage block of the script's header as it stands
+# there (cluster/lib/usage.sh): the synopsis and its examples, continued
+# lines included.
+expect 2 $'#   cluster/cloud/launch.sh [--dry-run] [--iface IF] HOSTFILE CONFIG [loom train args...]\n#   cluster/cloud/launch.sh --iface eth0 hostfile configs/gpt2_124m_bpe.yaml' \
+  "$cloud/launch.sh" --iface
+expect 2 $'#   cluster/cloud/stop-when-done.sh [--dry-run] [--hostfile FILE] [--save CMD] [--stop CMD] -- COMMAND [ARGS...]\n#   cluster/cloud/stop-when-done.sh --hostfile hostfile \\\n#     --save \'rsync -a runs/ /lambda/nfs/loom-runs/\' -- \\\n#     cluster/cloud/launch.sh hostfile configs/gpt2_124m_bpe.yaml' \
+  "$cloud/stop-when-done.sh"
 
 # A real launch: two ranks on this machine, named in a hostfile.
 "$loom" prepare run.yaml >prepare.log || { cat prepare.log; fail "loom prepare failed"; }

@@ -7,8 +7,10 @@
 #
 # Exits 77 (ctest's skip) when shellcheck is not installed.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../cluster/lib/usage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../cluster/lib/usage.sh"
 
-(($# == 1)) || { sed -n '6p' "$0" >&2; exit 2; }
+(($# == 1)) || usage
 cd "$1"
 command -v shellcheck >/dev/null || { echo "SKIP: shellcheck is not installed (apt-get install shellcheck)"; exit 77; }
 

@@ -22,8 +22,10 @@
 # (it looks every 30 s), always comes before the end. LOOM_TEST_KEEP=1
 # keeps the work folder.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../cluster/lib/usage.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../cluster/lib/usage.sh"
 
-(($# == 2)) || { sed -n '13p' "$0" >&2; exit 2; }
+(($# == 2)) || usage
 source_dir=$(cd "$1" && pwd)
 loom=$(realpath "$2")
 # shellcheck source-path=SCRIPTDIR source=test_lib.sh

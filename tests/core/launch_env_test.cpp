@@ -10,7 +10,7 @@
 namespace loom {
 namespace {
 
-using loom::testing::error_message;
+using namespace loom::test;
 
 const char* const kAllVariables[] = {"OMPI_COMM_WORLD_RANK",
                                      "OMPI_COMM_WORLD_SIZE",

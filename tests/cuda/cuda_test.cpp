@@ -31,6 +31,8 @@
 namespace loom {
 namespace {
 
+using namespace loom::test;
+
 class CudaTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -46,7 +48,7 @@ class CudaTest : public ::testing::Test {
 std::unique_ptr<dist::Communicator> one_rank_nccl() {
   dist::StoreAddress address;
   address.host = "127.0.0.1";
-  address.port = loom::testing::free_tcp_port();
+  address.port = free_tcp_port();
   address.timeout_seconds = 30;
   return dist::make_nccl_communicator(dist::make_gloo_communicator(address, 0, 1), 0);
 }
@@ -148,22 +150,21 @@ class CudaTrainerTest : public CudaTest {
   void SetUp() override {
     CudaTest::SetUp();
     if (IsSkipped()) return;
-    train::testing::prepare_tiny_store(dir_);
+    prepare_tiny_store(dir_);
   }
 
   std::vector<double> losses(const std::vector<std::string>& overrides) {
     std::vector<std::string> all = {"run.device=cuda"};
     all.insert(all.end(), overrides.begin(), overrides.end());
-    train::testing::RecordingObserver observer;
-    const train::TrainResult result =
-        train::train(train::testing::tiny_config(dir_, all), observer);
+    RecordingObserver observer;
+    const train::TrainResult result = train::train(tiny_run_config(dir_, all), observer);
     std::vector<double> values;
-    for (const auto& [step, loss] : train::testing::step_losses(result.run_dir))
+    for (const auto& [step, loss] : step_losses(result.run_dir))
       values.push_back(loss);
     return values;
   }
 
-  loom::testing::TempDir dir_;
+  TempDir dir_;
 };
 
 // The three precisions start from the same weights on the same batch, so
@@ -197,7 +198,7 @@ TEST_F(CudaTrainerTest, AResumedRunOnTheGpuMatchesTheUninterruptedOne) {
 // Scrambled weights (far from the near-uniform init) so that a stale key or
 // a wrong position changes the argmax.
 TEST_F(CudaTest, KeyValueCachedGreedyDecodingEqualsRecomputingAndTheCpu) {
-  config::ModelConfig config = loom::testing::tiny_config(config::ModelArch::gpt);
+  config::ModelConfig config = tiny_config(config::ModelArch::gpt);
   config.block_size = 8;
   torch::manual_seed(11);
   const auto model = model::make_model(config, 17);

@@ -16,10 +16,7 @@
 namespace loom::data {
 namespace {
 
-using testing::counting_tokens;
-using testing::expect_same_batch;
-using testing::sampler_options;
-using testing::view_of;
+using namespace loom::test;
 
 TEST(BatchPrefetcher, YieldsTheDirectSequenceAtEveryDepth) {
   const std::vector<std::uint32_t> tokens = counting_tokens(300);

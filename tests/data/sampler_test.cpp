@@ -18,12 +18,9 @@
 namespace loom::data {
 namespace {
 
+using namespace loom::test;
+
 using config::WindowMode;
-using testing::concatenate;
-using testing::counting_tokens;
-using testing::expect_same_batch;
-using testing::sampler_options;
-using testing::view_of;
 
 // Documents of lengths 1, 9, 3, 17, 2, 6 (some padded, one skipped) so the
 // equivalence tests also cover document windows.

@@ -11,16 +11,19 @@
 
 #include "loom/data/sampler.hpp"
 
-namespace loom::data::testing {
+namespace loom::test {
 
 // A view over `tokens` (which the caller keeps alive) with documents
 // starting at `doc_starts`.
 template <class T>
-SplitView view_of(const std::vector<T>& tokens, const std::vector<std::uint64_t>& doc_starts) {
+data::SplitView view_of(const std::vector<T>& tokens,
+                        const std::vector<std::uint64_t>& doc_starts) {
   static_assert(std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::uint16_t> ||
                 std::is_same_v<T, std::uint32_t>);
-  SplitView view;
-  view.dtype = sizeof(T) == 1 ? TokenDtype::u8 : sizeof(T) == 2 ? TokenDtype::u16 : TokenDtype::u32;
+  data::SplitView view;
+  view.dtype = sizeof(T) == 1   ? data::TokenDtype::u8
+               : sizeof(T) == 2 ? data::TokenDtype::u16
+                                : data::TokenDtype::u32;
   view.tokens = tokens.data();
   view.size = tokens.size();
   view.doc_starts = doc_starts.data();
@@ -35,10 +38,10 @@ inline std::vector<std::uint32_t> counting_tokens(std::uint32_t count) {
   return tokens;
 }
 
-inline SamplerOptions sampler_options(std::int64_t block_size, std::int64_t global_batch,
-                                      std::int64_t micro_batch, int world_size = 1, int rank = 0,
-                                      config::WindowMode windows = config::WindowMode::packed) {
-  SamplerOptions options;
+inline data::SamplerOptions sampler_options(
+    std::int64_t block_size, std::int64_t global_batch, std::int64_t micro_batch,
+    int world_size = 1, int rank = 0, config::WindowMode windows = config::WindowMode::packed) {
+  data::SamplerOptions options;
   options.block_size = block_size;
   options.global_batch = global_batch;
   options.micro_batch = micro_batch;
@@ -50,16 +53,16 @@ inline SamplerOptions sampler_options(std::int64_t block_size, std::int64_t glob
 }
 
 // Row `row` of a [rows x cols] array.
-inline std::vector<std::int64_t> row_of(const std::vector<std::int64_t>& values, const Batch& batch,
-                                        std::int64_t row) {
+inline std::vector<std::int64_t> row_of(const std::vector<std::int64_t>& values,
+                                        const data::Batch& batch, std::int64_t row) {
   const auto begin = values.begin() + row * batch.cols;
   return std::vector<std::int64_t>(begin, begin + batch.cols);
 }
 
 // The rows of `parts`, one after another, as one batch.
-inline Batch concatenate(const std::vector<Batch>& parts) {
-  Batch all;
-  for (const Batch& part : parts) {
+inline data::Batch concatenate(const std::vector<data::Batch>& parts) {
+  data::Batch all;
+  for (const data::Batch& part : parts) {
     all.rows += part.rows;
     all.cols = part.cols;
     all.inputs.insert(all.inputs.end(), part.inputs.begin(), part.inputs.end());
@@ -69,7 +72,7 @@ inline Batch concatenate(const std::vector<Batch>& parts) {
   return all;
 }
 
-inline void expect_same_batch(const Batch& actual, const Batch& expected) {
+inline void expect_same_batch(const data::Batch& actual, const data::Batch& expected) {
   EXPECT_EQ(actual.rows, expected.rows);
   EXPECT_EQ(actual.cols, expected.cols);
   EXPECT_EQ(actual.sample_ids, expected.sample_ids);
@@ -77,4 +80,4 @@ inline void expect_same_batch(const Batch& actual, const Batch& expected) {
   EXPECT_EQ(actual.targets, expected.targets);
 }
 
-}  // namespace loom::data::testing
+}  // namespace loom::test

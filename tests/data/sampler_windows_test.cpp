@@ -13,10 +13,9 @@
 namespace loom::data {
 namespace {
 
+using namespace loom::test;
+
 using config::WindowMode;
-using testing::row_of;
-using testing::sampler_options;
-using testing::view_of;
 
 struct Row {
   std::vector<std::int64_t> inputs;

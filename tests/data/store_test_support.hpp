@@ -3,7 +3,6 @@
 // store with HDF5's C API into each kind of bad file the reader must refuse.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -11,22 +10,23 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
 #include <hdf5.h>
 
 #include "loom/data/token_store.hpp"
 
-namespace loom::data::testing {
+namespace loom::test {
 
 struct Document {
-  Split split;
+  data::Split split;
   std::vector<text::TokenId> ids;
 };
 
 // Every metadata field set to something recognisable, including non-ASCII
 // text and numbers past 32 bits; the tokenizer's vocab_size is the store's,
 // as the writer and reader require.
-inline StoreMetadata full_metadata(std::uint32_t vocab_size) {
-  StoreMetadata metadata;
+inline data::StoreMetadata full_metadata(std::uint32_t vocab_size) {
+  data::StoreMetadata metadata;
   metadata.tokenizer_json = R"({"kind":"char","vocab_size":)" + std::to_string(vocab_size) +
                             R"(,"chars":"ab\u00e9\u65e5"})";
   metadata.sources = {{"corpus/part-1.txt.gz", 5000000000ULL, 0xDEADBEEFu},
@@ -41,8 +41,8 @@ inline StoreMetadata full_metadata(std::uint32_t vocab_size) {
 // calls) and commits `metadata`, full_metadata(vocab_size) when not given.
 inline void write_store(const std::string& path, std::uint32_t vocab_size,
                         const std::vector<Document>& documents,
-                        const std::optional<StoreMetadata>& metadata = std::nullopt) {
-  TokenStoreWriter writer(path, vocab_size, false);
+                        const std::optional<data::StoreMetadata>& metadata = std::nullopt) {
+  data::TokenStoreWriter writer(path, vocab_size, false);
   for (const Document& document : documents) {
     writer.begin_document(document.split);
     const std::size_t half = document.ids.size() / 2;
@@ -63,34 +63,24 @@ inline std::vector<text::TokenId> token_pattern(std::size_t count, std::uint32_t
 }
 
 // A split's tokens and document starts, read through its view.
-inline std::vector<text::TokenId> tokens_of(const SplitView& view) {
+inline std::vector<text::TokenId> tokens_of(const data::SplitView& view) {
   std::vector<std::int64_t> wide(view.size);
   if (view.size > 0) view.copy_to(0, view.size, wide.data());
   return std::vector<text::TokenId>(wide.begin(), wide.end());
 }
 
-inline std::vector<std::uint64_t> doc_starts_of(const SplitView& view) {
+inline std::vector<std::uint64_t> doc_starts_of(const data::SplitView& view) {
   return std::vector<std::uint64_t>(view.doc_starts, view.doc_starts + view.num_docs);
 }
 
 // The StoreError message opening `path` gives, or "opened" when it opens.
 inline std::string open_error(const std::string& path) {
   try {
-    TokenStoreReader reader(path);
-  } catch (const StoreError& e) {
+    data::TokenStoreReader reader(path);
+  } catch (const data::StoreError& e) {
     return e.what();
   }
   return "opened";
-}
-
-// The names of the files in `folder`, sorted.
-inline std::vector<std::string> files_in(const std::filesystem::path& folder) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 inline void hdf5_ok(herr_t status, const std::string& what) {
@@ -185,4 +175,4 @@ class StorePatch {
   hid_t file_ = -1;
 };
 
-}  // namespace loom::data::testing
+}  // namespace loom::test

@@ -19,17 +19,8 @@
 namespace loom::data {
 namespace {
 
-using loom::testing::error_message;
+using namespace loom::test;
 
-using loom::testing::read_file;
-using loom::testing::TempDir;
-using loom::testing::write_file;
-using testing::doc_starts_of;
-using testing::files_in;
-using testing::full_metadata;
-using testing::token_pattern;
-using testing::tokens_of;
-using testing::write_store;
 using Ids = std::vector<text::TokenId>;
 using Offsets = std::vector<std::uint64_t>;
 
@@ -47,14 +38,14 @@ TEST(TokenStore, AnExistingStoreIsKeptUnlessOverwriteIsAsked) {
     writer.append(Split::train, ids.data(), ids.size());
   }
   EXPECT_EQ(read_file(path), original);
-  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"corpus.h5"});
+  EXPECT_EQ(entries_of(dir.path()), std::vector<std::string>{"corpus.h5"});
 
   TokenStoreWriter writer(path, 100, true);
   const Ids ids = {4, 5};
   writer.append(Split::train, ids.data(), ids.size());
   writer.commit(full_metadata(100));
   EXPECT_EQ(tokens_of(TokenStoreReader(path).split(Split::train)), ids);
-  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"corpus.h5"});
+  EXPECT_EQ(entries_of(dir.path()), std::vector<std::string>{"corpus.h5"});
 }
 
 TEST(TokenStore, AnAbandonedWriterLeavesNoFiles) {
@@ -65,7 +56,7 @@ TEST(TokenStore, AnAbandonedWriterLeavesNoFiles) {
     writer.append(Split::train, ids.data(), ids.size());
     writer.append(Split::val, ids.data(), 10);
   }
-  EXPECT_TRUE(files_in(dir.path()).empty());
+  EXPECT_TRUE(entries_of(dir.path()).empty());
 }
 
 // The scratch files are unlinked when created: none shows while the corpus
@@ -75,16 +66,16 @@ TEST(TokenStore, NoScratchFileIsVisibleWhileWriting) {
   TempDir dir;
   const std::string path = dir.file("corpus.h5");
   TokenStoreWriter writer(path, 1000, false);
-  EXPECT_TRUE(files_in(dir.path()).empty());
+  EXPECT_TRUE(entries_of(dir.path()).empty());
   const Ids ids = token_pattern(700'000, 1000);
   writer.append(Split::train, ids.data(), ids.size());
   writer.begin_document(Split::train);
   writer.append(Split::train, ids.data(), 10);
   writer.append(Split::val, ids.data(), 20);
   writer.move_train_tail_to_val(5);
-  EXPECT_TRUE(files_in(dir.path()).empty());
+  EXPECT_TRUE(entries_of(dir.path()).empty());
   writer.commit(full_metadata(1000));
-  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"corpus.h5"});
+  EXPECT_EQ(entries_of(dir.path()), std::vector<std::string>{"corpus.h5"});
 
   const TokenStoreReader reader(path);
   Ids train = ids;
@@ -118,7 +109,7 @@ TEST(TokenStore, AKilledWriterLeavesNoFiles) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the writer failed before it was killed";
   EXPECT_EQ(WTERMSIG(status), SIGKILL);
-  EXPECT_TRUE(files_in(dir.path()).empty());
+  EXPECT_TRUE(entries_of(dir.path()).empty());
 }
 
 TEST(TokenStore, AFailedCommitLeavesNoTemporaryFiles) {
@@ -133,7 +124,7 @@ TEST(TokenStore, AFailedCommitLeavesNoTemporaryFiles) {
     EXPECT_EQ(error_message<StoreError>([&] { writer.commit(full_metadata(100)); }),
               path + " exists; pass --force to replace it");
   }
-  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"corpus.h5"});
+  EXPECT_EQ(entries_of(dir.path()), std::vector<std::string>{"corpus.h5"});
   EXPECT_EQ(read_file(path), "someone else's");
 }
 
@@ -163,7 +154,7 @@ TEST(TokenStore, LeftoversOfAKilledRunAreReplaced) {
   EXPECT_EQ(tokens_of(reader.split(Split::train)), (Ids{1, 2, 3}));
   EXPECT_EQ(tokens_of(reader.split(Split::val)), (Ids{4}));
   EXPECT_EQ(doc_starts_of(reader.split(Split::val)), (Offsets{0}));
-  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"corpus.h5"});
+  EXPECT_EQ(entries_of(dir.path()), std::vector<std::string>{"corpus.h5"});
 }
 
 }  // namespace

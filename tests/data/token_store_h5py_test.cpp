@@ -17,8 +17,7 @@
 namespace loom::data {
 namespace {
 
-using loom::testing::TempDir;
-using loom::testing::write_file;
+using namespace loom::test;
 
 struct CommandRun {
   int exit_code = -1;
@@ -53,14 +52,14 @@ TEST(TokenStoreH5py, ReadsWhatTheWriterWrote) {
 
   TempDir dir;
   const std::string path = dir.file("corpus.h5");
-  const std::vector<text::TokenId> train = testing::token_pattern(70'000, 1000, 1);
+  const std::vector<text::TokenId> train = token_pattern(70'000, 1000, 1);
   const std::vector<text::TokenId> val = {999, 0, 4};
-  const StoreMetadata metadata = testing::full_metadata(1000);
-  testing::write_store(path, 1000,
-                       {{Split::train, {train.begin(), train.begin() + 50'000}},
-                        {Split::train, {train.begin() + 50'000, train.end()}},
-                        {Split::val, val}},
-                       metadata);
+  const StoreMetadata metadata = full_metadata(1000);
+  write_store(path, 1000,
+              {{Split::train, {train.begin(), train.begin() + 50'000}},
+               {Split::train, {train.begin() + 50'000, train.end()}},
+               {Split::val, val}},
+              metadata);
 
   nlohmann::json sources = nlohmann::json::array();
   for (const SourceFile& source : metadata.sources) {

@@ -17,12 +17,8 @@
 namespace loom::data {
 namespace {
 
-using loom::testing::TempDir;
-using loom::testing::write_file;
-using testing::open_error;
-using testing::StorePatch;
-using testing::token_pattern;
-using testing::write_store;
+using namespace loom::test;
+
 using Values = std::vector<std::uint64_t>;
 
 // A uint8 store (vocab_size 100): train has 30 tokens in documents at 0,
@@ -79,7 +75,7 @@ TEST(TokenStoreReader, RefusesAForeignHdf5File) {
 }
 
 TEST_F(BadStore, MissingDataset) {
-  testing::hdf5_ok(H5Ldelete(StorePatch(path_).file(), "/val/doc_offsets", H5P_DEFAULT), "delete");
+  hdf5_ok(H5Ldelete(StorePatch(path_).file(), "/val/doc_offsets", H5P_DEFAULT), "delete");
   EXPECT_EQ(error(), "not a Loom token store: missing /val/doc_offsets");
 }
 
@@ -142,7 +138,7 @@ TEST_F(BadStore, CompressedTokens) {
 TEST_F(BadStore, TwoDimensionalTokens) {
   {
     StorePatch patch(path_);
-    testing::hdf5_ok(H5Ldelete(patch.file(), "/val/tokens", H5P_DEFAULT), "delete");
+    hdf5_ok(H5Ldelete(patch.file(), "/val/tokens", H5P_DEFAULT), "delete");
     const hsize_t dims[2] = {5, 1};
     const hid_t space = H5Screate_simple(2, dims, nullptr);
     H5Dclose(H5Dcreate2(patch.file(), "/val/tokens", H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT,
@@ -156,7 +152,7 @@ TEST_F(BadStore, UnallocatedTokens) {
   // Contiguous storage is allocated when first written; this one never is.
   {
     StorePatch patch(path_);
-    testing::hdf5_ok(H5Ldelete(patch.file(), "/val/tokens", H5P_DEFAULT), "delete");
+    hdf5_ok(H5Ldelete(patch.file(), "/val/tokens", H5P_DEFAULT), "delete");
     const hsize_t count = 5;
     const hid_t space = H5Screate_simple(1, &count, nullptr);
     H5Dclose(H5Dcreate2(patch.file(), "/val/tokens", H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT,
@@ -177,10 +173,10 @@ TEST_F(BadStore, MisalignedDocOffsets) {
     H5Pset_alloc_time(early.get(), H5D_ALLOC_TIME_EARLY);
     patch.add_dataset("/padding", H5T_STD_U8LE, {1, 2, 3}, early.get());
     patch.add_dataset("/val/moved", H5T_STD_U64LE, {0}, early.get());
-    testing::hdf5_ok(H5Ldelete(patch.file(), "/val/doc_offsets", H5P_DEFAULT), "delete");
-    testing::hdf5_ok(H5Lmove(patch.file(), "/val/moved", patch.file(), "/val/doc_offsets",
-                             H5P_DEFAULT, H5P_DEFAULT),
-                     "move");
+    hdf5_ok(H5Ldelete(patch.file(), "/val/doc_offsets", H5P_DEFAULT), "delete");
+    hdf5_ok(H5Lmove(patch.file(), "/val/moved", patch.file(), "/val/doc_offsets", H5P_DEFAULT,
+                    H5P_DEFAULT),
+            "move");
     offset = patch.offset_of("/val/doc_offsets");
   }
   ASSERT_NE(offset % 8, 0u) << "HDF5 placed the dataset differently; adjust the padding";
@@ -243,7 +239,7 @@ TEST_F(BadStore, SourcesThatAreNotAList) {
     const hid_t space = H5Screate(H5S_SCALAR);
     const hid_t attribute =
         H5Acreate2(patch.file(), "sources", type, space, H5P_DEFAULT, H5P_DEFAULT);
-    testing::hdf5_ok(H5Awrite(attribute, type, "{\"a\":1}"), "write sources");
+    hdf5_ok(H5Awrite(attribute, type, "{\"a\":1}"), "write sources");
     H5Aclose(attribute);
     H5Sclose(space);
     H5Tclose(type);

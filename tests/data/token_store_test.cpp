@@ -15,16 +15,8 @@
 namespace loom::data {
 namespace {
 
-using loom::testing::error_message;
+using namespace loom::test;
 
-using loom::testing::TempDir;
-using testing::doc_starts_of;
-using testing::Document;
-using testing::files_in;
-using testing::full_metadata;
-using testing::token_pattern;
-using testing::tokens_of;
-using testing::write_store;
 using Ids = std::vector<text::TokenId>;
 using Offsets = std::vector<std::uint64_t>;
 
@@ -72,7 +64,7 @@ TEST_P(RoundTrip, TokensDocumentsAndMetadataComeBackExactly) {
       {Split::train, {3}},
   };
   write_store(path, vocab_size, documents);
-  EXPECT_EQ(files_in(dir.path()), std::vector<std::string>{"corpus.h5"});
+  EXPECT_EQ(entries_of(dir.path()), std::vector<std::string>{"corpus.h5"});
 
   const TokenStoreReader reader(path);
   EXPECT_EQ(reader.path(), path);
@@ -311,7 +303,7 @@ TEST(TokenStore, CommitRefusesJsonTheReaderWouldRefuse) {
     StoreMetadata metadata = full_metadata(100);
     metadata.*field = json;
     EXPECT_EQ(error_message<StoreError>([&] { writer.commit(metadata); }), path + ": " + message);
-    EXPECT_TRUE(files_in(dir.path()).empty());
+    EXPECT_TRUE(entries_of(dir.path()).empty());
   }
 }
 

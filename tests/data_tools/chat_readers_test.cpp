@@ -13,12 +13,9 @@
 namespace loom::data_tools {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
-using corpus_testing::corpus_error_of;
-using corpus_testing::Lines;
-using corpus_testing::read_inputs;
-using loom::testing::TempDir;
-using loom::testing::write_file;
 
 ReaderOptions with_authors() {
   ReaderOptions options;
@@ -89,7 +86,7 @@ TEST(DiscordReader, PackageIsOneInputSizedByItsMessageFiles) {
       fs::file_size(fs::path(package) / "Messages" / "c200" / "messages.csv");
   EXPECT_EQ(inputs[0].bytes, bytes);
   const std::unique_ptr<RecordReader> reader = open_records(inputs, ReaderOptions{});
-  EXPECT_EQ(corpus_testing::read_all(*reader).size(), 4u);
+  EXPECT_EQ(read_all(*reader).size(), 4u);
   EXPECT_EQ(reader->bytes_read(), bytes);
 }
 

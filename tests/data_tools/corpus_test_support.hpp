@@ -13,28 +13,29 @@
 
 #include "loom/data_tools/record_reader.hpp"
 
-namespace loom::data_tools::corpus_testing {
+namespace loom::test {
 
 using Lines = std::vector<std::string>;
 
 // "# text" starts a document, "+ text" continues the previous record's line,
 // "  text" is any other record.
-inline std::string show(const Record& record) {
+inline std::string show(const data_tools::Record& record) {
   const char* mark = record.starts_document ? "# " : record.continues_previous ? "+ " : "  ";
   return mark + record.text;
 }
 
-inline Lines read_all(RecordReader& reader) {
+inline Lines read_all(data_tools::RecordReader& reader) {
   Lines shown;
-  Record record;
+  data_tools::Record record;
   while (reader.next(record))
     shown.push_back(show(record));
   return shown;
 }
 
 inline Lines read_inputs(const std::vector<std::string>& paths, const std::string& format = "auto",
-                         const ReaderOptions& options = {}) {
-  const std::unique_ptr<RecordReader> reader = open_records(resolve_inputs(paths, format), options);
+                         const data_tools::ReaderOptions& options = {}) {
+  const std::unique_ptr<data_tools::RecordReader> reader =
+      data_tools::open_records(data_tools::resolve_inputs(paths, format), options);
   return read_all(*reader);
 }
 
@@ -42,7 +43,7 @@ inline Lines read_inputs(const std::vector<std::string>& paths, const std::strin
 inline std::string corpus_error_of(const std::function<void()>& action) {
   try {
     action();
-  } catch (const CorpusError& error) {
+  } catch (const data_tools::CorpusError& error) {
     return error.what();
   }
   return "";
@@ -53,9 +54,9 @@ inline std::string corpus_error_of(const std::function<void()>& action) {
 inline std::string corpus_error_kind(const std::function<void()>& action) {
   try {
     action();
-  } catch (const InputResolutionError& error) {
+  } catch (const data_tools::InputResolutionError& error) {
     return "InputResolutionError, exit " + std::to_string(to_int(error.exit_code()));
-  } catch (const CorpusError& error) {
+  } catch (const data_tools::CorpusError& error) {
     return "CorpusError, exit " + std::to_string(to_int(error.exit_code()));
   }
   return "";
@@ -77,7 +78,7 @@ inline std::string write_gzip(const std::string& path, const std::vector<std::st
     deflateEnd(&stream);
     file += compressed;
   }
-  return loom::testing::write_file(path, file);
+  return write_file(path, file);
 }
 
 // One zstd frame per element of `frames`.
@@ -89,7 +90,7 @@ inline std::string write_zstd(const std::string& path, const std::vector<std::st
         ZSTD_compress(compressed.data(), compressed.size(), frame.data(), frame.size(), 3));
     file += compressed;
   }
-  return loom::testing::write_file(path, file);
+  return write_file(path, file);
 }
 
-}  // namespace loom::data_tools::corpus_testing
+}  // namespace loom::test

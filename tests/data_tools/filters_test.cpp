@@ -2,6 +2,7 @@
 // every removal and drop counted.
 #include "loom/data_tools/filters.hpp"
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -35,51 +36,127 @@ Texts kept(RecordFilter& filter, const Texts& texts) {
   return kept(filter, records);
 }
 
-TEST(RecordFilter, WithNoOptionsEveryRecordPassesUnchanged) {
-  RecordFilter filter(FilterOptions{});
-  const Texts texts{"  indented ", "", "https://x.org @bob ```", "ÀÉÎ", "same", "same"};
-  EXPECT_EQ(kept(filter, texts), texts);
-  EXPECT_EQ(filter.counts().records_in, 6u);
-  EXPECT_EQ(filter.counts().records_out, 6u);
+// A case of the table below: `input` through a filter with the options
+// `set_options` sets keeps `expected`, and each count named in `counts` (by
+// its name in FilterCounts::to_json()) holds the value given; counts not
+// named are not checked.
+struct FilterCase {
+  const char* name;
+  void (*set_options)(FilterOptions&);
+  Texts input;
+  Texts expected;
+  nlohmann::json counts;
+};
+
+void PrintTo(const FilterCase& filter_case, std::ostream* out) {
+  *out << filter_case.name;
 }
 
-TEST(RecordFilter, UrlsAreRemovedWithTheSpaceAfterThem) {
-  FilterOptions options;
-  options.drop_urls = true;
-  RecordFilter filter(options);
-  EXPECT_EQ(kept(filter, Texts{"see https://example.org/a?b=1 now", "HTTP://X.ORG first",
-                               "last www.example.com", "(https://x.org/y) ok",
-                               "awww.cute and http:/no and https:x", "http://a.b\thttps://c.d",
-                               "https://only.link"}),
-            (Texts{"see now", "first", "last", "( ok", "awww.cute and http:/no and https:x"}));
-  EXPECT_EQ(filter.counts().urls_removed, 7u);
-  EXPECT_EQ(filter.counts().dropped_empty, 2u);
-  EXPECT_EQ(filter.counts().records_out, 5u);
+// Invalid as the tokenizers judge it: a truncated sequence, a byte no UTF-8
+// has, an overlong form, a surrogate, a value above U+10FFFF.
+const Texts kInvalidUtf8{"ABC\xC3(\xFF e\xCC\x81", "A\xC0\xAF", "A\xED\xA0\x80",
+                         "A\xF4\x90\x80\x80"};
+
+Texts plus(Texts texts, const std::string& text) {
+  texts.push_back(text);
+  return texts;
 }
 
-TEST(RecordFilter, MentionsAreRemovedButNotEmailAddresses) {
+const FilterCase kFilterCases[] = {
+    {"WithNoOptionsEveryRecordPassesUnchanged",
+     [](FilterOptions&) {},
+     {"  indented ", "", "https://x.org @bob ```", "ÀÉÎ", "same", "same"},
+     {"  indented ", "", "https://x.org @bob ```", "ÀÉÎ", "same", "same"},
+     {{"records_in", 6}, {"records_out", 6}}},
+    {"UrlsAreRemovedWithTheSpaceAfterThem",
+     [](FilterOptions& options) { options.drop_urls = true; },
+     {"see https://example.org/a?b=1 now", "HTTP://X.ORG first", "last www.example.com",
+      "(https://x.org/y) ok", "awww.cute and http:/no and https:x", "http://a.b\thttps://c.d",
+      "https://only.link"},
+     {"see now", "first", "last", "( ok", "awww.cute and http:/no and https:x"},
+     {{"urls_removed", 7}, {"dropped_empty", 2}, {"records_out", 5}}},
+    {"MentionsAreRemovedButNotEmailAddresses",
+     [](FilterOptions& options) { options.drop_mentions = true; },
+     {"@bob hi", "thanks @alice.w.", "mail bob@example.com",
+      "<@123> <@!456>: look at <#789> with <@&42>", "<#abc> <#> @ alone", "@everyone"},
+     {"hi", "thanks .", "mail bob@example.com", ": look at with", "<#abc> <#> @ alone"},
+     {{"mentions_removed", 7}, {"dropped_empty", 1}}},
+    {"CodeBlocksWithinARecord",
+     [](FilterOptions& options) { options.drop_code_blocks = true; },
+     {"before ```py\nprint(1)\n``` after", "a ```x``` b ```y``` c", "```\ncode only\n```",
+      "open ```\nnever closed", "next message"},
+     {"before after", "a b c", "open", "next message"},
+     {{"code_blocks_removed", 5}, {"dropped_empty", 1}}},
+    {"DropEmptyAndMinChars",
+     [](FilterOptions& options) {
+       options.drop_empty = true;
+       options.min_chars = 3;
+     },
+     {"", " \t ", "ab", "abc", "日本", "日本語", "  x  "},
+     {"abc", "日本語", "  x  "},
+     {{"dropped_empty", 2}, {"dropped_short", 2}}},
+    // Each maximal invalid subsequence is one character (one U+FFFD): two
+    // stray continuation bytes are two, a truncated character one.
+    {"MinCharsCountsCharactersAsTheTokenizerDoes",
+     [](FilterOptions& options) { options.min_chars = 2; },
+     {"\x80\x80", "\xE2\x82", "\xC3\xA9\x80", "\xF0\x9F\x98", "\xC3\xA9", "\xC0\xAF"},
+     {"\x80\x80", "\xC3\xA9\x80", "\xC0\xAF"},
+     {{"dropped_short", 3}}},
+    {"LowercaseCoversAllScripts",
+     [](FilterOptions& options) { options.lowercase = true; },
+     {"ÀÉÎ", "HELLO World", "ΣΟΦΊΑ", "ДОМ", "ǅ"},
+     {"àéî", "hello world", "σοφία", "дом", "ǆ"},
+     nlohmann::json::object()},
+    // "e" + U+0301 becomes "é", one character: too short after composition.
+    {"NfcComposesCharacters",
+     [](FilterOptions& options) {
+       options.nfc = true;
+       options.min_chars = 2;
+     },
+     {"caf\x65\xCC\x81", "e\xCC\x81", "\xE1\x84\x80\xE1\x85\xA1x"},
+     {"caf\xC3\xA9", "\xEA\xB0\x80x"},
+     {{"dropped_short", 1}}},
+    {"InvalidUtf8IsLeftAsItIsAndCounted",
+     [](FilterOptions& options) {
+       options.lowercase = true;
+       options.nfc = true;
+     },
+     plus(kInvalidUtf8, "OK\xC3\x89"),
+     plus(kInvalidUtf8, "ok\xC3\xA9"),
+     {{"invalid_utf8", 4}}},
+    {"NfcAloneLeavesInvalidUtf8AsItIsAndCountsIt",
+     [](FilterOptions& options) { options.nfc = true; },
+     kInvalidUtf8,
+     kInvalidUtf8,
+     {{"invalid_utf8", 4}}},
+    {"DedupComparesFinalTextsAndSparesBlankRecords",
+     [](FilterOptions& options) {
+       options.dedup = true;
+       options.lowercase = true;
+       options.drop_urls = true;
+     },
+     {"Hello", "", "hello", "HELLO https://x.org", "", "hello!"},
+     {"hello", "", "", "hello!"},
+     {{"dropped_duplicate", 2}, {"urls_removed", 1}}},
+};
+
+class RecordFilterCase : public ::testing::TestWithParam<FilterCase> {};
+
+TEST_P(RecordFilterCase, KeepsTheExpectedTextsAndCounts) {
+  const FilterCase& filter_case = GetParam();
   FilterOptions options;
-  options.drop_mentions = true;
+  filter_case.set_options(options);
   RecordFilter filter(options);
-  EXPECT_EQ(
-      kept(filter,
-           Texts{"@bob hi", "thanks @alice.w.", "mail bob@example.com",
-                 "<@123> <@!456>: look at <#789> with <@&42>", "<#abc> <#> @ alone", "@everyone"}),
-      (Texts{"hi", "thanks .", "mail bob@example.com", ": look at with", "<#abc> <#> @ alone"}));
-  EXPECT_EQ(filter.counts().mentions_removed, 7u);
-  EXPECT_EQ(filter.counts().dropped_empty, 1u);
+  EXPECT_EQ(kept(filter, filter_case.input), filter_case.expected);
+  const nlohmann::json counts = filter.counts().to_json();
+  for (const auto& count : filter_case.counts.items())
+    EXPECT_EQ(counts.at(count.key()), count.value()) << count.key();
 }
 
-TEST(RecordFilter, CodeBlocksWithinARecord) {
-  FilterOptions options;
-  options.drop_code_blocks = true;
-  RecordFilter filter(options);
-  EXPECT_EQ(kept(filter, Texts{"before ```py\nprint(1)\n``` after", "a ```x``` b ```y``` c",
-                               "```\ncode only\n```", "open ```\nnever closed", "next message"}),
-            (Texts{"before after", "a b c", "open", "next message"}));
-  EXPECT_EQ(filter.counts().code_blocks_removed, 5u);
-  EXPECT_EQ(filter.counts().dropped_empty, 1u);
-}
+INSTANTIATE_TEST_SUITE_P(Table, RecordFilterCase, ::testing::ValuesIn(kFilterCases),
+                         [](const ::testing::TestParamInfo<FilterCase>& param) {
+                           return std::string(param.param.name);
+                         });
 
 TEST(RecordFilter, CodeBlocksSpanLineRecordsUntilTheirFenceOrDocumentEnd) {
   FilterOptions options;
@@ -100,82 +177,6 @@ TEST(RecordFilter, CodeBlocksSpanLineRecordsUntilTheirFenceOrDocumentEnd) {
   EXPECT_EQ(filter.counts().code_blocks_removed, 2u);
   EXPECT_EQ(filter.counts().dropped_empty, 6u);
   EXPECT_EQ(filter.counts().records_out, 4u);
-}
-
-TEST(RecordFilter, DropEmptyAndMinChars) {
-  FilterOptions options;
-  options.drop_empty = true;
-  options.min_chars = 3;
-  RecordFilter filter(options);
-  EXPECT_EQ(kept(filter, Texts{"", " \t ", "ab", "abc", "日本", "日本語", "  x  "}),
-            (Texts{"abc", "日本語", "  x  "}));
-  EXPECT_EQ(filter.counts().dropped_empty, 2u);
-  EXPECT_EQ(filter.counts().dropped_short, 2u);
-}
-
-TEST(RecordFilter, MinCharsCountsCharactersAsTheTokenizerDoes) {
-  FilterOptions options;
-  options.min_chars = 2;
-  RecordFilter filter(options);
-  // Each maximal invalid subsequence is one character (one U+FFFD): two
-  // stray continuation bytes are two, a truncated character one.
-  EXPECT_EQ(kept(filter, Texts{"\x80\x80", "\xE2\x82", "\xC3\xA9\x80", "\xF0\x9F\x98", "\xC3\xA9",
-                               "\xC0\xAF"}),
-            (Texts{"\x80\x80", "\xC3\xA9\x80", "\xC0\xAF"}));
-  EXPECT_EQ(filter.counts().dropped_short, 3u);
-}
-
-TEST(RecordFilter, LowercaseCoversAllScripts) {
-  FilterOptions options;
-  options.lowercase = true;
-  RecordFilter filter(options);
-  EXPECT_EQ(kept(filter, Texts{"ÀÉÎ", "HELLO World", "ΣΟΦΊΑ", "ДОМ", "ǅ"}),
-            (Texts{"àéî", "hello world", "σοφία", "дом", "ǆ"}));
-}
-
-TEST(RecordFilter, NfcComposesCharacters) {
-  FilterOptions options;
-  options.nfc = true;
-  options.min_chars = 2;
-  RecordFilter filter(options);
-  // "e" + U+0301 becomes "é", one character: too short after composition.
-  EXPECT_EQ(kept(filter, Texts{"caf\x65\xCC\x81", "e\xCC\x81", "\xE1\x84\x80\xE1\x85\xA1x"}),
-            (Texts{"caf\xC3\xA9", "\xEA\xB0\x80x"}));
-  EXPECT_EQ(filter.counts().dropped_short, 1u);
-}
-
-TEST(RecordFilter, InvalidUtf8IsLeftAsItIsAndCounted) {
-  FilterOptions options;
-  options.lowercase = true;
-  options.nfc = true;
-  RecordFilter filter(options);
-  // Invalid as the tokenizers judge it: a truncated sequence, a byte no
-  // UTF-8 has, an overlong form, a surrogate, a value above U+10FFFF.
-  const Texts broken{"ABC\xC3(\xFF e\xCC\x81", "A\xC0\xAF", "A\xED\xA0\x80", "A\xF4\x90\x80\x80"};
-  Texts texts = broken;
-  texts.push_back("OK\xC3\x89");
-  Texts expected = broken;
-  expected.push_back("ok\xC3\xA9");
-  EXPECT_EQ(kept(filter, texts), expected);
-  EXPECT_EQ(filter.counts().invalid_utf8, 4u);
-  // NFC alone refuses the same texts.
-  FilterOptions nfc_only;
-  nfc_only.nfc = true;
-  RecordFilter nfc_filter(nfc_only);
-  EXPECT_EQ(kept(nfc_filter, broken), broken);
-  EXPECT_EQ(nfc_filter.counts().invalid_utf8, 4u);
-}
-
-TEST(RecordFilter, DedupComparesFinalTextsAndSparesBlankRecords) {
-  FilterOptions options;
-  options.dedup = true;
-  options.lowercase = true;
-  options.drop_urls = true;
-  RecordFilter filter(options);
-  EXPECT_EQ(kept(filter, Texts{"Hello", "", "hello", "HELLO https://x.org", "", "hello!"}),
-            (Texts{"hello", "", "", "hello!"}));
-  EXPECT_EQ(filter.counts().dropped_duplicate, 2u);
-  EXPECT_EQ(filter.counts().urls_removed, 1u);
 }
 
 TEST(RecordFilter, DedupHoldsManyDistinctRecords) {

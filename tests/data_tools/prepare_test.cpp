@@ -17,8 +17,7 @@
 namespace loom::data_tools {
 namespace {
 
-using loom::testing::TempDir;
-using loom::testing::write_file;
+using namespace loom::test;
 
 config::Config make_config(const std::vector<std::string>& inputs, const std::string& store,
                            const std::vector<std::string>& overrides = {}) {

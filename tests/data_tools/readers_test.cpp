@@ -15,14 +15,7 @@
 namespace loom::data_tools {
 namespace {
 
-using corpus_testing::corpus_error_kind;
-using corpus_testing::corpus_error_of;
-using corpus_testing::Lines;
-using corpus_testing::read_inputs;
-using corpus_testing::write_gzip;
-using corpus_testing::write_zstd;
-using loom::testing::TempDir;
-using loom::testing::write_file;
+using namespace loom::test;
 
 ReaderOptions with_limit(std::size_t max_record_bytes) {
   ReaderOptions options;
@@ -203,8 +196,8 @@ TEST(Compression, ReadingErrorsAreRuntimeFailures) {
 TEST(Compression, TruncatedGzipAndZstdAreErrors) {
   TempDir dir;
   const std::string text(100000, 'q');
-  std::string gz = loom::testing::read_file(write_gzip(dir.file("whole.gz"), {text}));
-  std::string zst = loom::testing::read_file(write_zstd(dir.file("whole.zst"), {text}));
+  std::string gz = read_file(write_gzip(dir.file("whole.gz"), {text}));
+  std::string zst = read_file(write_zstd(dir.file("whole.zst"), {text}));
   const std::string short_gz = write_file(dir.file("short.txt.gz"), gz.substr(0, gz.size() - 6));
   const std::string short_zst =
       write_file(dir.file("short.txt.zst"), zst.substr(0, zst.size() - 3));

@@ -15,13 +15,9 @@
 namespace loom::data_tools {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
-using corpus_testing::corpus_error_kind;
-using corpus_testing::corpus_error_of;
-using corpus_testing::Lines;
-using corpus_testing::read_inputs;
-using loom::testing::TempDir;
-using loom::testing::write_file;
 
 // "relative/path format" per input, paths relative to `root`.
 std::vector<std::string> describe(const std::vector<InputFile>& inputs, const fs::path& root) {
@@ -79,14 +75,14 @@ TEST(ResolveInputs, GlobsMatchInByteOrderAndArgumentsKeepTheirOrder) {
 TEST(ResolveInputs, FormatsAreGuessedFromNamesAndTelegramContent) {
   TempDir dir;
   write_file(dir.file("a.jsonl"), "");
-  corpus_testing::write_gzip(dir.file("b.JSONL.gz"), {""});
-  corpus_testing::write_zstd(dir.file("c.jsonl.zst"), {""});
+  write_gzip(dir.file("b.JSONL.gz"), {""});
+  write_zstd(dir.file("c.jsonl.zst"), {""});
   write_file(dir.file("d.json"), R"({"about": {"list": [1, {"x": "}"}]}, "chats": {}})");
   write_file(dir.file("e.json"), R"({"name": "chat", "messages": []})");
   write_file(dir.file("f.json"), R"({"name": "not an export"})");
   write_file(dir.file("g.json"), "[1, 2]");
   write_file(dir.file("h.json"), "{broken");
-  corpus_testing::write_gzip(dir.file("result.json.gz"), {"{}"});
+  write_gzip(dir.file("result.json.gz"), {"{}"});
   write_file(dir.file("i.txt.gz"), "");
   EXPECT_EQ(describe(resolve_inputs({dir.path().string()}, "auto"), dir.path()),
             (Described{"a.jsonl jsonl", "b.JSONL.gz jsonl", "c.jsonl.zst jsonl", "d.json telegram",

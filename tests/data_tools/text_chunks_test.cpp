@@ -8,6 +8,8 @@
 namespace loom::data_tools {
 namespace {
 
+using namespace loom::test;
+
 std::vector<TextChunk> chunks_of(const std::string& path) {
   ChunkReader reader(open_records(resolve_inputs({path}, "text"), ReaderOptions{}),
                      FilterOptions{});
@@ -28,9 +30,9 @@ std::string joined(const std::vector<TextChunk>& chunks) {
 }
 
 TEST(TextChunks, ALongLineIsSpreadOverBoundedChunks) {
-  loom::testing::TempDir dir;
+  TempDir dir;
   const std::string line = std::string(7 * kMaxRecordBytes + 123, 'a');
-  loom::testing::write_file(dir.file("t.txt"), "start\n" + line + "\nend");
+  write_file(dir.file("t.txt"), "start\n" + line + "\nend");
   const std::vector<TextChunk> chunks = chunks_of(dir.file("t.txt"));
   EXPECT_GE(chunks.size(), 4u);
   for (const TextChunk& chunk : chunks) {
@@ -43,11 +45,11 @@ TEST(TextChunks, ALongLineIsSpreadOverBoundedChunks) {
 }
 
 TEST(TextChunks, DocumentsStartWhereTheirFirstRecordIs) {
-  loom::testing::TempDir dir;
+  TempDir dir;
   std::string text;
   for (int i = 0; i < 3; ++i)
     text += std::string(700000, static_cast<char>('a' + i)) + "\n<|endoftext|>\n";
-  loom::testing::write_file(dir.file("t.txt"), text);
+  write_file(dir.file("t.txt"), text);
   const std::vector<TextChunk> chunks = chunks_of(dir.file("t.txt"));
   std::vector<std::string> documents;
   for (const TextChunk& chunk : chunks) {

@@ -9,7 +9,7 @@
 namespace loom::dist {
 namespace {
 
-using loom::testing::mpi_world;
+using namespace loom::test;
 
 // Every byte value, in an order that differs by rank.
 std::string all_byte_values(int rank) {

@@ -20,10 +20,9 @@
 namespace loom {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
-using testing::run_command;
-using testing::run_loom;
-using testing::TempDir;
 
 // mpirun as the tests run it: root allowed (CI runs as root), no binding
 // (two ranks may share a core), shared memory and loopback only.
@@ -41,7 +40,7 @@ struct TrainedRun {
 class DataParallel : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto prepared = testing::prepare_tiny_run_with_loom(dir_.path().string(), config_);
+    const auto prepared = prepare_tiny_run_with_loom(dir_.path().string(), config_);
     ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
   }
 

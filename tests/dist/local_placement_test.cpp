@@ -11,7 +11,7 @@
 namespace loom::dist {
 namespace {
 
-using loom::testing::mpi_world;
+using namespace loom::test;
 
 std::pair<int, int> placement_of(const std::vector<std::string>& hosts, int rank) {
   const LocalPlacement placement = local_placement_among(hosts, rank);

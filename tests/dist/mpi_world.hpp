@@ -6,11 +6,11 @@
 
 #include "loom/dist/communicator.hpp"
 
-namespace loom::testing {
+namespace loom::test {
 
 inline dist::Communicator& mpi_world() {
   static const std::unique_ptr<dist::Communicator> communicator = dist::make_mpi_communicator();
   return *communicator;
 }
 
-}  // namespace loom::testing
+}  // namespace loom::test

@@ -13,12 +13,14 @@
 namespace loom::dist::nccl {
 namespace {
 
+using namespace loom::test;
+
 std::string bytes_of(const UniqueId& id) {
   return std::string(id.begin(), id.end());
 }
 
 TEST(UniqueIdOverMpi, EveryRankHoldsRankZerosIdAndEachCallMakesANewOne) {
-  Communicator& world = loom::testing::mpi_world();
+  Communicator& world = mpi_world();
   ASSERT_EQ(world.size(), 2) << "run under mpirun -np 2";
   const UniqueId first = share_unique_id(world);
   const UniqueId second = share_unique_id(world);
@@ -33,7 +35,7 @@ TEST(UniqueIdOverMpi, EveryRankHoldsRankZerosIdAndEachCallMakesANewOne) {
 TEST(UniqueIdOverGloo, TwoRanksMeetingThroughTheStoreHoldTheSameIds) {
   StoreAddress address;
   address.host = "127.0.0.1";
-  address.port = loom::testing::free_tcp_port();
+  address.port = free_tcp_port();
   ASSERT_NE(address.port, 0) << "no free TCP port on the loopback interface";
   address.timeout_seconds = 30;
   const auto run_rank = [&address](int rank) {

@@ -20,12 +20,10 @@
 namespace loom::exporting {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
-using testing::error_message;
-using testing::read_file;
-using testing::TempDir;
-using testing::write_file;
 
 config::ModelConfig small_gpt() {
   config::ModelConfig config;

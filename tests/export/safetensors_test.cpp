@@ -15,10 +15,7 @@
 namespace loom::exporting {
 namespace {
 
-using testing::error_message;
-using testing::read_file;
-using testing::TempDir;
-using testing::write_file;
+using namespace loom::test;
 
 // A header length as the file's first 8 bytes.
 std::string length_bytes(std::uint64_t length) {

@@ -18,11 +18,9 @@
 namespace loom::infer {
 namespace {
 
+using namespace loom::test;
+
 using config::ModelArch;
-using testing::context_sensitive_model;
-using testing::flat_model;
-using testing::options_with;
-using testing::reference_greedy;
 
 const std::vector<std::int64_t> kShortPrompt = {3, 1, 4, 1, 5};
 // Longer than the context of 8: the window slides before the first token.

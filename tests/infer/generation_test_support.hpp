@@ -16,7 +16,7 @@
 #include "loom/model/language_model.hpp"
 #include "loom/text/tokenizer.hpp"
 
-namespace loom::testing {
+namespace loom::test {
 
 inline constexpr std::int64_t kGenerationVocab = 20;
 inline constexpr std::int64_t kGenerationBlock = 8;
@@ -92,4 +92,4 @@ inline infer::SamplingOptions options_with(std::int64_t max_new_tokens, double t
   return options;
 }
 
-}  // namespace loom::testing
+}  // namespace loom::test

@@ -13,9 +13,7 @@
 namespace loom {
 namespace {
 
-using testing::run_loom;
-using testing::TempDir;
-using testing::write_file;
+using namespace loom::test;
 
 constexpr const char* kSeparator = "\n---------------\n";
 
@@ -35,7 +33,7 @@ class SampleCli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     const std::string config = dir_->file("tiny.yaml");
-    const auto prepared = testing::prepare_tiny_run_with_loom(dir_->path().string(), config);
+    const auto prepared = prepare_tiny_run_with_loom(dir_->path().string(), config);
     ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
     const auto trained = run_loom("train '" + config + "'");
     ASSERT_EQ(trained.exit_code, 0) << trained.err;

@@ -22,16 +22,11 @@
 namespace loom::infer {
 namespace {
 
+using namespace loom::test;
+
 using config::ModelArch;
-using testing::error_message;
 
-using testing::context_sensitive_model;
-using testing::flat_model;
-using testing::options_with;
-using testing::reference_greedy;
-using testing::reference_logits;
-
-constexpr std::int64_t kVocab = testing::kGenerationVocab;
+constexpr std::int64_t kVocab = kGenerationVocab;
 
 // The distinct tokens generate() draws as the one token after `prompt`,
 // over seeds 0 to draws-1.

@@ -18,7 +18,7 @@
 namespace loom::infer {
 namespace {
 
-using testing::error_message;
+using namespace loom::test;
 
 // Each add()'s output, in order.
 std::vector<std::string> shown(StopStringFilter& filter, const std::vector<std::string>& pieces) {
@@ -87,8 +87,7 @@ TEST(StopStringFilter, RefusesAnEmptyStopString) {
 class CompleteBatchTest : public ::testing::Test {
  protected:
   CompleteBatchTest()
-      : tokenizer_(testing::char_tokenizer("abcdefgh \n")),
-        model_(testing::untrained_gpt(*tokenizer_)) {}
+      : tokenizer_(char_tokenizer("abcdefgh \n")), model_(untrained_gpt(*tokenizer_)) {}
 
   CompletionOptions options(std::uint64_t seed) const {
     CompletionOptions completion;

@@ -20,9 +20,10 @@
 namespace loom::model {
 namespace {
 
+using namespace loom::test;
+
 using config::ModelArch;
 using config::Positions;
-using testing::error_message;
 
 constexpr std::int64_t kVocab = 17;
 constexpr std::int64_t kBlock = 8;
@@ -42,7 +43,7 @@ void PrintTo(const Family& family, std::ostream* out) {
 // from GPT-2's near-uniform init, so that a wrong position, a stale key or
 // a wrong state moves the logits well past the tolerance.
 std::shared_ptr<LanguageModel> scrambled_model(const Family& family) {
-  config::ModelConfig config = testing::tiny_config(family.arch);
+  config::ModelConfig config = tiny_config(family.arch);
   config.block_size = kBlock;
   config.positions = family.positions;
   config.bias = true;

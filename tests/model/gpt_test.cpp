@@ -18,10 +18,9 @@
 namespace loom::model {
 namespace {
 
+using namespace loom::test;
+
 using config::Positions;
-using testing::baby_gpt_config;
-using testing::error_message;
-using testing::tiny_config;
 
 std::map<std::string, torch::Tensor> named_tensors(const torch::nn::Module& module) {
   std::map<std::string, torch::Tensor> tensors;
@@ -340,9 +339,9 @@ TEST(GptTest, RunsForwardAndBackwardUnderBf16Autocast) {
 TEST(GptTest, MemorisesARepeatingSequence) {
   torch::manual_seed(8);
   GptModel model(tiny_config(config::ModelArch::gpt), 5);
-  const auto batch = testing::repeating_batch(4, 16, 5);
+  const auto batch = repeating_batch(4, 16, 5);
   // ln(5) = 1.61 at the start; a memorised sequence costs almost nothing.
-  EXPECT_LT(testing::train_on(model, batch, 100, 1e-2), 0.01);
+  EXPECT_LT(train_on(model, batch, 100, 1e-2), 0.01);
 }
 
 TEST(GptTest, RefusesHeadsThatDoNotDivideTheWidth) {

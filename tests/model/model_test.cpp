@@ -14,9 +14,9 @@
 namespace loom::model {
 namespace {
 
+using namespace loom::test;
+
 using config::ModelArch;
-using testing::error_message;
-using testing::tiny_config;
 
 TEST(MakeModelTest, BuildsTheFamilyModelArchNames) {
   const auto gpt = make_model(tiny_config(ModelArch::gpt), 7);
@@ -147,9 +147,9 @@ TEST(LstmTest, DropoutActsOnlyWhileTraining) {
 TEST(LstmTest, MemorisesARepeatingSequence) {
   torch::manual_seed(5);
   LstmModel model(tiny_config(ModelArch::lstm), 5);
-  const auto batch = testing::repeating_batch(4, 16, 5);
+  const auto batch = repeating_batch(4, 16, 5);
   // ln(5) = 1.61 at the start; a memorised sequence costs almost nothing.
-  EXPECT_LT(testing::train_on(model, batch, 100, 1e-2), 0.01);
+  EXPECT_LT(train_on(model, batch, 100, 1e-2), 0.01);
 }
 
 }  // namespace

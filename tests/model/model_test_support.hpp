@@ -13,7 +13,7 @@
 #include "loom/config/config.hpp"
 #include "loom/model/language_model.hpp"
 
-namespace loom::testing {
+namespace loom::test {
 
 // nanoGPT's "baby GPT" for Shakespeare on a CPU (its README), vocabulary 65.
 inline config::ModelConfig baby_gpt_config() {
@@ -70,4 +70,4 @@ inline double train_on(model::LanguageModel& model, const RepeatingBatch& batch,
   return loss;
 }
 
-}  // namespace loom::testing
+}  // namespace loom::test

@@ -8,6 +8,8 @@
 namespace loom::run {
 namespace {
 
+using namespace loom::test;
+
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (std::size_t at = text.find(needle); at != std::string::npos;
@@ -81,9 +83,9 @@ TEST(LossPlot, LongRunsAreThinnedButKeepTheirLastPoint) {
 }
 
 TEST(LossPlot, WritesAtomically) {
-  loom::testing::TempDir dir;
+  TempDir dir;
   write_loss_svg(dir.file("loss.svg"), {LossCurves{"a", {{0, 1}, {1, 0.5}}, {}}}, "a");
-  EXPECT_NE(loom::testing::read_file(dir.file("loss.svg")).find("<polyline"), std::string::npos);
+  EXPECT_NE(read_file(dir.file("loss.svg")).find("<polyline"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir.file("loss.svg.tmp")));
 }
 

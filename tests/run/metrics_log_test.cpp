@@ -8,9 +8,7 @@
 namespace loom::run {
 namespace {
 
-using loom::testing::error_message;
-
-using loom::testing::TempDir;
+using namespace loom::test;
 
 nlohmann::json step_record(int step, double loss) {
   return {{"step", step}, {"loss", loss}};
@@ -31,8 +29,7 @@ TEST(MetricsLog, AppendsOneRecordPerLine) {
     log.append(step_record(0, 4.2));
     log.append(step_record(10, 3.5));
   }
-  EXPECT_EQ(loom::testing::read_file(path),
-            "{\"loss\":4.2,\"step\":0}\n{\"loss\":3.5,\"step\":10}\n");
+  EXPECT_EQ(read_file(path), "{\"loss\":4.2,\"step\":0}\n{\"loss\":3.5,\"step\":10}\n");
   MetricsLog again(path);  // reopening appends
   again.append(step_record(20, 3.1));
   EXPECT_EQ(steps_of(path), (std::vector<int>{0, 10, 20}));
@@ -54,7 +51,7 @@ TEST(MetricsLog, AResumedRunDropsTheRecordsItWillWriteAgain) {
 TEST(MetricsLog, ATornLastLineIsDroppedNotGluedTo) {
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
-  loom::testing::write_file(path, "{\"step\":0,\"loss\":4}\n{\"step\":10,\"lo");
+  write_file(path, "{\"step\":0,\"loss\":4}\n{\"step\":10,\"lo");
   EXPECT_EQ(steps_of(path), (std::vector<int>{0}));
   MetricsLog log(path);
   log.append(step_record(10, 3.0));
@@ -64,7 +61,7 @@ TEST(MetricsLog, ATornLastLineIsDroppedNotGluedTo) {
 TEST(MetricsLog, ABadLineInTheMiddleIsNamed) {
   TempDir dir;
   const std::string path = dir.file("metrics.jsonl");
-  loom::testing::write_file(path, "{\"step\":0}\nnot json\n{\"step\":2}\n");
+  write_file(path, "{\"step\":0}\nnot json\n{\"step\":2}\n");
   EXPECT_EQ(error_message<Error>([&] { read_metrics(path); }), path + ":2: not a JSON object");
   EXPECT_THROW(read_metrics(dir.file("missing.jsonl")), Error);
 }

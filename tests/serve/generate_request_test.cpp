@@ -11,7 +11,7 @@
 namespace loom::serve {
 namespace {
 
-using testing::error_message;
+using namespace loom::test;
 
 constexpr std::uint64_t kDrawnSeed = 99;
 

@@ -26,6 +26,8 @@
 namespace loom::serve {
 namespace {
 
+using namespace loom::test;
+
 using nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -94,9 +96,9 @@ class GenerationServerTest : public ::testing::Test {
     if (byte_tokenizer) {
       tokenizer_ = text::make_byte_tokenizer();
     } else {
-      tokenizer_ = testing::char_tokenizer("abcdefgh ij\n");
+      tokenizer_ = char_tokenizer("abcdefgh ij\n");
     }
-    model_ = testing::untrained_gpt(*tokenizer_);
+    model_ = untrained_gpt(*tokenizer_);
     ServedModel served{model_, tokenizer_, {{"name", "tiny"}, {"step", 12}}};
     server_ = std::make_unique<GenerationServer>(served, limits);
     port_ = server_->bind("127.0.0.1", 0);

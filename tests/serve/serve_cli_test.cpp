@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace loom::testing {
+namespace loom::test {
 namespace {
 
 using nlohmann::json;
@@ -197,4 +197,4 @@ TEST_F(ServeCli, AnAddressOtherThanLoopbackIsServedWithAWarning) {
 }
 
 }  // namespace
-}  // namespace loom::testing
+}  // namespace loom::test

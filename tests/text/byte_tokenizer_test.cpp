@@ -11,7 +11,8 @@
 namespace loom::text {
 namespace {
 
-using fixtures::encode;
+using namespace loom::test;
+
 using Ids = std::vector<TokenId>;
 
 std::string every_byte_value() {
@@ -30,7 +31,7 @@ TEST(ByteTokenizer, IdsAreByteValuesAfterTheSpecials) {
 
 TEST(ByteTokenizer, ArbitraryBytesRoundTripExactly) {
   const auto tokenizer = make_byte_tokenizer();
-  const std::string bytes = every_byte_value() + "\xE4\xB8\xC0\xAF" + fixtures::kMixedText;
+  const std::string bytes = every_byte_value() + "\xE4\xB8\xC0\xAF" + kMixedText;
   EncodeStats stats;
   const Ids ids = encode(*tokenizer, bytes, &stats);
   EXPECT_EQ(ids.size(), bytes.size());
@@ -42,7 +43,7 @@ TEST(ByteTokenizer, ArbitraryBytesRoundTripExactly) {
 
 TEST(ByteTokenizer, EncodingDoesNotDependOnWhereTheTextIsCut) {
   const auto tokenizer = make_byte_tokenizer();
-  const std::string text = fixtures::kMixedText + "\xE4\xB8";
+  const std::string text = kMixedText + "\xE4\xB8";
   const Ids whole = encode(*tokenizer, text);
   for (std::size_t cut = 0; cut <= text.size(); ++cut) {
     Ids ids;

@@ -16,9 +16,8 @@
 namespace loom::text {
 namespace {
 
-using loom::testing::error_message;
+using namespace loom::test;
 
-using fixtures::encode;
 using Ids = std::vector<TokenId>;
 
 std::unique_ptr<Tokenizer> built_on(const std::string& text, const CharVocabOptions& options = {}) {
@@ -82,7 +81,7 @@ TEST(CharVocabBuilder, MaxVocabWithoutRoomForCharactersIsAUsageError) {
 }
 
 TEST(CharVocabBuilder, MergeEqualsCountingEverythingInOne) {
-  const std::string text = fixtures::joined(fixtures::generated_lines(50)) + fixtures::kMixedText;
+  const std::string text = joined(generated_lines(50)) + kMixedText;
   CharVocabBuilder whole;
   whole.add(text);
   const std::size_t half = utf8_safe_cut(text, text.size() / 2);
@@ -101,7 +100,7 @@ TEST(CharVocabBuilder, MergeEqualsCountingEverythingInOne) {
 }
 
 TEST(CharVocabBuilder, CountsDoNotDependOnWhereTheTextIsCut) {
-  const std::string text = fixtures::kMixedText + "\xE4\xB8 \x80";
+  const std::string text = kMixedText + "\xE4\xB8 \x80";
   CharVocabBuilder whole;
   whole.add(text);
   for (std::size_t cut = 0; cut <= text.size(); ++cut) {
@@ -115,11 +114,11 @@ TEST(CharVocabBuilder, CountsDoNotDependOnWhereTheTextIsCut) {
 }
 
 TEST(CharTokenizer, RoundTripsEveryKindOfCharacter) {
-  const auto tokenizer = built_on(fixtures::kMixedText);
+  const auto tokenizer = built_on(kMixedText);
   EncodeStats stats;
-  const Ids ids = encode(*tokenizer, fixtures::kMixedText, &stats);
-  EXPECT_EQ(tokenizer->decode(ids), fixtures::kMixedText);
-  EXPECT_EQ(stats.characters, count_utf8(fixtures::kMixedText).characters);
+  const Ids ids = encode(*tokenizer, kMixedText, &stats);
+  EXPECT_EQ(tokenizer->decode(ids), kMixedText);
+  EXPECT_EQ(stats.characters, count_utf8(kMixedText).characters);
   EXPECT_EQ(stats.unknown, 0u);
   EXPECT_EQ(stats.invalid_utf8, 0u);
   // One id per code point: the ZWJ sequence is three, e + U+0301 two.
@@ -165,8 +164,8 @@ TEST(CharTokenizer, InvalidUtf8IsUnkWhenTheVocabularyLacksTheReplacementCharacte
 }
 
 TEST(CharTokenizer, EncodingDoesNotDependOnWhereTheTextIsCut) {
-  const std::string text = fixtures::kMixedText + "\xE4\xB8 x\x80\xF0\x9F";
-  const auto tokenizer = built_on(fixtures::kMixedText);
+  const std::string text = kMixedText + "\xE4\xB8 x\x80\xF0\x9F";
+  const auto tokenizer = built_on(kMixedText);
   EncodeStats whole_stats;
   const Ids whole = encode(*tokenizer, text, &whole_stats);
   std::size_t boundaries = 0;

@@ -13,8 +13,8 @@
 namespace loom::text {
 namespace {
 
-using fixtures::encode;
-using fixtures::trained;
+using namespace loom::test;
+
 using Ids = std::vector<TokenId>;
 
 class SentencePieceKinds : public ::testing::TestWithParam<const char*> {};
@@ -31,7 +31,7 @@ TEST_P(SentencePieceKinds, HasTheRequestedKindAndSizeWithTheSpecialsFirst) {
 
 TEST_P(SentencePieceKinds, RoundTripsTheSampleExactly) {
   const Tokenizer& tokenizer = trained(GetParam(), 360, true);
-  const std::string text = fixtures::joined(fixtures::training_sample());
+  const std::string text = joined(training_sample());
   EncodeStats stats;
   const Ids ids = encode(tokenizer, text, &stats);
   EXPECT_EQ(tokenizer.decode(ids), text);
@@ -57,11 +57,11 @@ TEST_P(SentencePieceKinds, KeepsSpacesAndNewlinesAsTheyAre) {
 
 TEST_P(SentencePieceKinds, TextCutAtLineEndsEncodesAsAWhole) {
   const Tokenizer& tokenizer = trained(GetParam(), 360, true);
-  const std::vector<std::string> lines = fixtures::generated_lines(40);
+  const std::vector<std::string> lines = generated_lines(40);
   Ids line_by_line;
   for (const std::string& line : lines)
     tokenizer.encode(line + "\n", line_by_line);
-  EXPECT_EQ(line_by_line, encode(tokenizer, fixtures::joined(lines)));
+  EXPECT_EQ(line_by_line, encode(tokenizer, joined(lines)));
 }
 
 TEST_P(SentencePieceKinds, ByteFallbackSpellsUnseenCharactersInBytes) {
@@ -102,13 +102,13 @@ TEST_P(SentencePieceKinds, TrainingIsDeterministic) {
   options.model_type = GetParam();
   options.vocab_size = 360;
   options.character_coverage = 1.0;
-  EXPECT_EQ(train_sentencepiece(fixtures::training_sample(), options)->to_json(),
+  EXPECT_EQ(train_sentencepiece(training_sample(), options)->to_json(),
             trained(GetParam(), 360, true).to_json());
 }
 
 TEST(SentencePiece, TrainsOnParagraphsWithNewlines) {
   std::vector<std::string> paragraphs;
-  const std::vector<std::string> lines = fixtures::generated_lines(200);
+  const std::vector<std::string> lines = generated_lines(200);
   for (std::size_t i = 0; i + 4 <= lines.size(); i += 4)
     paragraphs.push_back(lines[i] + "\n" + lines[i + 1] + "\n\n" + lines[i + 2] + "\n" +
                          lines[i + 3]);
@@ -132,21 +132,21 @@ std::string refusal(const std::vector<std::string>& sample, const SentencePieceO
 TEST(SentencePiece, RefusesOptionsThatCannotWork) {
   SentencePieceOptions options;
   options.model_type = "word";
-  EXPECT_EQ(refusal<UsageError>(fixtures::training_sample(), options),
+  EXPECT_EQ(refusal<UsageError>(training_sample(), options),
             "train_sentencepiece: model_type 'word' is not one of bpe, unigram");
   options = {};
   options.vocab_size = 261;
-  EXPECT_EQ(refusal<UsageError>(fixtures::training_sample(), options),
+  EXPECT_EQ(refusal<UsageError>(training_sample(), options),
             "train_sentencepiece: vocab_size 261 leaves no room for learned pieces: 261 ids go to "
             "the special tokens and the newline and the 256 byte pieces of byte_fallback");
   options.byte_fallback = false;
   options.vocab_size = 5;
-  EXPECT_EQ(refusal<UsageError>(fixtures::training_sample(), options),
+  EXPECT_EQ(refusal<UsageError>(training_sample(), options),
             "train_sentencepiece: vocab_size 5 leaves no room for learned pieces: 5 ids go to the "
             "special tokens and the newline");
   options = {};
   options.character_coverage = 0;
-  EXPECT_EQ(refusal<UsageError>(fixtures::training_sample(), options),
+  EXPECT_EQ(refusal<UsageError>(training_sample(), options),
             "train_sentencepiece: character_coverage 0 is not in (0, 1]");
   EXPECT_EQ(refusal<Error>({}, SentencePieceOptions{}), "train_sentencepiece: the sample is empty");
 }
@@ -154,7 +154,7 @@ TEST(SentencePiece, RefusesOptionsThatCannotWork) {
 TEST(SentencePiece, ReportsWhatSentencePieceRefuses) {
   SentencePieceOptions options;
   options.vocab_size = 5000;
-  const std::string message = refusal<Error>(fixtures::training_sample(), options);
+  const std::string message = refusal<Error>(training_sample(), options);
   EXPECT_EQ(message.rfind("train_sentencepiece: SentencePiece could not train a bpe vocabulary of "
                           "5000 on 300 texts: ",
                           0),

@@ -15,7 +15,7 @@
 
 #include "loom/text/tokenizer.hpp"
 
-namespace loom::text::fixtures {
+namespace loom::test {
 
 // Text that exercises every way a character can be spelled in UTF-8.
 inline const std::string kMixedText =
@@ -59,9 +59,9 @@ inline std::string joined(const std::vector<std::string>& lines) {
   return text;
 }
 
-inline std::vector<TokenId> encode(const Tokenizer& tokenizer, std::string_view text,
-                                   EncodeStats* stats = nullptr) {
-  std::vector<TokenId> ids;
+inline std::vector<text::TokenId> encode(const text::Tokenizer& tokenizer, std::string_view text,
+                                         text::EncodeStats* stats = nullptr) {
+  std::vector<text::TokenId> ids;
   tokenizer.encode(text, ids, stats);
   return ids;
 }
@@ -75,34 +75,34 @@ inline const std::vector<std::string>& training_sample() {
 
 // A SentencePiece tokenizer of `model_type` trained on training_sample(),
 // trained once per binary and option set.
-inline const Tokenizer& trained(const std::string& model_type, std::uint32_t vocab_size,
-                                bool byte_fallback) {
-  static std::vector<std::pair<std::string, std::unique_ptr<Tokenizer>>> cache;
+inline const text::Tokenizer& trained(const std::string& model_type, std::uint32_t vocab_size,
+                                      bool byte_fallback) {
+  static std::vector<std::pair<std::string, std::unique_ptr<text::Tokenizer>>> cache;
   const std::string key =
       model_type + "/" + std::to_string(vocab_size) + "/" + std::to_string(byte_fallback);
   for (const auto& entry : cache)
     if (entry.first == key) return *entry.second;
-  SentencePieceOptions options;
+  text::SentencePieceOptions options;
   options.model_type = model_type;
   options.vocab_size = vocab_size;
   options.byte_fallback = byte_fallback;
   options.character_coverage = 1.0;
-  cache.emplace_back(key, train_sentencepiece(training_sample(), options));
+  cache.emplace_back(key, text::train_sentencepiece(training_sample(), options));
   return *cache.back().second;
 }
 
 // One tokenizer of each kind, all able to encode the training sample.
-inline std::vector<const Tokenizer*> every_kind() {
-  static const std::unique_ptr<Tokenizer> char_tokenizer = [] {
-    CharVocabBuilder builder;
+inline std::vector<const text::Tokenizer*> every_kind() {
+  static const std::unique_ptr<text::Tokenizer> char_tokenizer = [] {
+    text::CharVocabBuilder builder;
     builder.add(joined(training_sample()));
     builder.add(kMixedText);
     builder.add("<>");
     return builder.build({});
   }();
-  static const std::unique_ptr<Tokenizer> byte_tokenizer = make_byte_tokenizer();
+  static const std::unique_ptr<text::Tokenizer> byte_tokenizer = text::make_byte_tokenizer();
   return {char_tokenizer.get(), byte_tokenizer.get(), &trained("bpe", 360, true),
           &trained("unigram", 360, true)};
 }
 
-}  // namespace loom::text::fixtures
+}  // namespace loom::test

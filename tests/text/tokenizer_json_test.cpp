@@ -13,7 +13,8 @@
 namespace loom::text {
 namespace {
 
-using fixtures::encode;
+using namespace loom::test;
+
 using nlohmann::json;
 
 std::string from_json_error(const json& saved) {
@@ -32,9 +33,8 @@ json small_char_json() {
 }
 
 TEST(TokenizerJson, EveryKindRoundTripsWithIdenticalEncodings) {
-  const std::string text =
-      fixtures::joined(fixtures::generated_lines(20)) + fixtures::kMixedText + "\xE4\xB8!~\u0416";
-  for (const Tokenizer* tokenizer : fixtures::every_kind()) {
+  const std::string text = joined(generated_lines(20)) + kMixedText + "\xE4\xB8!~\u0416";
+  for (const Tokenizer* tokenizer : every_kind()) {
     SCOPED_TRACE(tokenizer->kind());
     const json saved = tokenizer->to_json();
     const auto rebuilt = tokenizer_from_json(json::parse(saved.dump()));
@@ -125,7 +125,7 @@ TEST(TokenizerJson, RejectsBadCharEntries) {
 }
 
 TEST(TokenizerJson, RejectsABrokenSentencePieceModel) {
-  json saved = fixtures::trained("bpe", 360, true).to_json();
+  json saved = trained("bpe", 360, true).to_json();
   saved["model"] = "not base64!";
   EXPECT_EQ(from_json_error(saved), "tokenizer JSON: field 'model' is not valid base64");
   saved["model"] = "QUJD=";

@@ -15,12 +15,13 @@
 namespace loom::text {
 namespace {
 
-using fixtures::encode;
+using namespace loom::test;
+
 using Ids = std::vector<TokenId>;
 
 TEST(TokenizerContract, EncodeNeverEmitsPadBosOrEos) {
-  const std::string text = "<pad><unk><bos><eos> <eos>\n" + fixtures::kMixedText;
-  for (const Tokenizer* tokenizer : fixtures::every_kind()) {
+  const std::string text = "<pad><unk><bos><eos> <eos>\n" + kMixedText;
+  for (const Tokenizer* tokenizer : every_kind()) {
     SCOPED_TRACE(tokenizer->kind());
     EncodeStats stats;
     const Ids ids = encode(*tokenizer, text, &stats);
@@ -34,7 +35,7 @@ TEST(TokenizerContract, EncodeNeverEmitsPadBosOrEos) {
 }
 
 TEST(TokenizerContract, DecodeShowsSpecialsByNameAndSkipsPad) {
-  for (const Tokenizer* tokenizer : fixtures::every_kind()) {
+  for (const Tokenizer* tokenizer : every_kind()) {
     SCOPED_TRACE(tokenizer->kind());
     Ids ids = {kBosId, kPadId};
     tokenizer->encode("to be", ids);
@@ -46,7 +47,7 @@ TEST(TokenizerContract, DecodeShowsSpecialsByNameAndSkipsPad) {
 }
 
 TEST(TokenizerContract, IdsOutOfRangeThrow) {
-  for (const Tokenizer* tokenizer : fixtures::every_kind()) {
+  for (const Tokenizer* tokenizer : every_kind()) {
     SCOPED_TRACE(tokenizer->kind());
     const TokenId too_big = tokenizer->vocab_size();
     const std::string message = "tokenizer: token id " + std::to_string(too_big) +
@@ -64,8 +65,8 @@ TEST(TokenizerContract, IdsOutOfRangeThrow) {
 }
 
 TEST(TokenizerContract, EncodingFromTwoThreadsGivesTheSameIds) {
-  const std::string text = fixtures::joined(fixtures::generated_lines(2000)) + fixtures::kMixedText;
-  for (const Tokenizer* tokenizer : fixtures::every_kind()) {
+  const std::string text = joined(generated_lines(2000)) + kMixedText;
+  for (const Tokenizer* tokenizer : every_kind()) {
     SCOPED_TRACE(tokenizer->kind());
     const Ids expected = encode(*tokenizer, text);
     Ids first;

@@ -11,6 +11,8 @@
 namespace loom::text {
 namespace {
 
+using namespace loom::test;
+
 struct Unit {
   char32_t code_point;
   std::uint32_t length;
@@ -79,14 +81,14 @@ TEST(Utf8, CountsCharactersAndInvalidSubsequences) {
   const Utf8Counts counts = count_utf8("0123456789abcdef\xE4\xB8\xAD\xE4\xB8 \x80\xC0\xAF!");
   EXPECT_EQ(counts.characters, 16u + 1 + 1 + 1 + 1 + 2 + 1);
   EXPECT_EQ(counts.invalid, 4u);
-  EXPECT_EQ(count_utf8(fixtures::kMixedText).invalid, 0u);
+  EXPECT_EQ(count_utf8(kMixedText).invalid, 0u);
   EXPECT_EQ(count_utf8("").characters, 0u);
 }
 
 TEST(Utf8, ReplacesEachInvalidSubsequenceWithOneReplacementCharacter) {
   EXPECT_EQ(replace_invalid_utf8("a\xE4\xB8z\x80\xED\xA0\x80\xE4\xB8"),
             "a\uFFFDz\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
-  EXPECT_EQ(replace_invalid_utf8(fixtures::kMixedText), fixtures::kMixedText);
+  EXPECT_EQ(replace_invalid_utf8(kMixedText), kMixedText);
 }
 
 TEST(Utf8, AppendsWhatItDecodes) {

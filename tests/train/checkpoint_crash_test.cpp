@@ -23,11 +23,9 @@
 namespace loom::train {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
-using loom::testing::TempDir;
-using testing::entries_of;
-using testing::payload_for;
-using testing::payload_matches;
 
 constexpr int kTrials = 24;
 constexpr std::int64_t kKeepLast = 2;

@@ -20,16 +20,9 @@
 namespace loom::train {
 namespace {
 
-using loom::testing::error_message;
+using namespace loom::test;
 
 namespace fs = std::filesystem;
-using loom::testing::read_file;
-using loom::testing::TempDir;
-using loom::testing::write_file;
-using testing::entries_of;
-using testing::payload_for;
-using testing::payload_matches;
-using testing::steps_of;
 using Steps = std::vector<std::int64_t>;
 using Names = std::vector<std::string>;
 

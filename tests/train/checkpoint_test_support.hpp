@@ -1,19 +1,20 @@
 // Helpers for the checkpoint store tests: payloads whose content is derived
 // from the step, so a loaded checkpoint can be checked against the step it
-// claims, and a listing of a folder's entry names.
+// claims (entries_of, in test_support.hpp, lists a folder).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 #include "loom/core/mix.hpp"
 #include "loom/train/checkpoint_store.hpp"
 
-namespace loom::train::testing {
+namespace loom::test {
 
 struct PayloadFile {
   const char* path;
@@ -40,7 +41,7 @@ inline std::string payload_content(std::int64_t step, std::size_t file, std::siz
   return content;
 }
 
-inline CheckpointStore::Fill payload_for(std::int64_t step) {
+inline train::CheckpointStore::Fill payload_for(std::int64_t step) {
   return [step](const std::filesystem::path& dir) {
     const auto& files = payload_files();
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -51,16 +52,11 @@ inline CheckpointStore::Fill payload_for(std::int64_t step) {
   };
 }
 
-inline std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // Whether every payload file of `checkpoint` holds what its step wrote.
-inline bool payload_matches(const Checkpoint& checkpoint) {
+inline bool payload_matches(const train::Checkpoint& checkpoint) {
   const auto& files = payload_files();
   for (std::size_t i = 0; i < files.size(); ++i) {
-    if (read_all(checkpoint.dir / files[i].path) !=
+    if (read_file((checkpoint.dir / files[i].path).string()) !=
         payload_content(checkpoint.step, i, files[i].bytes)) {
       return false;
     }
@@ -68,20 +64,11 @@ inline bool payload_matches(const Checkpoint& checkpoint) {
   return true;
 }
 
-inline std::vector<std::string> entries_of(const std::filesystem::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-inline std::vector<std::int64_t> steps_of(const std::vector<Checkpoint>& checkpoints) {
+inline std::vector<std::int64_t> steps_of(const std::vector<train::Checkpoint>& checkpoints) {
   std::vector<std::int64_t> steps;
-  for (const Checkpoint& checkpoint : checkpoints)
+  for (const train::Checkpoint& checkpoint : checkpoints)
     steps.push_back(checkpoint.step);
   return steps;
 }
 
-}  // namespace loom::train::testing
+}  // namespace loom::test

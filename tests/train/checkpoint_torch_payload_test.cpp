@@ -19,8 +19,9 @@
 namespace loom::train {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
-using loom::testing::TempDir;
 
 torch::nn::Sequential make_model() {
   return torch::nn::Sequential(torch::nn::Linear(4, 8),

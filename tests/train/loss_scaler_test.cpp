@@ -19,7 +19,7 @@
 namespace loom::train {
 namespace {
 
-using loom::testing::error_message;
+using namespace loom::test;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNan = std::numeric_limits<float>::quiet_NaN();

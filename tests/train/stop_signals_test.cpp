@@ -13,6 +13,8 @@
 namespace loom::train {
 namespace {
 
+using namespace loom::test;
+
 TEST(StopSignals, OnlyTheConfiguredSignalsRaiseTheFlag) {
   {
     const StopSignals stop({"SIGUSR2", "SIGHUP", "SIGUSR2"});
@@ -36,7 +38,7 @@ TEST(StopSignals, OnlyTheConfiguredSignalsRaiseTheFlag) {
 
 TEST(StopSignals, UnknownNamesAreRefused) {
   EXPECT_EQ(stop_signal_number("SIGUSR1"), SIGUSR1);
-  EXPECT_EQ(loom::testing::error_message<UsageError>([] {
+  EXPECT_EQ(error_message<UsageError>([] {
               StopSignals stop({"SIGTERM", "SIGKILL"});
             }),
             "train.stop_signals: 'SIGKILL' is not one of SIGTERM, SIGINT, SIGUSR1, SIGUSR2, "

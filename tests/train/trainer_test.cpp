@@ -19,20 +19,16 @@
 namespace loom::train {
 namespace {
 
+using namespace loom::test;
+
 namespace fs = std::filesystem;
-using loom::testing::error_message;
-using loom::testing::TempDir;
-using testing::prepare_tiny_store;
-using testing::RecordingObserver;
-using testing::step_losses;
-using testing::tiny_config;
 
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override { prepare_tiny_store(dir_); }
 
   TrainResult train_with(const std::vector<std::string>& overrides) {
-    return train(tiny_config(dir_, overrides), observer_);
+    return train(tiny_run_config(dir_, overrides), observer_);
   }
 
   std::vector<torch::Tensor> final_weights(const std::string& run_dir) {
@@ -60,7 +56,7 @@ TEST_F(TrainerTest, ResumedRunMatchesTheUninterruptedOneExactly) {
   EXPECT_EQ(first.final_step, 6);
   RecordingObserver second_observer;
   const TrainResult second =
-      train(tiny_config(dir_, {"run.name=resumed", "train.max_iters=12"}), second_observer);
+      train(tiny_run_config(dir_, {"run.name=resumed", "train.max_iters=12"}), second_observer);
   EXPECT_EQ(second.start_step, 6);
   EXPECT_EQ(second.final_step, 12);
   ASSERT_EQ(second_observer.starts.size(), 1U);
@@ -153,7 +149,7 @@ TEST_F(TrainerTest, RunDirectoryHoldsTheWholeRecord) {
        {"config.yaml", "tokenizer.json", "metrics.jsonl", "loss.svg", "samples/step-00000000.txt",
         "samples/step-00000004.txt", "samples/step-00000012.txt"})
     EXPECT_TRUE(fs::exists(run / file)) << file;
-  EXPECT_EQ(config::load_config_file((run / "config.yaml").string()), tiny_config(dir_));
+  EXPECT_EQ(config::load_config_file((run / "config.yaml").string()), tiny_run_config(dir_));
 
   // A record per step (log_interval 1) with every figure, and one per evaluation.
   const std::vector<nlohmann::json> records = run::read_metrics((run / "metrics.jsonl").string());
@@ -194,9 +190,9 @@ TEST_F(TrainerTest, RunDirectoryHoldsTheWholeRecord) {
   const CheckpointInfo info = read_checkpoint_info(resolve_checkpoint(run));
   EXPECT_EQ(info.state.step, 12);
   EXPECT_EQ(info.state.world_size, 1);
-  EXPECT_EQ(info.state.config_fingerprint, config_fingerprint(tiny_config(dir_)));
+  EXPECT_EQ(info.state.config_fingerprint, config_fingerprint(tiny_run_config(dir_)));
   EXPECT_EQ(info.state.best_val_loss, result.best_val_loss);
-  EXPECT_EQ(info.config, tiny_config(dir_));
+  EXPECT_EQ(info.config, tiny_run_config(dir_));
 }
 
 // train.time_limit: the run stops with a checkpoint before the limit (with
@@ -250,7 +246,7 @@ TEST_F(TrainerTest, TheSlurmJobEndStopsTheRunBeforeIt) {
 TEST_F(TrainerTest, AFinishedRunTrainsNoFurther) {
   train_with({"train.max_iters=6"});
   RecordingObserver again;
-  const TrainResult result = train(tiny_config(dir_, {"train.max_iters=6"}), again);
+  const TrainResult result = train(tiny_run_config(dir_, {"train.max_iters=6"}), again);
   EXPECT_EQ(result.start_step, 6);
   EXPECT_EQ(result.final_step, 6);
   EXPECT_TRUE(again.steps.empty());
@@ -272,13 +268,14 @@ TEST_F(TrainerTest, ResumingWithAnotherModelShapeIsAClearError) {
 TEST_F(TrainerTest, ResumingWithAnotherLearningRateIsAllowedAndReported) {
   train_with({"train.max_iters=6"});
   RecordingObserver second;
-  const TrainResult result = train(tiny_config(dir_, {"optim.lr=1e-3", "model.dropout=0"}), second);
+  const TrainResult result =
+      train(tiny_run_config(dir_, {"optim.lr=1e-3", "model.dropout=0"}), second);
   EXPECT_EQ(result.start_step, 6);
   EXPECT_EQ(second.starts.at(0).config_changes,
             (std::vector<std::string>{"model.dropout: 0.1 -> 0", "optim.lr: 0.003 -> 0.001",
                                       "train.max_iters: 6 -> 12"}));
   EXPECT_DOUBLE_EQ(second.steps.at(0).lr,
-                   LearningRateSchedule(tiny_config(dir_, {"optim.lr=1e-3"}).optim, 12).at(6));
+                   LearningRateSchedule(tiny_run_config(dir_, {"optim.lr=1e-3"}).optim, 12).at(6));
 }
 
 TEST_F(TrainerTest, ResumeNeverRefusesARunThatHasCheckpoints) {

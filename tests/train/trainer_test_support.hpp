@@ -18,32 +18,31 @@
 #include "loom/run/metrics_log.hpp"
 #include "loom/train/trainer.hpp"
 
-namespace loom::train::testing {
+namespace loom::test {
 
 // The run's config, with `overrides` as --set strings.
-inline config::Config tiny_config(const loom::testing::TempDir& dir,
-                                  const std::vector<std::string>& overrides = {}) {
-  return config::load_config_text(loom::testing::tiny_run_yaml(dir.path().string()), "tiny.yaml",
-                                  overrides);
+inline config::Config tiny_run_config(const TempDir& dir,
+                                      const std::vector<std::string>& overrides = {}) {
+  return config::load_config_text(tiny_run_yaml(dir.path().string()), "tiny.yaml", overrides);
 }
 
 // Writes the corpus and its token store once per folder.
-inline void prepare_tiny_store(const loom::testing::TempDir& dir) {
-  loom::testing::write_file(dir.file("corpus.txt"), loom::testing::tiny_corpus());
+inline void prepare_tiny_store(const TempDir& dir) {
+  write_file(dir.file("corpus.txt"), tiny_corpus());
   data_tools::PrepareOptions options;
   options.progress = data_tools::ProgressOutput::none;
-  data_tools::prepare_corpus(tiny_config(dir), options);
+  data_tools::prepare_corpus(tiny_run_config(dir), options);
 }
 
 // Records what the trainer reports.
-struct RecordingObserver : TrainingObserver {
-  std::vector<RunStart> starts;
-  std::vector<StepReport> steps;
-  std::vector<EvalReport> evals;
+struct RecordingObserver : train::TrainingObserver {
+  std::vector<train::RunStart> starts;
+  std::vector<train::StepReport> steps;
+  std::vector<train::EvalReport> evals;
   std::vector<std::int64_t> checkpoints;
-  void on_start(const RunStart& start) override { starts.push_back(start); }
-  void on_step(const StepReport& report) override { steps.push_back(report); }
-  void on_eval(const EvalReport& report) override { evals.push_back(report); }
+  void on_start(const train::RunStart& start) override { starts.push_back(start); }
+  void on_step(const train::StepReport& report) override { steps.push_back(report); }
+  void on_eval(const train::EvalReport& report) override { evals.push_back(report); }
   void on_checkpoint(std::int64_t step, const std::string&) override {
     checkpoints.push_back(step);
   }
@@ -59,4 +58,4 @@ inline std::vector<std::pair<std::int64_t, double>> step_losses(const std::strin
   return losses;
 }
 
-}  // namespace loom::train::testing
+}  // namespace loom::test
