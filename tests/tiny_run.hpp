@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "loom/run/metrics_log.hpp"
+#include "loom/run_dir/metrics_log.hpp"
 
 namespace loom::test {
 
@@ -56,7 +56,7 @@ checkpoint: {{interval: 6, keep_last: 2}}
 inline std::vector<double> logged_losses(const std::string& metrics_path) {
   std::vector<double> losses;
   if (!std::filesystem::exists(metrics_path)) return losses;
-  for (const nlohmann::json& record : run::read_metrics(metrics_path))
+  for (const nlohmann::json& record : run_dir::read_metrics(metrics_path))
     if (record.contains("loss")) losses.push_back(record["loss"].get<double>());
   return losses;
 }

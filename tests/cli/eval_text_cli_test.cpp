@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "loom/run_dir/run_model.hpp"
 #include "loom/text/utf8.hpp"
-#include "loom/train/trained_model.hpp"
 
 namespace loom {
 namespace {
@@ -32,7 +32,7 @@ std::string verse() {
 // The mean loss over the first `max_tokens` tokens of `text` read as
 // `loom eval --text` promises: <eos> then the text's tokens, cut into
 // non-overlapping windows of block_size predictions, each window on its own.
-double expected_loss(train::TrainedModel& trained, const std::string& text,
+double expected_loss(run_dir::TrainedModel& trained, const std::string& text,
                      std::size_t max_tokens) {
   std::vector<text::TokenId> sequence = {text::kEosId};
   trained.tokenizer->encode(text, sequence);
@@ -82,7 +82,7 @@ TEST_F(EvalTextCli, ScoresTheFileAsTheModelsForwardPassDoes) {
             fmt::format("{} step 12, text {}: 3 batches, 348 tokens, 348 characters\n", checkpoint_,
                         text_));
 
-  train::TrainedModel trained = train::load_trained_model(checkpoint_, torch::Device(torch::kCPU));
+  run_dir::TrainedModel trained = run_dir::load_run_model(checkpoint_);
   const double loss = expected_loss(trained, text, /*max_tokens=*/348);
   const std::string report = evaluated.out.substr(line_end + 1);
   // Printed to 4 decimals: equal to within half the last digit.

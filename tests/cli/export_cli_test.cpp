@@ -18,7 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "loom/export/model_export.hpp"
-#include "loom/train/trained_model.hpp"
+#include "loom/run_dir/run_model.hpp"
 
 namespace loom {
 namespace {
@@ -70,8 +70,7 @@ TEST_F(ExportCli, PythonComputesLoomsLogitsFromTheExportAlone) {
   EXPECT_EQ(exported.out, "exported " + checkpoint + " (step 12) to " + out_ +
                               ": model.safetensors (15 tensors, 105664 bytes, fp32), config.json, "
                               "tokenizer.json\n");
-  const train::TrainedModel trained =
-      train::load_trained_model(checkpoint, torch::Device(torch::kCPU));
+  const run_dir::TrainedModel trained = run_dir::load_run_model(checkpoint);
   EXPECT_EQ(read_file(out_ + "/tokenizer.json"), trained.info.tokenizer.dump() + "\n");
   const nlohmann::json config = nlohmann::json::parse(read_file(out_ + "/config.json"));
   EXPECT_EQ(config["source"], (nlohmann::json{{"checkpoint", checkpoint}, {"step", 12}}));

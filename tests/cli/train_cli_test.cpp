@@ -17,9 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loom/run/metrics_log.hpp"
-#include "loom/train/checkpoint_store.hpp"
-#include "loom/train/trained_model.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
+#include "loom/run_dir/metrics_log.hpp"
+#include "loom/run_dir/run_model.hpp"
 
 namespace loom {
 namespace {
@@ -146,7 +146,7 @@ TEST_F(TrainCli, UserErrorsExitWithCodeTwoAndSayWhatToDo) {
   EXPECT_NE(bad_key.err.find("unknown key 'optim.learning_rte'"), std::string::npos) << bad_key.err;
 }
 
-// DESIGN.md invariant 5 with the real trainer: a checkpoint every step, a
+// docs/ARCHITECTURE.md, invariant 5 with the real trainer: a checkpoint every step, a
 // SIGKILL at a random moment once training has started (in a step, in a
 // checkpoint write, in retention), 20 times over. After each
 // kill the latest checkpoint loads; at the end the run is completed and its
@@ -165,7 +165,7 @@ TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
   std::uniform_int_distribution<int> delay_ms(0, 100);
   const fs::path checkpoints = fs::path(run_dir("killed")) / "checkpoints";
   const auto latest_step = [&] {
-    const std::optional<train::Checkpoint> latest = train::latest_checkpoint(checkpoints);
+    const std::optional<run_dir::Checkpoint> latest = run_dir::latest_checkpoint(checkpoints);
     return latest ? latest->step : std::int64_t{0};
   };
   for (int trial = 0; trial < 20; ++trial) {
@@ -183,11 +183,10 @@ TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
     int status = 0;
     waitpid(child, &status, 0);
 
-    const std::optional<train::Checkpoint> latest = train::latest_checkpoint(checkpoints);
+    const std::optional<run_dir::Checkpoint> latest = run_dir::latest_checkpoint(checkpoints);
     ASSERT_TRUE(latest.has_value()) << "trial " << trial;
     EXPECT_GT(latest->step, before) << "trial " << trial;
-    const train::TrainedModel loaded =
-        train::load_trained_model(latest->dir, torch::Device(torch::kCPU));
+    const run_dir::TrainedModel loaded = run_dir::load_run_model(latest->dir);
     EXPECT_EQ(loaded.info.state.step, latest->step) << "trial " << trial;
   }
   EXPECT_LT(latest_step(), 400);  // the kills all landed inside the run
@@ -219,8 +218,8 @@ TEST_F(TrainCli, SigtermAtARandomStepSavesAndTheResumedRunIsUnchanged) {
   EXPECT_EQ(WEXITSTATUS(status), 3);
 
   const std::vector<double> before = losses(run_dir("stopped"));
-  const std::optional<train::Checkpoint> saved =
-      train::latest_checkpoint(fs::path(run_dir("stopped")) / "checkpoints");
+  const std::optional<run_dir::Checkpoint> saved =
+      run_dir::latest_checkpoint(fs::path(run_dir("stopped")) / "checkpoints");
   ASSERT_TRUE(saved.has_value());
   EXPECT_EQ(saved->step, static_cast<std::int64_t>(before.size()));  // saved where it stopped
   EXPECT_GE(before.size(), stop_after);
@@ -245,7 +244,7 @@ TEST_F(TrainCli, OnlyTheConfiguredSignalsStopTheRunWithACheckpoint) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 3);
   const std::size_t steps = losses(run_dir("usr2")).size();
-  EXPECT_EQ(train::latest_checkpoint(fs::path(run_dir("usr2")) / "checkpoints")->step,
+  EXPECT_EQ(run_dir::latest_checkpoint(fs::path(run_dir("usr2")) / "checkpoints")->step,
             static_cast<std::int64_t>(steps));
 
   // SIGTERM is not in the list any more: it ends the process unsaved.
@@ -254,7 +253,7 @@ TEST_F(TrainCli, OnlyTheConfiguredSignalsStopTheRunWithACheckpoint) {
   waitpid(child, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status));
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
-  EXPECT_EQ(train::latest_checkpoint(fs::path(run_dir("usr2")) / "checkpoints")->step,
+  EXPECT_EQ(run_dir::latest_checkpoint(fs::path(run_dir("usr2")) / "checkpoints")->step,
             static_cast<std::int64_t>(steps));
 
   const auto bad =
@@ -294,10 +293,10 @@ TEST_F(TrainCli, NonFiniteStepsAreSkippedThenTheRunStopsAtItsLastGoodCheckpoint)
                             "train.max_bad_steps = 5 in a row)"),
             std::string::npos)
       << result.err;
-  EXPECT_EQ(train::latest_checkpoint(run_dir() + "/checkpoints")->step, 4);
+  EXPECT_EQ(run_dir::latest_checkpoint(run_dir() + "/checkpoints")->step, 4);
 
   std::vector<std::int64_t> non_finite_steps;
-  for (const nlohmann::json& record : run::read_metrics(run_dir() + "/metrics.jsonl")) {
+  for (const nlohmann::json& record : run_dir::read_metrics(run_dir() + "/metrics.jsonl")) {
     if (!record.contains("loss")) continue;
     const bool bad = record.value("non_finite", false);
     EXPECT_EQ(bad, record["loss"].is_null()) << record.dump();

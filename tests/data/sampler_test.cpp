@@ -1,5 +1,5 @@
 // BatchSampler's sample ids: the step/rank/micro-step layout, its
-// independence of how the global batch is divided (DESIGN.md invariant 1),
+// independence of how the global batch is divided (docs/ARCHITECTURE.md, invariant 1),
 // resuming, epochs, evaluation batches and constructor errors.
 #include "loom/data/sampler.hpp"
 

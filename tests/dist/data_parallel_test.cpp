@@ -1,4 +1,4 @@
-// DESIGN.md invariant 2 with real ranks: `mpirun -np 2 loom train` with
+// docs/ARCHITECTURE.md, invariant 2 with real ranks: `mpirun -np 2 loom train` with
 // accumulation A gives the same training as one rank with accumulation 2A
 // on the same global batch: the same per-step losses, evaluations and final
 // weights to float tolerance (fp32, dropout off). The data order is the
@@ -13,9 +13,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "loom/run/metrics_log.hpp"
-#include "loom/train/run_checkpoint.hpp"
-#include "loom/train/trained_model.hpp"
+#include "loom/run_dir/metrics_log.hpp"
+#include "loom/run_dir/run_checkpoint.hpp"
+#include "loom/run_dir/run_model.hpp"
 
 namespace loom {
 namespace {
@@ -62,12 +62,11 @@ class DataParallel : public ::testing::Test {
   TrainedRun read_run(const std::string& name) {
     TrainedRun run;
     const std::string dir = (dir_.path() / "runs" / name).string();
-    for (const nlohmann::json& record : run::read_metrics(dir + "/metrics.jsonl")) {
+    for (const nlohmann::json& record : run_dir::read_metrics(dir + "/metrics.jsonl")) {
       if (record.contains("loss")) run.losses.push_back(record["loss"]);
       if (record.contains("val_loss")) run.val_losses.push_back(record["val_loss"]);
     }
-    const train::TrainedModel trained =
-        train::load_trained_model(train::resolve_checkpoint(dir), torch::Device(torch::kCPU));
+    const run_dir::TrainedModel trained = run_dir::load_run_model(dir);
     for (const torch::Tensor& p : trained.model->parameters())
       run.weights.push_back(p.detach());
     return run;
@@ -152,8 +151,8 @@ TEST_F(DataParallel, ACheckpointResumesOnAnotherNumberOfRanks) {
     for (std::size_t i = 0; i < stitched.weights.size(); ++i)
       EXPECT_TRUE(torch::allclose(stitched.weights[i], straight.weights[i], 1e-5, 1e-6))
           << name << " parameter " << i;
-    const train::CheckpointInfo info =
-        train::read_checkpoint_info(train::resolve_checkpoint(dir_.path() / "runs" / name));
+    const run_dir::CheckpointInfo info =
+        run_dir::read_checkpoint_info(run_dir::resolve_checkpoint(dir_.path() / "runs" / name));
     EXPECT_EQ(info.state.world_size, second);
   }
 }
@@ -167,7 +166,8 @@ TEST_F(DataParallel, OnlyRankZeroWritesAndAllRanksAgreeOnTheRun) {
       << result.out;
   EXPECT_EQ(result.out.find("[rank 1] step"), std::string::npos) << result.out;
   const fs::path run = dir_.path() / "runs" / "roles";
-  const train::CheckpointInfo info = train::read_checkpoint_info(train::resolve_checkpoint(run));
+  const run_dir::CheckpointInfo info =
+      run_dir::read_checkpoint_info(run_dir::resolve_checkpoint(run));
   EXPECT_EQ(info.state.world_size, 2);
   EXPECT_EQ(info.state.step, 12);
 }
@@ -186,7 +186,7 @@ TEST_F(DataParallel, AGlobalBatchThatDoesNotSplitIsRefusedBeforeTraining) {
 // dist.backend: gloo under mpirun: the ranks meet through MASTER_ADDR's
 // store instead of MPI and train the same.
 TEST_F(DataParallel, DistBackendGlooCarriesRanksThatMpirunStarted) {
-  const int port = testing::free_tcp_port();
+  const int port = free_tcp_port();
   ASSERT_NE(port, 0);
   const auto result =
       run_command(fmt::format("MASTER_ADDR=127.0.0.1 MASTER_PORT={} ", port) + mpirun(2) +

@@ -1,7 +1,7 @@
 // GradientSync with real ranks (ctest runs this binary under mpirun -np 2):
 // after finish() every rank holds the average of all ranks' gradients, the
 // micro-steps before the last accumulate without talking, and the first
-// bucket's all-reduce starts before backward has finished (DESIGN.md
+// bucket's all-reduce starts before backward has finished (docs/ARCHITECTURE.md,
 // invariant 3).
 #include "loom/dist/gradient_sync.hpp"
 

@@ -130,11 +130,12 @@ TEST(DynamicLossScaler, StateRoundTripsThroughJson) {
   scaler.update(false);
   const LossScalerState saved = scaler.state();
   EXPECT_EQ(saved, (LossScalerState{true, 32768.0, 1}));
-  const std::string text = loss_scaler_state_to_json(saved).dump();
+  const std::string text = run_dir::loss_scaler_state_to_json(saved).dump();
   EXPECT_EQ(text, R"({"enabled":true,"good_steps":1,"scale":32768.0})");
 
   DynamicLossScaler restored(true, small_interval());
-  restored.load_state(loss_scaler_state_from_json(nlohmann::json::parse(text), "state.json"));
+  restored.load_state(
+      run_dir::loss_scaler_state_from_json(nlohmann::json::parse(text), "state.json"));
   EXPECT_EQ(restored.state(), saved);
   restored.update(false);
   restored.update(false);
@@ -161,12 +162,12 @@ TEST(DynamicLossScaler, BadStatesAndOptionsAreRefused) {
             }),
             "loss scaler state: good_steps = 3 is outside [0, 3)");
   EXPECT_EQ(error_message<Error>([] {
-              loss_scaler_state_from_json(nlohmann::json::parse(R"({"enabled":true,"scale":2})"),
-                                          "run/state.json");
+              run_dir::loss_scaler_state_from_json(
+                  nlohmann::json::parse(R"({"enabled":true,"scale":2})"), "run/state.json");
             }),
             "run/state.json: loss scaler state has no 'good_steps'");
   EXPECT_EQ(error_message<Error>([] {
-              loss_scaler_state_from_json(
+              run_dir::loss_scaler_state_from_json(
                   nlohmann::json::parse(R"({"enabled":true,"scale":"big","good_steps":0})"),
                   "run/state.json");
             }),

@@ -12,14 +12,15 @@
 #include <torch/torch.h>
 
 #include "loom/config/loader.hpp"
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
+#include "loom/run_dir/run_model.hpp"
 #include "loom/train/lr_schedule.hpp"
-#include "loom/train/trained_model.hpp"
 
 namespace loom::train {
 namespace {
 
 using namespace loom::test;
+using namespace loom::run_dir;
 
 namespace fs = std::filesystem;
 
@@ -32,8 +33,7 @@ class TrainerTest : public ::testing::Test {
   }
 
   std::vector<torch::Tensor> final_weights(const std::string& run_dir) {
-    const TrainedModel trained =
-        load_trained_model(resolve_checkpoint(run_dir), torch::Device(torch::kCPU));
+    const TrainedModel trained = load_run_model(run_dir);
     std::vector<torch::Tensor> weights;
     for (const torch::Tensor& p : trained.model->parameters())
       weights.push_back(p.detach());
@@ -44,7 +44,7 @@ class TrainerTest : public ::testing::Test {
   RecordingObserver observer_;
 };
 
-// DESIGN.md invariant 5: 12 steps straight and 6 + 6 with a restart in the
+// docs/ARCHITECTURE.md, invariant 5: 12 steps straight and 6 + 6 with a restart in the
 // middle give bit-identical losses, dropout on (the RNG state is restored)
 // and evaluations with sampling in both halves (sampling draws from its
 // own generator, so it does not shift the dropout masks).
@@ -152,7 +152,8 @@ TEST_F(TrainerTest, RunDirectoryHoldsTheWholeRecord) {
   EXPECT_EQ(config::load_config_file((run / "config.yaml").string()), tiny_run_config(dir_));
 
   // A record per step (log_interval 1) with every figure, and one per evaluation.
-  const std::vector<nlohmann::json> records = run::read_metrics((run / "metrics.jsonl").string());
+  const std::vector<nlohmann::json> records =
+      run_dir::read_metrics((run / "metrics.jsonl").string());
   std::vector<std::int64_t> eval_steps;
   for (const nlohmann::json& record : records) {
     if (record.contains("val_loss")) {

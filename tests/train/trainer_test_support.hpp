@@ -15,7 +15,7 @@
 
 #include "loom/config/loader.hpp"
 #include "loom/data_tools/prepare.hpp"
-#include "loom/run/metrics_log.hpp"
+#include "loom/run_dir/metrics_log.hpp"
 #include "loom/train/trainer.hpp"
 
 namespace loom::test {
@@ -51,7 +51,7 @@ struct RecordingObserver : train::TrainingObserver {
 // The "loss" of each training record of a run's metrics.jsonl, by step.
 inline std::vector<std::pair<std::int64_t, double>> step_losses(const std::string& run_dir) {
   std::vector<std::pair<std::int64_t, double>> losses;
-  for (const nlohmann::json& record : run::read_metrics(run_dir + "/metrics.jsonl")) {
+  for (const nlohmann::json& record : run_dir::read_metrics(run_dir + "/metrics.jsonl")) {
     if (record.contains("loss"))
       losses.emplace_back(record["step"].get<std::int64_t>(), record["loss"].get<double>());
   }

@@ -12,7 +12,7 @@
 #include "test_support.hpp"
 
 #include "loom/core/mix.hpp"
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
 
 namespace loom::test {
 
@@ -41,7 +41,7 @@ inline std::string payload_content(std::int64_t step, std::size_t file, std::siz
   return content;
 }
 
-inline train::CheckpointStore::Fill payload_for(std::int64_t step) {
+inline run_dir::CheckpointStore::Fill payload_for(std::int64_t step) {
   return [step](const std::filesystem::path& dir) {
     const auto& files = payload_files();
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -53,7 +53,7 @@ inline train::CheckpointStore::Fill payload_for(std::int64_t step) {
 }
 
 // Whether every payload file of `checkpoint` holds what its step wrote.
-inline bool payload_matches(const train::Checkpoint& checkpoint) {
+inline bool payload_matches(const run_dir::Checkpoint& checkpoint) {
   const auto& files = payload_files();
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (read_file((checkpoint.dir / files[i].path).string()) !=
@@ -64,9 +64,9 @@ inline bool payload_matches(const train::Checkpoint& checkpoint) {
   return true;
 }
 
-inline std::vector<std::int64_t> steps_of(const std::vector<train::Checkpoint>& checkpoints) {
+inline std::vector<std::int64_t> steps_of(const std::vector<run_dir::Checkpoint>& checkpoints) {
   std::vector<std::int64_t> steps;
-  for (const train::Checkpoint& checkpoint : checkpoints)
+  for (const run_dir::Checkpoint& checkpoint : checkpoints)
     steps.push_back(checkpoint.step);
   return steps;
 }

@@ -1,4 +1,4 @@
-// The crash test of DESIGN.md invariant 5: a child process writes
+// The crash test of docs/ARCHITECTURE.md, invariant 5: a child process writes
 // checkpoints in a loop and is killed with SIGKILL at a random moment,
 // again and again on the same folder. After every kill the latest
 // checkpoint must hold exactly what its step wrote, and be at least as new
@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 namespace {
 
 using namespace loom::test;
@@ -124,4 +124,4 @@ TEST(CheckpointStoreCrash, SigkillAtAnyMomentLeavesTheLastGoodCheckpoint) {
 }
 
 }  // namespace
-}  // namespace loom::train
+}  // namespace loom::run_dir

@@ -1,11 +1,11 @@
-#include "loom/run/loss_plot.hpp"
+#include "loom/run_dir/loss_plot.hpp"
 
 #include <limits>
 
 #include "test_support.hpp"
 #include <gtest/gtest.h>
 
-namespace loom::run {
+namespace loom::run_dir {
 namespace {
 
 using namespace loom::test;
@@ -90,4 +90,4 @@ TEST(LossPlot, WritesAtomically) {
 }
 
 }  // namespace
-}  // namespace loom::run
+}  // namespace loom::run_dir

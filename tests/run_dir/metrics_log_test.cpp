@@ -1,11 +1,11 @@
-#include "loom/run/metrics_log.hpp"
+#include "loom/run_dir/metrics_log.hpp"
 
 #include "test_support.hpp"
 #include <gtest/gtest.h>
 
 #include "loom/core/error.hpp"
 
-namespace loom::run {
+namespace loom::run_dir {
 namespace {
 
 using namespace loom::test;
@@ -67,4 +67,4 @@ TEST(MetricsLog, ABadLineInTheMiddleIsNamed) {
 }
 
 }  // namespace
-}  // namespace loom::run
+}  // namespace loom::run_dir

@@ -4,7 +4,7 @@
 // leftover) are never returned; stale and dangling pointers do not matter;
 // retention keeps the last K plus best and never what a pointer names; and
 // the errors name the path.
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -17,7 +17,7 @@
 
 #include "loom/core/log.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 namespace {
 
 using namespace loom::test;
@@ -272,4 +272,4 @@ TEST(CheckpointStore, ErrorsNameThePath) {
 }
 
 }  // namespace
-}  // namespace loom::train
+}  // namespace loom::run_dir

@@ -12,11 +12,11 @@
 #include <torch/torch.h>
 
 #include "loom/core/torch_compat.hpp"
-#include "loom/train/checkpoint_store.hpp"
+#include "loom/run_dir/checkpoint_store.hpp"
+#include "loom/run_dir/run_checkpoint.hpp"
 #include "loom/train/optimizer.hpp"
-#include "loom/train/run_checkpoint.hpp"
 
-namespace loom::train {
+namespace loom::run_dir {
 namespace {
 
 using namespace loom::test;
@@ -39,7 +39,7 @@ TEST(CheckpointTorchPayload, ModelAndOptimizerRoundTripThroughTheStore) {
   torch::manual_seed(7);
   TempDir run;
   auto model = make_model();
-  auto optimizer = make_adamw(*model, config::OptimConfig{});
+  auto optimizer = train::make_adamw(*model, config::OptimConfig{});
   train_one_step(model, *optimizer);
 
   CheckpointStore store(run.path() / "checkpoints", 2);
@@ -50,7 +50,7 @@ TEST(CheckpointTorchPayload, ModelAndOptimizerRoundTripThroughTheStore) {
 
   torch::manual_seed(8);  // different initial weights
   auto restored_model = make_model();
-  auto restored_optimizer = make_adamw(*restored_model, config::OptimConfig{});
+  auto restored_optimizer = train::make_adamw(*restored_model, config::OptimConfig{});
   const std::optional<Checkpoint> latest = store.latest();
   ASSERT_TRUE(latest.has_value());
   torch::load(restored_model, (latest->dir / "model.pt").string());
@@ -109,7 +109,7 @@ void write_optimizer_file(const fs::path& path, torch::optim::AdamW& optimizer,
 void expect_state_loads_in_place(const std::function<std::string(int)>& name_of) {
   TempDir checkpoint;
   auto model = make_model();
-  auto optimizer = make_adamw(*model, config::OptimConfig{});
+  auto optimizer = train::make_adamw(*model, config::OptimConfig{});
   ASSERT_EQ(optimizer->param_groups().size(), 2U);  // with and without weight decay
   write_optimizer_file(checkpoint.path() / "optimizer.pt", *optimizer, name_of);
 
@@ -139,12 +139,12 @@ TEST(CheckpointTorchPayload, OptimizerStateNamedAsLibTorch2NamesItLoads) {
 TEST(CheckpointTorchPayload, AnOptimizerFileForOtherGroupsIsACheckpointErrorNamingIt) {
   TempDir checkpoint;
   auto small = make_model();
-  auto small_optimizer = make_adamw(*small, config::OptimConfig{});
+  auto small_optimizer = train::make_adamw(*small, config::OptimConfig{});
   write_optimizer_file(checkpoint.path() / "optimizer.pt", *small_optimizer,
                        [](int k) { return std::to_string(k + 1); });
   torch::nn::Sequential larger(torch::nn::Linear(4, 8), torch::nn::Linear(8, 8),
                                torch::nn::Linear(8, 2));
-  auto larger_optimizer = make_adamw(*larger, config::OptimConfig{});
+  auto larger_optimizer = train::make_adamw(*larger, config::OptimConfig{});
   try {
     load_optimizer_state(checkpoint.path(), *larger_optimizer);
     FAIL() << "loaded state for other parameters";
@@ -156,4 +156,4 @@ TEST(CheckpointTorchPayload, AnOptimizerFileForOtherGroupsIsACheckpointErrorNami
 }
 
 }  // namespace
-}  // namespace loom::train
+}  // namespace loom::run_dir
