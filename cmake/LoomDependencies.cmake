@@ -3,6 +3,28 @@
 
 # LibTorch: Debian's libtorch-dev by default; a pip torch or a LibTorch zip
 # through CMAKE_PREFIX_PATH.
+#
+# LibTorch's config looks for its c10 with find_library(... PATHS <its lib>),
+# which searches the system's folders first: on a machine that also has
+# Debian's libtorch-dev (CI builds both), a pip LibTorch would link Debian's
+# libc10.so as well, and a program whose first use of c10 came after it
+# loaded both (seen: an INTERNAL ASSERT in c10's DispatchKeySet before main).
+# The LibTorch's own c10 is named up front.
+foreach(_prefix IN LISTS CMAKE_PREFIX_PATH)
+  set(_torch_lib "")
+  if(EXISTS "${_prefix}/Torch/TorchConfig.cmake")  # torch.utils.cmake_prefix_path
+    get_filename_component(_torch_lib "${_prefix}/../../lib" ABSOLUTE)
+  elseif(EXISTS "${_prefix}/share/cmake/Torch/TorchConfig.cmake")  # a LibTorch zip
+    set(_torch_lib "${_prefix}/lib")
+  endif()
+  if(_torch_lib)
+    if(c10_LIBRARY AND NOT c10_LIBRARY MATCHES "^${_torch_lib}/")
+      unset(c10_LIBRARY CACHE)
+    endif()
+    find_library(c10_LIBRARY c10 PATHS "${_torch_lib}" NO_DEFAULT_PATH)
+    break()
+  endif()
+endforeach()
 find_package(Torch REQUIRED)
 # A CUDA LibTorch exports the c10_cuda target. TORCH_CUDA_LIBRARIES is no
 # test: in 2.x it can end in a -NOTFOUND entry (no separate NVRTC library),
