@@ -95,7 +95,7 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
     throw UsageError(fmt::format(
         "loom prepare runs as one process, but this is rank {} of {} (launched by {}): run it "
         "once, before launching training",
-        launch.rank, launch.world_size, launch.source));
+        launch.rank, launch.world_size, launcher_name(launch.launcher)));
   }
   if (!options.overwrite && fs::exists(store)) {
     throw data::StoreError(fmt::format("{} already exists; pass --force to replace it", store),

@@ -26,7 +26,7 @@ std::optional<int> read_int(const char* name) {
 }
 
 struct Names {
-  const char* source;
+  Launcher launcher;
   const char* rank;
   const char* world_size;
   const char* local_rank;
@@ -34,21 +34,34 @@ struct Names {
 };
 
 constexpr Names kLaunchers[] = {
-    {"openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
-     "OMPI_COMM_WORLD_LOCAL_SIZE"},
-    {"env", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"},
-    {"slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"},
+    {Launcher::openmpi, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
+     "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
+    {Launcher::env, "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"},
+    {Launcher::slurm, "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"},
 };
 
 }  // namespace
+
+const char* launcher_name(Launcher launcher) {
+  switch (launcher) {
+    case Launcher::openmpi:
+      return "openmpi";
+    case Launcher::env:
+      return "env";
+    case Launcher::slurm:
+      return "slurm";
+    case Launcher::none:
+      break;
+  }
+  return "none";
+}
 
 LaunchEnv detect_launch_env() {
   for (const Names& names : kLaunchers) {
     // SLURM's variables describe a task of a job step (srun) only: the
     // batch script itself has SLURM_PROCID=0 too, but no step, and is one
     // process whatever the job's task count.
-    if (std::string_view(names.source) == "slurm" && std::getenv("SLURM_STEP_ID") == nullptr)
-      continue;
+    if (names.launcher == Launcher::slurm && std::getenv("SLURM_STEP_ID") == nullptr) continue;
     const std::optional<int> rank = read_int(names.rank);
     if (!rank) continue;
     const std::optional<int> world_size = read_int(names.world_size);
@@ -67,7 +80,7 @@ LaunchEnv detect_launch_env() {
     env.local_rank_known = local_rank.has_value() || *world_size == 1;
     // Unknown: assume the ranks share the node, the safe side for thread counts.
     env.local_world_size = read_int(names.local_size).value_or(*world_size);
-    env.source = names.source;
+    env.launcher = names.launcher;
     return env;
   }
   return LaunchEnv{};

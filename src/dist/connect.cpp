@@ -24,12 +24,12 @@ std::string name_of(DistBackend backend) {
 
 // The backend for CPU tensors: the one asked for, or auto's pick.
 std::unique_ptr<Communicator> join_over_cpu(const LaunchEnv& launch, DistBackend backend) {
-  const bool under_mpirun = launch.source == "openmpi";
+  const bool under_mpirun = launch.launcher == Launcher::openmpi;
   if (backend == DistBackend::mpi && !under_mpirun) {
     throw UsageError(fmt::format(
         "dist.backend is mpi, but this rank was started {}, not by mpirun, so MPI cannot reach "
         "the other ranks; start the run with mpirun, or set dist.backend: gloo (or auto)",
-        launch.source == "slurm" ? "by srun" : "from RANK/WORLD_SIZE"));
+        launch.launcher == Launcher::slurm ? "by srun" : "from RANK/WORLD_SIZE"));
   }
   const bool use_mpi =
       backend == DistBackend::mpi || (backend != DistBackend::gloo && under_mpirun);

@@ -50,7 +50,7 @@ TEST_F(LaunchEnvTest, NoLauncherMeansASingleProcess) {
   EXPECT_EQ(env.world_size, 1);
   EXPECT_EQ(env.local_rank, 0);
   EXPECT_TRUE(env.local_rank_known);
-  EXPECT_EQ(env.source, "none");
+  EXPECT_EQ(env.launcher, Launcher::none);
 }
 
 TEST_F(LaunchEnvTest, ReadsSlurm) {
@@ -63,7 +63,7 @@ TEST_F(LaunchEnvTest, ReadsSlurm) {
   EXPECT_EQ(env.world_size, 8);
   EXPECT_EQ(env.local_rank, 1);
   EXPECT_TRUE(env.local_rank_known);
-  EXPECT_EQ(env.source, "slurm");
+  EXPECT_EQ(env.launcher, Launcher::slurm);
 }
 
 // An sbatch script (no --ntasks) has SLURM_PROCID and SLURM_LOCALID but no
@@ -73,11 +73,11 @@ TEST_F(LaunchEnvTest, AnSbatchScriptIsOneProcess) {
   setenv("SLURM_LOCALID", "0", 1);
   LaunchEnv env = detect_launch_env();
   EXPECT_EQ(env.world_size, 1);
-  EXPECT_EQ(env.source, "none");
+  EXPECT_EQ(env.launcher, Launcher::none);
   setenv("SLURM_NTASKS", "4", 1);  // sbatch -n 4: still the script, one process
   env = detect_launch_env();
   EXPECT_EQ(env.world_size, 1);
-  EXPECT_EQ(env.source, "none");
+  EXPECT_EQ(env.launcher, Launcher::none);
 }
 
 TEST_F(LaunchEnvTest, MpirunWinsOverSlurmAndPlainVariables) {
@@ -93,7 +93,7 @@ TEST_F(LaunchEnvTest, MpirunWinsOverSlurmAndPlainVariables) {
   const LaunchEnv env = detect_launch_env();
   EXPECT_EQ(env.rank, 3);
   EXPECT_EQ(env.local_rank, 1);
-  EXPECT_EQ(env.source, "openmpi");
+  EXPECT_EQ(env.launcher, Launcher::openmpi);
 }
 
 TEST_F(LaunchEnvTest, PlainVariablesWinOverSlurm) {
@@ -105,7 +105,7 @@ TEST_F(LaunchEnvTest, PlainVariablesWinOverSlurm) {
   EXPECT_EQ(env.rank, 1);
   EXPECT_EQ(env.world_size, 2);
   EXPECT_FALSE(env.local_rank_known);  // found from host names once the ranks can talk
-  EXPECT_EQ(env.source, "env");
+  EXPECT_EQ(env.launcher, Launcher::env);
 }
 
 TEST_F(LaunchEnvTest, MalformedValuesAreClearErrors) {

@@ -66,13 +66,13 @@ TEST(Connect, OneRankGetsTheSoloCommunicatorWhateverTheBackend) {
 
 // Two ranks whose backend cannot work are refused before they try to meet,
 // so these return at once (no peer is started).
-LaunchEnv second_of_two(const char* source) {
+LaunchEnv second_of_two(Launcher launcher) {
   LaunchEnv launch;
   launch.rank = 1;
   launch.world_size = 2;
   launch.local_rank = 1;
   launch.local_world_size = 2;
-  launch.source = source;
+  launch.launcher = launcher;
   return launch;
 }
 
@@ -87,25 +87,28 @@ std::string usage_error_of(const LaunchEnv& launch, config::DistBackend backend,
 }
 
 TEST(Connect, MpiNeedsRanksThatMpirunStarted) {
-  EXPECT_EQ(usage_error_of(second_of_two("env"), config::DistBackend::mpi, config::Device::cpu),
-            "dist.backend is mpi, but this rank was started from RANK/WORLD_SIZE, not by mpirun, "
-            "so MPI cannot reach the other ranks; start the run with mpirun, or set "
-            "dist.backend: gloo (or auto)");
-  EXPECT_EQ(usage_error_of(second_of_two("slurm"), config::DistBackend::mpi, config::Device::cpu),
-            "dist.backend is mpi, but this rank was started by srun, not by mpirun, so MPI cannot "
-            "reach the other ranks; start the run with mpirun, or set dist.backend: gloo (or "
-            "auto)");
+  EXPECT_EQ(
+      usage_error_of(second_of_two(Launcher::env), config::DistBackend::mpi, config::Device::cpu),
+      "dist.backend is mpi, but this rank was started from RANK/WORLD_SIZE, not by mpirun, "
+      "so MPI cannot reach the other ranks; start the run with mpirun, or set "
+      "dist.backend: gloo (or auto)");
+  EXPECT_EQ(
+      usage_error_of(second_of_two(Launcher::slurm), config::DistBackend::mpi, config::Device::cpu),
+      "dist.backend is mpi, but this rank was started by srun, not by mpirun, so MPI cannot "
+      "reach the other ranks; start the run with mpirun, or set dist.backend: gloo (or "
+      "auto)");
 }
 
 TEST(Connect, NcclCarriesCudaTensorsOnly) {
-  EXPECT_EQ(usage_error_of(second_of_two("env"), config::DistBackend::nccl, config::Device::cpu),
-            "dist.backend is nccl, which carries CUDA tensors only, but this rank computes on the "
-            "cpu; set dist.backend: auto, mpi or gloo, or run.device: cuda");
+  EXPECT_EQ(
+      usage_error_of(second_of_two(Launcher::env), config::DistBackend::nccl, config::Device::cpu),
+      "dist.backend is nccl, which carries CUDA tensors only, but this rank computes on the "
+      "cpu; set dist.backend: auto, mpi or gloo, or run.device: cuda");
 }
 
 TEST(Connect, MpiAndGlooCarryCpuTensorsOnly) {
   for (const config::DistBackend backend : {config::DistBackend::mpi, config::DistBackend::gloo}) {
-    EXPECT_EQ(usage_error_of(second_of_two("openmpi"), backend, config::Device::cuda),
+    EXPECT_EQ(usage_error_of(second_of_two(Launcher::openmpi), backend, config::Device::cuda),
               fmt::format("dist.backend is {}, which carries CPU tensors only, but this rank "
                           "computes on CUDA; set dist.backend: nccl (or auto), or run.device: cpu",
                           config::enum_name(backend)));
@@ -115,7 +118,7 @@ TEST(Connect, MpiAndGlooCarryCpuTensorsOnly) {
 TEST(Connect, GlooWithoutTheStoreAddressNamesTheVariables) {
   unsetenv("MASTER_ADDR");
   const std::string error =
-      usage_error_of(second_of_two("env"), config::DistBackend::gloo, config::Device::cpu);
+      usage_error_of(second_of_two(Launcher::env), config::DistBackend::gloo, config::Device::cpu);
   EXPECT_NE(error.find("MASTER_ADDR"), std::string::npos) << error;
 }
 

@@ -4,9 +4,18 @@
 // the first line on; the communicators confirm it once they are up.
 #pragma once
 
-#include <string>
-
 namespace loom {
+
+// Who started this process, by the variables it set.
+enum class Launcher {
+  none,     // nobody: one process
+  openmpi,  // mpirun: OMPI_COMM_WORLD_*
+  env,      // RANK / WORLD_SIZE, set by a script or torchrun
+  slurm,    // srun: SLURM_PROCID, SLURM_NTASKS, ...
+};
+
+// "none", "openmpi", "env", "slurm": for messages.
+const char* launcher_name(Launcher launcher);
 
 struct LaunchEnv {
   int rank = 0;
@@ -17,8 +26,7 @@ struct LaunchEnv {
   // (RANK/WORLD_SIZE without LOCAL_RANK), ranks find out from their host
   // names once they can talk (dist::gather_local_placement).
   bool local_rank_known = true;
-  // Which variables were used: "openmpi", "env", "slurm", or "none".
-  std::string source = "none";
+  Launcher launcher = Launcher::none;
 };
 
 // Reads, in order of precedence, OMPI_COMM_WORLD_{RANK,SIZE,LOCAL_RANK,LOCAL_SIZE},
