@@ -3,6 +3,7 @@
 #include "loom/dist/connect.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "loom/core/build_info.hpp"
@@ -17,6 +18,8 @@ namespace loom::dist {
 namespace {
 
 using config::DistBackend;
+
+constexpr bool kNcclBuilt = LOOM_WITH_NCCL != 0;
 
 std::string name_of(DistBackend backend) {
   return config::enum_name(backend);
@@ -37,6 +40,15 @@ std::unique_ptr<Communicator> join_over_cpu(const LaunchEnv& launch, DistBackend
   return make_gloo_communicator(store_address_from_environment(), launch.rank, launch.world_size);
 }
 
+// run.device: cuda where LibTorch sees no CUDA device.
+void check_device_exists(config::Device requested) {
+  if (requested == config::Device::cuda && !torch::cuda::is_available()) {
+    throw UsageError(
+        "run.device is cuda, but LibTorch sees no CUDA device (this build's LibTorch may be "
+        "CPU-only; `loom --version` says); use run.device: cpu or auto");
+  }
+}
+
 // Whether this rank will compute on a CUDA device, known before the ranks
 // meet (which one may depend on the rank's place on its node).
 bool computes_on_cuda(config::Device requested) {
@@ -44,7 +56,7 @@ bool computes_on_cuda(config::Device requested) {
          (requested == config::Device::automatic && torch::cuda::is_available());
 }
 
-// The backend fits the device kind this rank computes on.
+// The backend fits the device kind this rank computes on, and is built in.
 void check_backend_carries(DistBackend backend, bool on_cuda) {
   if (on_cuda && (backend == DistBackend::mpi || backend == DistBackend::gloo)) {
     throw UsageError(fmt::format(
@@ -57,6 +69,27 @@ void check_backend_carries(DistBackend backend, bool on_cuda) {
         "dist.backend is nccl, which carries CUDA tensors only, but this rank computes on the "
         "cpu; set dist.backend: auto, mpi or gloo, or run.device: cuda");
   }
+  if (on_cuda && !kNcclBuilt) {
+    throw UsageError(
+        "several ranks on CUDA need NCCL, and this build has none (it looks in NCCL_HOME and "
+        "/usr/local/cuda when LibTorch has CUDA); rebuild with NCCL, or set run.device: cpu");
+  }
+}
+
+// Every rank computes on the same kind of device, or some would start
+// NCCL and wait for ranks that never join (run.device: auto on nodes of
+// which some have GPUs).
+void check_ranks_agree_on_device(Communicator& host, bool on_cuda) {
+  const std::vector<std::int64_t> kinds = host.all_gather(on_cuda ? 1 : 0);
+  std::vector<std::string> cuda_ranks;
+  for (std::size_t r = 0; r < kinds.size(); ++r)
+    if (kinds[r] == 1) cuda_ranks.push_back(std::to_string(r));
+  if (cuda_ranks.empty() || cuda_ranks.size() == kinds.size()) return;
+  throw UsageError(fmt::format(
+      "the ranks disagree on the device: rank{} {} compute{} on CUDA, the others on the cpu; set "
+      "run.device: cpu or cuda for all",
+      cuda_ranks.size() == 1 ? "" : "s", fmt::join(cuda_ranks, ", "),
+      cuda_ranks.size() == 1 ? "s" : ""));
 }
 
 std::unique_ptr<Communicator> join_over_nccl(std::unique_ptr<Communicator> host,
@@ -64,24 +97,16 @@ std::unique_ptr<Communicator> join_over_nccl(std::unique_ptr<Communicator> host,
 #if LOOM_WITH_NCCL
   return make_nccl_communicator(std::move(host), device.index());
 #else
-  (void)host, (void)device;
-  throw UsageError(
-      "several ranks on CUDA need NCCL, and this build has none (it looks in NCCL_HOME and "
-      "/usr/local/cuda when LibTorch has CUDA); rebuild with NCCL, or set run.device: cpu");
+  (void)device;
+  return host;  // not reached: check_backend_carries refused CUDA ranks without NCCL
 #endif
 }
 
 }  // namespace
 
 torch::Device device_for_rank(config::Device requested, int local_rank) {
-  const bool have_cuda = torch::cuda::is_available();
-  if (requested == config::Device::cpu || (requested == config::Device::automatic && !have_cuda))
-    return torch::Device(torch::kCPU);
-  if (!have_cuda) {
-    throw UsageError(
-        "run.device is cuda, but LibTorch sees no CUDA device (this build's LibTorch may be "
-        "CPU-only; `loom --version` says); use run.device: cpu or auto");
-  }
+  check_device_exists(requested);
+  if (!computes_on_cuda(requested)) return torch::Device(torch::kCPU);
   const auto devices = static_cast<int>(torch::cuda::device_count());
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % devices));
 }
@@ -96,9 +121,12 @@ Connection connect(const LaunchEnv& launch, DistBackend backend, config::Device 
 
   // Refused before the ranks meet: a rank that stops then leaves no peer
   // waiting for it.
-  check_backend_carries(backend, computes_on_cuda(requested_device));
+  check_device_exists(requested_device);
+  const bool on_cuda = computes_on_cuda(requested_device);
+  check_backend_carries(backend, on_cuda);
   std::unique_ptr<Communicator> host = join_over_cpu(launch, backend);
   log::set_rank(host->rank(), host->size());
+  check_ranks_agree_on_device(*host, on_cuda);
   int local_rank = launch.local_rank;
   connection.local_world_size = launch.local_world_size;
   if (!launch.local_rank_known) {

@@ -79,13 +79,12 @@ EvalLoss evaluate_loss(model::LanguageModel& model, const data::BatchSampler& sa
   model.train(was_training);
 
   EvalLoss total;
-  double loss_sum = 0;
   for (const BatchResult& result : results) {
-    loss_sum += result.loss_sum;
+    total.loss_sum += result.loss_sum;
     total.positions += result.positions;
     total.characters += result.characters;
   }
-  total.mean_loss = total.positions > 0 ? loss_sum / static_cast<double>(total.positions)
+  total.mean_loss = total.positions > 0 ? total.loss_sum / static_cast<double>(total.positions)
                                         : std::numeric_limits<double>::quiet_NaN();
   return total;
 }

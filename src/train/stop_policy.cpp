@@ -20,11 +20,11 @@ Clock::duration seconds(double value) {
 
 }  // namespace
 
-StopPolicy::StopPolicy(const config::TrainConfig& train, dist::Communicator& communicator)
+StopPolicy::StopPolicy(const config::TrainConfig& train, dist::Communicator& communicator,
+                       Clock::time_point started)
     : train_(train), communicator_(communicator) {
-  const Clock::time_point now = Clock::now();
   if (train.time_limit > 0) {
-    deadline_ = now + seconds(train.time_limit);
+    deadline_ = started + seconds(train.time_limit);
     deadline_reason_ = StopReason::time_limit;
     deadline_text_ = fmt::format("train.time_limit ({} s)", train.time_limit);
   }
@@ -33,7 +33,7 @@ StopPolicy::StopPolicy(const config::TrainConfig& train, dist::Communicator& com
   if (!train.slurm_time_limit || communicator.rank() != 0) return;
   const std::optional<SlurmJobEnd> job_end = slurm_job_end();
   if (!job_end) return;
-  const Clock::time_point job_deadline = now + seconds(job_end->seconds_left);
+  const Clock::time_point job_deadline = Clock::now() + seconds(job_end->seconds_left);
   log::info(
       "the SLURM job ends in {:.0f} s ({}); the run stops with a checkpoint "
       "train.time_limit_margin = {} s before",
@@ -48,10 +48,6 @@ StopPolicy::StopPolicy(const config::TrainConfig& train, dist::Communicator& com
   deadline_ = job_deadline;
   deadline_reason_ = StopReason::job_end;
   deadline_text_ = fmt::format("the SLURM job's end time ({})", job_end->source);
-}
-
-void StopPolicy::start_session() {
-  session_start_ = Clock::now();
 }
 
 std::optional<Stop> StopPolicy::count_bad_step(const StepReport& report,
@@ -81,9 +77,9 @@ std::optional<Stop> StopPolicy::count_bad_step(const StepReport& report,
   return stop;
 }
 
-std::optional<Stop> StopPolicy::agreed_stop(std::int64_t steps_done) {
+std::optional<Stop> StopPolicy::agreed_stop(std::int64_t steps_done, double session_seconds) {
   const int signal = StopSignals::requested();
-  const bool deadline_close = deadline_near(steps_done);
+  const bool deadline_close = deadline_near(steps_done, session_seconds);
   if (!communicator_.any(signal != 0 || deadline_close)) return std::nullopt;
   Stop stop;
   stop.signal = signal;
@@ -100,10 +96,8 @@ std::optional<Stop> StopPolicy::agreed_stop(std::int64_t steps_done) {
   return stop;
 }
 
-bool StopPolicy::deadline_near(std::int64_t steps_done) const {
+bool StopPolicy::deadline_near(std::int64_t steps_done, double session_seconds) const {
   if (!deadline_ || steps_done <= 0) return false;
-  const double session_seconds =
-      std::chrono::duration<double>(Clock::now() - session_start_).count();
   const double per_step = session_seconds / static_cast<double>(steps_done);
   const double seconds_left = std::chrono::duration<double>(*deadline_ - Clock::now()).count();
   return per_step + train_.time_limit_margin >= seconds_left;

@@ -52,6 +52,15 @@ std::unique_ptr<CpuWorkerPool> make_slice_workers(const config::Config& config,
   return std::make_unique<CpuWorkerPool>(static_cast<int>(threads));
 }
 
+// The first thing a Trainer does. Glibc's malloc keeps freed blocks for
+// reuse from here on (the data, model and optimizer included); and
+// train.time_limit counts from the returned time, the ranks' meeting
+// included.
+Clock::time_point start_training() {
+  keep_freed_memory_for_reuse();
+  return Clock::now();
+}
+
 std::string plural(std::size_t count) {
   return count == 1 ? "" : "s";
 }
@@ -59,13 +68,14 @@ std::string plural(std::size_t count) {
 }  // namespace
 
 Trainer::Trainer(const config::Config& config, TrainingObserver& observer)
-    : config_(config),
+    : started_(start_training()),
+      config_(config),
       observer_(observer),
       launch_(detect_launch_env()),
       connection_(dist::connect(launch_, config.dist.backend, config.run.device)),
       communicator_(*connection_.communicator),
       device_(connection_.device),
-      stop_policy_(config_.train, communicator_),
+      stop_policy_(config_.train, communicator_, started_),
       threads_(configure_cpu_threads(config.run.threads, connection_.local_world_size)),
       autocast_dtype_(autocast_dtype_for(config.train.precision, device_)),
       run_dir_(fs::path(config.run.out_dir) / config.run.name),
@@ -80,7 +90,6 @@ Trainer::Trainer(const config::Config& config, TrainingObserver& observer)
                     CheckpointedParts{config_, data_.tokenizer_json, *model_, *optimizer_},
                     observer),
       recorder_(config_, run_dir_, launch_.rank, launch_.world_size) {
-  keep_freed_memory_for_reuse();
   state_.world_size = launch_.world_size;
   state_.config_fingerprint = run_dir::config_fingerprint(config_);
   state_.loss_scaler = scaler_.state();
@@ -157,7 +166,6 @@ TrainResult Trainer::run() {
 
   data::BatchPrefetcher batches(*data_.train, state_.step, config_.data.prefetch);
   session_start_ = Clock::now();
-  stop_policy_.start_session();
   for (std::int64_t step = state_.step + 1; step <= config_.train.max_iters; ++step) {
     StepReport report = train_step(step, batches);
     state_.step = step;
@@ -167,7 +175,7 @@ TrainResult Trainer::run() {
     recorder_.record_step(report);
     observer_.on_step(report);
     if (std::optional<Stop> diverged = stop_policy_.count_bad_step(report, checkpointer_))
-      return finish(result, *diverged);
+      return ended(result, *diverged);
 
     bool new_best = false;
     if (evaluation_due(step)) {
@@ -181,18 +189,18 @@ TrainResult Trainer::run() {
 
     // A stop signal, or the deadline coming, on any rank stops every rank
     // here, with a checkpoint; at the last step there is nothing to stop.
-    const std::optional<Stop> stop = stop_policy_.agreed_stop(step - result.start_step);
+    const std::optional<Stop> stop =
+        stop_policy_.agreed_stop(step - result.start_step, seconds_since(session_start_));
     if (stop && step < config_.train.max_iters) {
-      state_.train_seconds = elapsed_seconds();
       checkpointer_.save_for_stop(state_);
       // No rank exits (with code 3) before rank 0's checkpoint is on disk:
       // launchers (mpirun, srun --kill-on-bad-exit) end the whole job when
       // one rank exits with a non-zero code.
       communicator_.barrier();
-      return finish(result, *stop);
+      return ended(result, *stop);
     }
   }
-  return finish(result, Stop{});
+  return ended(result, Stop{});
 }
 
 StepReport Trainer::train_step(std::int64_t step, data::BatchPrefetcher& batches) {
@@ -362,9 +370,9 @@ EvalReport Trainer::evaluate(std::int64_t step) {
 }
 
 double Trainer::mean_over_ranks(const EvalLoss& local) {
-  const double weighted =
-      local.positions > 0 ? local.mean_loss * static_cast<double>(local.positions) : 0.0;
-  const double loss_sum = communicator_.sum(weighted);
+  // Sums, then one division, as evaluate_loss does within a rank: one rank
+  // gets its mean_loss to the bit.
+  const double loss_sum = communicator_.sum(local.loss_sum);
   const double positions = communicator_.sum(static_cast<double>(local.positions));
   return positions > 0 ? loss_sum / positions : std::numeric_limits<double>::quiet_NaN();
 }
@@ -373,7 +381,7 @@ double Trainer::elapsed_seconds() const {
   return train_seconds_before_ + seconds_since(session_start_);
 }
 
-TrainResult Trainer::finish(TrainResult result, const Stop& stop) const {
+TrainResult Trainer::ended(TrainResult result, const Stop& stop) const {
   result.final_step = state_.step;
   result.best_val_loss = state_.best_val_loss;
   result.stop_reason = stop.reason;

@@ -107,12 +107,25 @@ TEST(Connect, NcclCarriesCudaTensorsOnly) {
 }
 
 TEST(Connect, MpiAndGlooCarryCpuTensorsOnly) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "needs a CUDA device";
   for (const config::DistBackend backend : {config::DistBackend::mpi, config::DistBackend::gloo}) {
     EXPECT_EQ(usage_error_of(second_of_two(Launcher::openmpi), backend, config::Device::cuda),
               fmt::format("dist.backend is {}, which carries CPU tensors only, but this rank "
                           "computes on CUDA; set dist.backend: nccl (or auto), or run.device: cpu",
                           config::enum_name(backend)));
   }
+}
+
+TEST(Connect, ACudaDeviceLibTorchDoesNotSeeIsRefusedBeforeTheRanksMeet) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has a CUDA device";
+  const std::string expected =
+      "run.device is cuda, but LibTorch sees no CUDA device (this build's LibTorch may be "
+      "CPU-only; `loom --version` says); use run.device: cpu or auto";
+  for (const config::DistBackend backend :
+       {config::DistBackend::automatic, config::DistBackend::gloo, config::DistBackend::nccl})
+    EXPECT_EQ(usage_error_of(second_of_two(Launcher::env), backend, config::Device::cuda),
+              expected);
+  EXPECT_THROW(device_for_rank(config::Device::cuda, 0), UsageError);
 }
 
 TEST(Connect, GlooWithoutTheStoreAddressNamesTheVariables) {

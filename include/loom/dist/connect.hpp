@@ -12,6 +12,8 @@
 //
 // NCCL carries the gradients; the flags and sums of a CUDA run (CPU
 // tensors) and NCCL's own start-up go over the CPU backend auto picks.
+// Every rank must compute on the same kind of device (checked once the
+// ranks have met).
 #pragma once
 
 #include <memory>
@@ -31,10 +33,10 @@ struct Connection {
 };
 
 // Joins the ranks `launch` describes (a collective: every rank calls it)
-// and places this one on a device. Throws loom::UsageError naming the key
-// for a backend that cannot carry this run's tensors or was not built in,
-// or a device LibTorch does not have; loom::Error when the ranks cannot
-// meet.
+// and places this one on a device. Throws loom::UsageError naming the key,
+// before the ranks meet, for a backend that cannot carry this run's tensors
+// or was not built in, or a device LibTorch does not see; after, when the
+// ranks disagree on the kind of device; loom::Error when they cannot meet.
 Connection connect(const LaunchEnv& launch, config::DistBackend backend,
                    config::Device requested_device);
 

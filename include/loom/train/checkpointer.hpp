@@ -1,8 +1,9 @@
 // The run's checkpoints as a policy (docs/ARCHITECTURE.md, invariant 5):
 // what a resume may take from the latest checkpoint and the checks that
 // make it safe, when a checkpoint is written (checkpoint.interval, the last
-// step, a new best validation loss with checkpoint.keep_best; never while
-// steps go bad, so that a diverging run stops with the last good one), and
+// step, a new best validation loss with checkpoint.keep_best; not while
+// steps go bad, so that a diverging run stops with the last good one; a
+// stop saves all the same, as bad steps change no weights), and
 // on rank 0 alone the store that writes them. Every rank calls every
 // method; the ones that write do nothing on the other ranks.
 #pragma once

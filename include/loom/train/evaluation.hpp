@@ -22,6 +22,7 @@ class CpuWorkerPool;
 
 struct EvalLoss {
   double mean_loss = 0;         // mean over the scored positions of all batches
+  double loss_sum = 0;          // summed over them: what ranks add up for their mean
   std::int64_t positions = 0;   // positions scored (targets not ignored)
   std::int64_t characters = 0;  // Unicode characters of those targets' text, when counted
 };

@@ -30,12 +30,10 @@ struct Stop {
 
 class StopPolicy {
  public:
-  // train.time_limit counts from here; rank 0 asks SLURM for the job's end
-  // (train.slurm_time_limit).
-  StopPolicy(const config::TrainConfig& train, dist::Communicator& communicator);
-
-  // Marks the start of this session's steps, whose pace predicts the next.
-  void start_session();
+  // train.time_limit counts from `started`; rank 0 asks SLURM for the
+  // job's end (train.slurm_time_limit).
+  StopPolicy(const config::TrainConfig& train, dist::Communicator& communicator,
+             std::chrono::steady_clock::time_point started);
 
   // Counts a non-finite step (and warns on rank 0); a divergence stop when
   // there are more than train.max_bad_steps in a row. The ranks agree
@@ -44,16 +42,15 @@ class StopPolicy {
 
   // A signal or a near deadline on any rank, agreed by all (a collective:
   // every rank calls it after every step). `steps_done` steps of this
-  // session have run.
-  std::optional<Stop> agreed_stop(std::int64_t steps_done);
+  // session have run in `session_seconds`: their pace predicts the next.
+  std::optional<Stop> agreed_stop(std::int64_t steps_done, double session_seconds);
 
  private:
-  bool deadline_near(std::int64_t steps_done) const;
+  bool deadline_near(std::int64_t steps_done, double session_seconds) const;
 
   using Clock = std::chrono::steady_clock;
   const config::TrainConfig& train_;
   dist::Communicator& communicator_;
-  Clock::time_point session_start_ = Clock::now();
   std::optional<Clock::time_point> deadline_;
   StopReason deadline_reason_ = StopReason::time_limit;  // or job_end
   std::string deadline_text_;                            // for the stop message

@@ -48,6 +48,10 @@ class Trainer {
   // Builds every part and resumes from the run directory's latest
   // checkpoint when there is one (see train() below for the errors).
   Trainer(const config::Config& config, TrainingObserver& observer);
+  // The parts hold references to each other and to the config: a Trainer
+  // stays where it was built.
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
   // Trains from where the run is to train.max_iters, or to a stop.
   TrainResult run();
 
@@ -74,16 +78,18 @@ class Trainer {
   // An evaluation's mean loss over every rank's batches.
   double mean_over_ranks(const EvalLoss& local);
   double elapsed_seconds() const;
-  TrainResult finish(TrainResult result, const Stop& stop) const;
+  // The result of a run that ended after state_.step, as `stop` says.
+  TrainResult ended(TrainResult result, const Stop& stop) const;
 
   using Clock = std::chrono::steady_clock;
+  const Clock::time_point started_;  // train.time_limit counts from here
   const config::Config config_;
   TrainingObserver& observer_;
   const LaunchEnv launch_;
   dist::Connection connection_;
   dist::Communicator& communicator_;
   const torch::Device device_;
-  StopPolicy stop_policy_;  // train.time_limit counts from its construction
+  StopPolicy stop_policy_;
   std::int64_t threads_;
   std::optional<at::ScalarType> autocast_dtype_;
   std::filesystem::path run_dir_;
@@ -101,8 +107,8 @@ class Trainer {
   RunRecorder recorder_;
   std::unique_ptr<dist::GradientSync> gradient_sync_;  // built once the weights agree
   run_dir::TrainingState state_;
-  double train_seconds_before_ = 0;  // from the checkpoint resumed from
-  Clock::time_point session_start_ = Clock::now();
+  double train_seconds_before_ = 0;                 // from the checkpoint resumed from
+  Clock::time_point session_start_ = Clock::now();  // this process's first step
 };
 
 // Trains as `config` says (stopping early, with a checkpoint, when a
