@@ -27,6 +27,7 @@ std::optional<int> read_int(const char* name) {
 
 struct Names {
   Launcher launcher;
+  const char* name;
   const char* rank;
   const char* world_size;
   const char* local_rank;
@@ -34,25 +35,18 @@ struct Names {
 };
 
 constexpr Names kLaunchers[] = {
-    {Launcher::openmpi, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
+    {Launcher::openmpi, "openmpi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
      "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
-    {Launcher::env, "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"},
-    {Launcher::slurm, "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE"},
+    {Launcher::env, "env", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"},
+    {Launcher::slurm, "slurm", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID",
+     "SLURM_NTASKS_PER_NODE"},
 };
 
 }  // namespace
 
 const char* launcher_name(Launcher launcher) {
-  switch (launcher) {
-    case Launcher::openmpi:
-      return "openmpi";
-    case Launcher::env:
-      return "env";
-    case Launcher::slurm:
-      return "slurm";
-    case Launcher::none:
-      break;
-  }
+  for (const Names& names : kLaunchers)
+    if (names.launcher == launcher) return names.name;
   return "none";
 }
 

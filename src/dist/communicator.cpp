@@ -27,19 +27,25 @@ std::string read_bytes(const double* values, std::int64_t count) {
 
 }  // namespace
 
+// With one rank (the solo communicator, or any backend's world of one) the
+// agreements are the rank's own values: no tensor, no collective, as they
+// run after every training step.
 bool Communicator::any(bool flag) {
+  if (size() == 1) return flag;
   const torch::Tensor value = torch::full({1}, flag ? 1.0 : 0.0, torch::kFloat64);
   all_reduce(value, ReduceOp::sum);
   return value.item<double>() > 0;
 }
 
 double Communicator::sum(double value) {
+  if (size() == 1) return value;
   const torch::Tensor buffer = torch::full({1}, value, torch::kFloat64);
   all_reduce(buffer, ReduceOp::sum);
   return buffer.item<double>();
 }
 
 std::vector<std::int64_t> Communicator::all_gather(std::int64_t value) {
+  if (size() == 1) return {value};
   // Each rank fills its own slot of a zero vector; a sum gathers them.
   // float64 holds integers exactly up to 2^53, so values are split in two
   // 32-bit halves.

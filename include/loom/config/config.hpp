@@ -10,103 +10,11 @@
 #include <utility>
 #include <vector>
 
-#include "loom/config/enum_names.hpp"
+#include "loom/config/enums.hpp"
 #include "loom/config/field_spec.hpp"
 #include "loom/core/log.hpp"
 
 namespace loom::config {
-
-enum class Device { automatic, cpu, cuda };
-enum class CpuThreading { batch, ops };
-enum class ModelArch { gpt, lstm };
-enum class Positions { learned, sinusoidal, none };
-enum class Activation { gelu, relu };
-enum class LrSchedule { cosine, constant };
-enum class Precision { fp32, bf16, fp16 };
-enum class WindowMode { packed, document };
-enum class ResumeMode { automatic, never };
-enum class DistBackend { automatic, mpi, gloo, nccl };
-enum class TokenizerKind { char_level, byte, bpe, unigram };
-enum class CorpusFormat { automatic, text, jsonl, discord, telegram };
-
-template <>
-struct EnumNames<Device> {
-  static constexpr std::pair<Device, const char*> values[] = {
-      {Device::automatic, "auto"}, {Device::cpu, "cpu"}, {Device::cuda, "cuda"}};
-};
-template <>
-struct EnumNames<CpuThreading> {
-  static constexpr std::pair<CpuThreading, const char*> values[] = {{CpuThreading::batch, "batch"},
-                                                                    {CpuThreading::ops, "ops"}};
-};
-template <>
-struct EnumNames<ModelArch> {
-  static constexpr std::pair<ModelArch, const char*> values[] = {{ModelArch::gpt, "gpt"},
-                                                                 {ModelArch::lstm, "lstm"}};
-};
-template <>
-struct EnumNames<Positions> {
-  static constexpr std::pair<Positions, const char*> values[] = {
-      {Positions::learned, "learned"},
-      {Positions::sinusoidal, "sinusoidal"},
-      {Positions::none, "none"}};
-};
-template <>
-struct EnumNames<Activation> {
-  static constexpr std::pair<Activation, const char*> values[] = {{Activation::gelu, "gelu"},
-                                                                  {Activation::relu, "relu"}};
-};
-template <>
-struct EnumNames<LrSchedule> {
-  static constexpr std::pair<LrSchedule, const char*> values[] = {
-      {LrSchedule::cosine, "cosine"}, {LrSchedule::constant, "constant"}};
-};
-template <>
-struct EnumNames<Precision> {
-  static constexpr std::pair<Precision, const char*> values[] = {
-      {Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}, {Precision::fp16, "fp16"}};
-};
-template <>
-struct EnumNames<WindowMode> {
-  static constexpr std::pair<WindowMode, const char*> values[] = {
-      {WindowMode::packed, "packed"}, {WindowMode::document, "document"}};
-};
-template <>
-struct EnumNames<ResumeMode> {
-  static constexpr std::pair<ResumeMode, const char*> values[] = {{ResumeMode::automatic, "auto"},
-                                                                  {ResumeMode::never, "never"}};
-};
-template <>
-struct EnumNames<DistBackend> {
-  static constexpr std::pair<DistBackend, const char*> values[] = {{DistBackend::automatic, "auto"},
-                                                                   {DistBackend::mpi, "mpi"},
-                                                                   {DistBackend::gloo, "gloo"},
-                                                                   {DistBackend::nccl, "nccl"}};
-};
-template <>
-struct EnumNames<TokenizerKind> {
-  static constexpr std::pair<TokenizerKind, const char*> values[] = {
-      {TokenizerKind::char_level, "char"},
-      {TokenizerKind::byte, "byte"},
-      {TokenizerKind::bpe, "bpe"},
-      {TokenizerKind::unigram, "unigram"}};
-};
-template <>
-struct EnumNames<CorpusFormat> {
-  static constexpr std::pair<CorpusFormat, const char*> values[] = {
-      {CorpusFormat::automatic, "auto"},
-      {CorpusFormat::text, "text"},
-      {CorpusFormat::jsonl, "jsonl"},
-      {CorpusFormat::discord, "discord"},
-      {CorpusFormat::telegram, "telegram"}};
-};
-template <>
-struct EnumNames<log::Level> {
-  static constexpr std::pair<log::Level, const char*> values[] = {{log::Level::debug, "debug"},
-                                                                  {log::Level::info, "info"},
-                                                                  {log::Level::warn, "warning"},
-                                                                  {log::Level::error, "error"}};
-};
 
 struct RunConfig {
   std::string name = "run";
