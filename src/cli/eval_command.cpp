@@ -7,13 +7,16 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "command.hpp"
+#include "inference_precision.hpp"
 #include <fmt/format.h>
 
 #include "loom/core/error.hpp"
+#include "loom/core/torch_compat.hpp"
 #include "loom/data/sampler.hpp"
 #include "loom/data/token_store.hpp"
 #include "loom/run_dir/run_model.hpp"
@@ -33,6 +36,7 @@ struct EvalArgs {
   std::string text;   // a text file to evaluate instead of a split
   std::int64_t batches = 0;
   bool best = false;
+  std::string precision;  // --precision; empty: the run's train.precision
 };
 
 // What an evaluation scored, for the report.
@@ -49,7 +53,7 @@ std::int64_t batch_rows(const config::Config& config) {
 }
 
 Evaluated evaluate_split(const EvalArgs& args, const run_dir::TrainedModel& trained,
-                         const fs::path& checkpoint) {
+                         const fs::path& checkpoint, std::optional<at::ScalarType> autocast) {
   const config::Config& config = trained.info.config;
   const std::string store_path = args.store.empty() ? config.data.store : args.store;
   if (!fs::exists(store_path)) {
@@ -74,7 +78,7 @@ Evaluated evaluate_split(const EvalArgs& args, const run_dir::TrainedModel& trai
   evaluated.batches = args.batches > 0 ? args.batches : config.eval.iters;
   evaluated.loss =
       train::evaluate_loss(*trained.model, sampler, evaluated.batches, torch::Device(torch::kCPU),
-                           std::nullopt, trained.tokenizer.get());
+                           autocast, trained.tokenizer.get());
   return evaluated;
 }
 
@@ -108,7 +112,8 @@ std::int64_t characters_of(const text::Tokenizer& tokenizer,
 // <pad> with ignored targets, which the causal model's earlier positions
 // never see.
 Evaluated evaluate_text(const EvalArgs& args, const std::string& text,
-                        const run_dir::TrainedModel& trained) {
+                        const run_dir::TrainedModel& trained,
+                        std::optional<at::ScalarType> autocast) {
   std::vector<text::TokenId> sequence = {text::kEosId};
   trained.tokenizer->encode(text, sequence);
   const std::int64_t predictions = static_cast<std::int64_t>(sequence.size()) - 1;
@@ -123,6 +128,8 @@ Evaluated evaluate_text(const EvalArgs& args, const std::string& text,
   if (args.batches > 0) evaluated.batches = std::min(evaluated.batches, args.batches);
 
   torch::NoGradGuard no_grad;
+  std::optional<torch_compat::AutocastGuard> autocast_guard;
+  if (autocast) autocast_guard.emplace(torch::kCPU, *autocast);
   double loss_sum = 0;
   std::int64_t scored = 0;
   for (std::int64_t batch = 0; batch < evaluated.batches; ++batch) {
@@ -161,8 +168,11 @@ ExitCode run_eval(const EvalArgs& args) {
   train::configure_cpu_threads(/*requested=*/0, /*local_ranks=*/1);
   run_dir::TrainedModel trained = run_dir::load_run_model(args.run, args.best);
   const fs::path& checkpoint = trained.info.dir;
-  const Evaluated evaluated = args.text.empty() ? evaluate_split(args, trained, checkpoint)
-                                                : evaluate_text(args, text, trained);
+  const std::optional<at::ScalarType> autocast =
+      inference_autocast(args.precision, trained.info.config, torch::kCPU);
+  const Evaluated evaluated = args.text.empty()
+                                  ? evaluate_split(args, trained, checkpoint, autocast)
+                                  : evaluate_text(args, text, trained, autocast);
   const train::EvalLoss& loss = evaluated.loss;
 
   const std::string tokens =
@@ -201,6 +211,7 @@ void add_eval_command(CLI::App& app, Command& selected) {
   command->add_option("--batches", args->batches,
                       "batches averaged; default eval.iters for a split, the whole --text file");
   command->add_flag("--best", args->best, "use the run's best-validation checkpoint");
+  add_precision_option(*command, args->precision);
   command->callback([&selected, args] { selected = [args] { return run_eval(*args); }; });
 }
 

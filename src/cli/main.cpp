@@ -13,6 +13,7 @@
 #include "loom/config/run_logging.hpp"
 #include "loom/core/error.hpp"
 #include "loom/core/log.hpp"
+#include "loom/hardware/blas_library.hpp"
 
 namespace loom::cli {
 namespace {
@@ -30,6 +31,20 @@ void log_error_lines(const std::string& message) {
     log::error("{}", line);
 }
 
+// A change of BLAS kernels is news for a training run (it sets the speed);
+// for the other commands, whose output scripts read, it is a debug line.
+// A warning is always shown.
+void log_blas_kernels(const hardware::CoreDecision& decision, bool training) {
+  if (decision.message.empty()) return;
+  if (decision.warning) {
+    log::warn("{}", decision.message);
+  } else if (training) {
+    log::info("{}", decision.message);
+  } else {
+    log::debug("{}", decision.message);
+  }
+}
+
 }  // namespace
 
 void apply_run_logging(const config::RunConfig& run) {
@@ -40,6 +55,9 @@ void apply_run_logging(const config::RunConfig& run) {
 
 int main(int argc, char** argv) {
   using loom::ExitCode;
+  // Before anything else: this may execute `loom` again with OpenBLAS's
+  // kernels chosen (hardware/openblas_core.hpp).
+  const loom::hardware::CoreDecision blas_kernels = loom::hardware::choose_openblas_core(argv);
   CLI::App app{"loom: train small GPT-style language models, from one CPU core to many GPUs"};
   app.set_version_flag("--version", [] { return loom::cli::version_report(); });
   app.require_subcommand(1);
@@ -61,6 +79,7 @@ int main(int argc, char** argv) {
   loom::cli::add_eval_command(app, selected);
   loom::cli::add_export_command(app, selected);
   loom::cli::add_serve_command(app, selected);
+  loom::cli::add_doctor_command(app, selected);
 
   try {
     app.parse(argc, argv);
@@ -81,6 +100,7 @@ int main(int argc, char** argv) {
   log_options.timestamps = false;  // the commands so far are quick, read as they finish
   loom::log::configure(
       loom::config::run_log_options(loom::config::RunConfig{}, flags, log_options));
+  loom::cli::log_blas_kernels(blas_kernels, app.got_subcommand("train"));
 
   try {
     return loom::to_int(selected());

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "inference_precision.hpp"
 #include <fmt/format.h>
 
 #include "loom/core/error.hpp"
@@ -38,6 +39,7 @@ struct SampleArgs {
   bool no_kv_cache = false;
   std::int64_t samples = 1;
   std::int64_t batch_size = 8;
+  std::string precision;  // --precision; empty: the run's train.precision
   infer::CompletionOptions options;
 };
 
@@ -99,6 +101,8 @@ ExitCode run_sample(SampleArgs args) {
 
   train::configure_cpu_threads(/*requested=*/0, /*local_ranks=*/1);
   run_dir::TrainedModel trained = run_dir::load_run_model(args.run, args.best);
+  args.options.sampling.autocast_dtype =
+      inference_autocast(args.precision, trained.info.config, torch::kCPU);
   const std::filesystem::path& checkpoint = trained.info.dir;
   std::fprintf(stderr, "sampling %s (step %lld)\n", checkpoint.string().c_str(),
                static_cast<long long>(trained.info.state.step));
@@ -178,6 +182,7 @@ void add_sample_command(CLI::App& app, Command& selected) {
   command->add_option("--batch-size", args->batch_size, "samples generated together")
       ->capture_default_str();
   command->add_flag("--best", args->best, "use the run's best-validation checkpoint");
+  add_precision_option(*command, args->precision);
   command->callback([&selected, args] { selected = [args] { return run_sample(*args); }; });
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "inference_precision.hpp"
 #include <fmt/format.h>
 #include <pthread.h>
 
@@ -27,6 +28,7 @@ struct ServeArgs {
   std::string host = "127.0.0.1";
   int port = 8000;
   std::int64_t threads = 0;
+  std::string precision;  // --precision; empty: the run's train.precision
   serve::ServeLimits limits;
 };
 
@@ -101,6 +103,7 @@ ExitCode run_serve(const ServeArgs& args) {
   serve::ServedModel served;
   served.model = trained.model;
   served.tokenizer = std::move(trained.tokenizer);
+  served.autocast_dtype = inference_autocast(args.precision, trained.info.config, torch::kCPU);
   served.about = {{"name", trained.info.config.run.name},
                   {"checkpoint", checkpoint.string()},
                   {"step", trained.info.state.step}};
@@ -135,6 +138,7 @@ void add_serve_command(CLI::App& app, Command& selected) {
       "serve", "serve a run's model over HTTP: a JSON API and a playground page");
   command->add_option("run", args->run, "run directory, or one checkpoint folder")->required();
   command->add_flag("--best", args->best, "use the run's best-validation checkpoint");
+  add_precision_option(*command, args->precision);
   command
       ->add_option("--host", args->host,
                    "address to listen on; 0.0.0.0 opens the server to the network")

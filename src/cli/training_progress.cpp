@@ -55,6 +55,7 @@ void TrainingProgress::on_start(const train::RunStart& start) {
       "accumulation",
       start.parameters, start.vocab_size, start.device, threads, start.tokens_per_step,
       start.accumulation_steps, start.accumulation_steps == 1 ? "" : "s");
+  log::info("precision {} ({})", start.precision, start.precision_reason);
   session_first_step_ = start.start_step;
   session_start_ = std::chrono::steady_clock::now();
 }

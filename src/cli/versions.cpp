@@ -1,6 +1,7 @@
 #include "versions.hpp"
 
 #include "git_commit.hpp"  // generated at build time, see cmake/LoomGitCommit.cmake
+#include <ATen/Context.h>
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <mpi.h>
@@ -8,6 +9,7 @@
 #include <torch/version.h>
 
 #include "loom/core/build_info.hpp"
+#include "loom/hardware/blas_library.hpp"
 
 namespace loom::cli {
 namespace {
@@ -25,6 +27,17 @@ std::string mpi_library_version() {
 }
 
 }  // namespace
+
+std::string blas_summary() {
+  const hardware::OpenBlas openblas = hardware::probe_openblas();
+  if (openblas.loaded) {
+    return fmt::format("OpenBLAS {} ({}{}), {} kernels", openblas.version,
+                       openblas.dynamic_arch ? "DYNAMIC_ARCH, " : "", openblas.threading,
+                       openblas.core);
+  }
+  if (at::hasMKL()) return "MKL (inside LibTorch)";
+  return "no OpenBLAS or MKL found in this process";
+}
 
 Versions versions() {
   Versions v;
@@ -50,6 +63,7 @@ Versions versions() {
   if (v.cuda) v.cuda_devices = static_cast<int>(torch::cuda::device_count());
   v.nccl = LOOM_WITH_NCCL != 0;
   v.nccl_version = LOOM_NCCL_VERSION;
+  v.blas = blas_summary();
   return v;
 }
 
@@ -64,6 +78,7 @@ std::string version_report() {
                                v.cuda_devices, v.cuda_devices == 1 ? "" : "s")
                  : "  CUDA      not built in (the LibTorch used has no CUDA)\n";
   text += fmt::format("  NCCL      {}\n", v.nccl ? v.nccl_version : "not built in");
+  text += fmt::format("  BLAS      {}\n", v.blas);
   return text;
 }
 

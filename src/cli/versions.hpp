@@ -1,8 +1,8 @@
 // Private to the `loom` command: what this binary is and what it was built
 // with, Loom's own version and git commit and those of LibTorch, MPI, HDF5,
-// CUDA and NCCL, so a result can be traced to a build. Printed by
-// `loom --version`. It lives here rather than in loom_core because asking
-// MPI and HDF5 for their versions links them, which the libraries need not.
+// CUDA and NCCL, and the BLAS with the kernels it runs, so that a result can
+// be traced to a build. Printed by `loom --version`. It lives here rather than in loom_core because
+// asking MPI and HDF5 for their versions links them, which the libraries need not.
 #pragma once
 
 #include <string>
@@ -23,9 +23,14 @@ struct Versions {
   int cuda_devices = 0;  // GPUs LibTorch sees at run time
   bool nccl = false;
   std::string nccl_version;
+  std::string
+      blas;  // "OpenBLAS 0.3.21 (DYNAMIC_ARCH, OpenMP), Cooperlake kernels", "MKL (in LibTorch)"
 };
 
 Versions versions();
+
+// The BLAS this process computes with, as one line.
+std::string blas_summary();
 
 // The multi-line text of `loom --version`.
 std::string version_report();

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "loom/core/error.hpp"
+#include "loom/core/torch_compat.hpp"
 #include "loom/text/tokenizer.hpp"
 
 namespace loom::infer {
@@ -107,6 +108,9 @@ std::vector<Generation> generate_batch(model::LanguageModel& model,
 
   EvalModeScope eval_mode(model);
   torch::NoGradGuard no_grad;
+  std::optional<torch_compat::AutocastGuard> autocast;
+  if (options.autocast_dtype)
+    autocast.emplace(model.parameters().front().device().type(), *options.autocast_dtype);
   std::vector<TokenChooser> choosers;
   for (std::size_t row = 0; row < prompts.size(); ++row)
     choosers.emplace_back(options, row_seed(options, row), model.vocab_size(), prompts[row]);

@@ -128,9 +128,11 @@ struct GenerationServer::Impl {
     Outcome outcome;
     outcome.prompt_tokens = prompt_tokens;
     const auto start = std::chrono::steady_clock::now();
-    outcome.completion = infer::complete_batch(*served.model, *served.tokenizer, {request.prompt},
-                                               request.options, on_text)
-                             .front();
+    infer::CompletionOptions options = request.options;
+    options.sampling.autocast_dtype = served.autocast_dtype;
+    outcome.completion =
+        infer::complete_batch(*served.model, *served.tokenizer, {request.prompt}, options, on_text)
+            .front();
     outcome.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return outcome;

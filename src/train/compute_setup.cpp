@@ -30,9 +30,53 @@ std::int64_t configure_cpu_threads(std::int64_t requested, int local_ranks) {
   return threads;
 }
 
+PrecisionChoice choose_precision(config::Precision requested, const PrecisionFacts& facts) {
+  if (requested != config::Precision::automatic) {
+    return {requested, "set in the config"};
+  }
+  if (facts.cuda) {
+    if (!facts.capability)
+      return {config::Precision::fp32, "auto: the GPU's compute capability is unknown"};
+    const hardware::ComputeCapability& cc = *facts.capability;
+    if (hardware::native_bf16_matmul(cc)) {
+      return {config::Precision::bf16,
+              fmt::format("auto: the GPU (compute capability {}.{}) multiplies bf16 natively",
+                          cc.major, cc.minor)};
+    }
+    return {config::Precision::fp32,
+            fmt::format("auto: the GPU (compute capability {}.{}) has no native bf16", cc.major,
+                        cc.minor)};
+  }
+  const hardware::CpuFeatures& cpu = facts.cpu;
+  if (cpu.native_bf16_matmul()) {
+    const std::string units = cpu.amx_bf16 && cpu.avx512_bf16 ? "AMX, AVX512-BF16"
+                              : cpu.amx_bf16                  ? "AMX"
+                                                              : "AVX512-BF16";
+    return {config::Precision::bf16,
+            fmt::format("auto: this CPU multiplies bf16 natively ({})", units)};
+  }
+  return {config::Precision::fp32,
+          "auto: this CPU has no native bf16 matrix products (AVX512-BF16 or AMX), where bf16 "
+          "would be slower than fp32"};
+}
+
+PrecisionChoice choose_precision(config::Precision requested, const torch::Device& device) {
+  PrecisionFacts facts;
+  facts.cuda = device.is_cuda();
+  if (requested == config::Precision::automatic) {
+    if (facts.cuda) {
+      facts.capability = hardware::cuda_compute_capability(device.has_index() ? device.index() : 0);
+    } else {
+      facts.cpu = hardware::detect_cpu_features();
+    }
+  }
+  return choose_precision(requested, facts);
+}
+
 std::optional<at::ScalarType> autocast_dtype_for(config::Precision precision,
                                                  const torch::Device& device) {
   switch (precision) {
+    case config::Precision::automatic:  // chosen before this point
     case config::Precision::fp32:
       return std::nullopt;
     case config::Precision::bf16:

@@ -24,8 +24,14 @@ nlohmann::json finite_or_null(double value) {
 
 }  // namespace
 
-RunRecorder::RunRecorder(const config::Config& config, fs::path directory, int rank, int world_size)
-    : config_(config), run_dir_(std::move(directory)), rank_(rank), world_size_(world_size) {
+RunRecorder::RunRecorder(const config::Config& config, fs::path directory, int rank, int world_size,
+                         config::Precision precision, std::optional<at::ScalarType> autocast_dtype)
+    : config_(config),
+      run_dir_(std::move(directory)),
+      rank_(rank),
+      world_size_(world_size),
+      precision_(precision),
+      autocast_dtype_(autocast_dtype) {
   if (writes()) fs::create_directories(run_dir_);
 }
 
@@ -58,7 +64,8 @@ void RunRecorder::record_step(const StepReport& report) {
                         {"grad_norm", finite_or_null(report.grad_norm)},
                         {"step_ms", report.step_seconds * 1e3},
                         {"tokens_per_second", report.tokens_per_second},
-                        {"elapsed", report.elapsed_seconds}};
+                        {"elapsed", report.elapsed_seconds},
+                        {"precision", config::enum_name(precision_)}};
   if (report.mfu) record["mfu"] = *report.mfu;
   if (report.skipped) record["skipped"] = true;
   if (report.non_finite) record["non_finite"] = true;
@@ -75,6 +82,7 @@ std::vector<std::string> RunRecorder::write_samples(std::int64_t step, model::La
   options.max_new_tokens = config_.eval.sample_tokens;
   options.temperature = config_.eval.temperature;
   options.top_k = config_.eval.top_k;
+  options.autocast_dtype = autocast_dtype_;
   std::string file_text;
   for (std::int64_t i = 0; i < config_.eval.samples; ++i) {
     options.seed = static_cast<std::uint64_t>(config_.run.seed) * 1000003ULL +

@@ -77,19 +77,21 @@ Trainer::Trainer(const config::Config& config, TrainingObserver& observer)
       device_(connection_.device),
       stop_policy_(config_.train, communicator_, started_),
       threads_(configure_cpu_threads(config.run.threads, connection_.local_world_size)),
-      autocast_dtype_(autocast_dtype_for(config.train.precision, device_)),
+      precision_(choose_precision(config.train.precision, device_)),
+      autocast_dtype_(autocast_dtype_for(precision_.precision, device_)),
       run_dir_(fs::path(config.run.out_dir) / config.run.name),
       data_(open_training_data(config_, launch_.rank, launch_.world_size)),
       model_(build_model(config_, data_.store->metadata().vocab_size, device_)),
       parameters_(model_->parameters()),
       optimizer_(make_adamw(*model_, config_.optim)),
-      scaler_(DynamicLossScaler::for_precision(config.train.precision)),
+      scaler_(DynamicLossScaler::for_precision(precision_.precision)),
       schedule_(config.optim, config.train.max_iters),
       slice_workers_(make_slice_workers(config_, device_, threads_, *model_)),
       checkpointer_(run_dir_, launch_.rank,
                     CheckpointedParts{config_, data_.tokenizer_json, *model_, *optimizer_},
                     observer),
-      recorder_(config_, run_dir_, launch_.rank, launch_.world_size) {
+      recorder_(config_, run_dir_, launch_.rank, launch_.world_size, precision_.precision,
+                autocast_dtype_) {
   state_.world_size = launch_.world_size;
   state_.config_fingerprint = run_dir::config_fingerprint(config_);
   state_.loss_scaler = scaler_.state();
@@ -110,6 +112,8 @@ Trainer::Trainer(const config::Config& config, TrainingObserver& observer)
   start.device = device_.str();
   start.threads = threads_;
   start.threading = slice_workers_ ? "batch slices" : "per operation";
+  start.precision = config::enum_name(precision_.precision);
+  start.precision_reason = precision_.reason;
   start.parameters = model_->parameter_count();
   start.vocab_size = model_->vocab_size();
   start.accumulation_steps = data_.train->accumulation_steps();

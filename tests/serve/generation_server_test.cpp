@@ -99,7 +99,7 @@ class GenerationServerTest : public ::testing::Test {
       tokenizer_ = char_tokenizer("abcdefgh ij\n");
     }
     model_ = untrained_gpt(*tokenizer_);
-    ServedModel served{model_, tokenizer_, {{"name", "tiny"}, {"step", 12}}};
+    ServedModel served{model_, tokenizer_, {{"name", "tiny"}, {"step", 12}}, std::nullopt};
     server_ = std::make_unique<GenerationServer>(served, limits);
     port_ = server_->bind("127.0.0.1", 0);
     serving_ = std::thread([this] { server_->serve(); });
@@ -348,7 +348,7 @@ TEST_F(GenerationServerTest, ThePlaygroundPageIsServed) {
 TEST_F(GenerationServerTest, StopEndsServeEvenBeforeItStarts) {
   start();
   stop();  // joins the serving thread: serve() returned
-  GenerationServer idle({model_, tokenizer_, {}}, ServeLimits{});
+  GenerationServer idle({model_, tokenizer_, {}, std::nullopt}, ServeLimits{});
   idle.bind("127.0.0.1", 0);
   idle.stop();
   idle.serve();  // returns at once

@@ -142,7 +142,7 @@ struct TrainConfig {
   std::int64_t max_iters = 5000;
   std::int64_t batch_size = 64;
   std::int64_t micro_batch = 0;
-  Precision precision = Precision::fp32;
+  Precision precision = Precision::automatic;
   std::int64_t log_interval = 10;
   double peak_tflops = 0;
   double time_limit = 0;
@@ -170,10 +170,13 @@ struct TrainConfig {
                      "gradient_accumulation_steps (nanoGPT's value already counts every rank) "
                      "and train.micro_batch to nanoGPT's batch_size"));
     v.field("precision", s.precision,
-            FieldSpec("compute precision; fp16 uses a dynamic loss scaler")
+            FieldSpec("compute precision of the matrix products (autocast; weights and optimizer "
+                      "state stay fp32): auto = bf16 on CPUs with AVX512-BF16 or AMX and on CUDA "
+                      "GPUs from compute capability 8.0, fp32 elsewhere; fp16 (CUDA only) uses a "
+                      "dynamic loss scaler")
                 .aka("dtype",
-                     "Loom calls it 'train.precision': fp32 | bf16 | fp16 (nanoGPT's float32 | "
-                     "bfloat16 | float16)"));
+                     "Loom calls it 'train.precision': auto | fp32 | bf16 | fp16 (nanoGPT's "
+                     "float32 | bfloat16 | float16)"));
     v.field("log_interval", s.log_interval,
             FieldSpec("optimizer steps between progress lines and metrics records").at_least(1));
     v.field("peak_tflops", s.peak_tflops,

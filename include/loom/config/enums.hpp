@@ -16,7 +16,9 @@ enum class ModelArch { gpt, lstm };
 enum class Positions { learned, sinusoidal, none };
 enum class Activation { gelu, relu };
 enum class LrSchedule { cosine, constant };
-enum class Precision { fp32, bf16, fp16 };
+// automatic: bf16 where the device multiplies bf16 natively, else fp32
+// (train::choose_precision).
+enum class Precision { automatic, fp32, bf16, fp16 };
 enum class WindowMode { packed, document };
 enum class ResumeMode { automatic, never };
 enum class DistBackend { automatic, mpi, gloo, nccl };
@@ -57,8 +59,10 @@ struct EnumNames<LrSchedule> {
 };
 template <>
 struct EnumNames<Precision> {
-  static constexpr std::pair<Precision, const char*> values[] = {
-      {Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}, {Precision::fp16, "fp16"}};
+  static constexpr std::pair<Precision, const char*> values[] = {{Precision::automatic, "auto"},
+                                                                 {Precision::fp32, "fp32"},
+                                                                 {Precision::bf16, "bf16"},
+                                                                 {Precision::fp16, "fp16"}};
 };
 template <>
 struct EnumNames<WindowMode> {

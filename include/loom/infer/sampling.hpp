@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,9 @@ struct SamplingOptions {
   // Decode with the model's cache (DecodeMode::cached) or re-run forward()
   // over the whole window for every token (DecodeMode::recompute).
   bool use_kv_cache = true;
+  // Run the model's forward passes under autocast to this dtype, as training
+  // does at train.precision (train::choose_precision); none: fp32.
+  std::optional<at::ScalarType> autocast_dtype;
 };
 
 // Throws loom::UsageError naming the first bad option, its value and what

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +42,9 @@ struct ServedModel {
   // Shown by GET /v1/model beside the model's config, e.g. the run's name,
   // the checkpoint folder and its step.
   nlohmann::json about = nlohmann::json::object();
+  // Every generation runs under autocast to this dtype (the run's chosen
+  // precision, or serve's --precision); none: fp32.
+  std::optional<at::ScalarType> autocast_dtype;
 };
 
 class GenerationServer {

@@ -16,6 +16,8 @@ struct RunStart {
   std::string device;        // "cpu", "cuda:0"
   std::int64_t threads = 1;  // CPU threads
   std::string threading;     // "batch slices" or "per operation"
+  std::string precision;     // as chosen: "fp32", "bf16" or "fp16", never "auto"
+  std::string precision_reason;
   std::int64_t parameters = 0;
   std::int64_t vocab_size = 0;
   std::int64_t accumulation_steps = 1;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,8 +28,12 @@ namespace loom::train {
 
 class RunRecorder {
  public:
+  // `precision` is train.precision as chosen for the device (every metrics
+  // record names it: a resumed run may choose differently on another
+  // machine), `autocast_dtype` what samples are generated under.
   RunRecorder(const config::Config& config, std::filesystem::path directory, int rank,
-              int world_size);
+              int world_size, config::Precision precision,
+              std::optional<at::ScalarType> autocast_dtype);
 
   // Writes config.yaml and tokenizer.json and opens metrics.jsonl: a run
   // resumed at `resumed_step` (> 0) keeps its records up to that step, a
@@ -55,6 +60,8 @@ class RunRecorder {
   std::filesystem::path run_dir_;
   int rank_;
   int world_size_;
+  config::Precision precision_;
+  std::optional<at::ScalarType> autocast_dtype_;
   std::unique_ptr<run_dir::MetricsLog> metrics_;
 };
 

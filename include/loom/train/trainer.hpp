@@ -32,6 +32,7 @@
 #include "loom/dist/gradient_sync.hpp"
 #include "loom/model/language_model.hpp"
 #include "loom/train/checkpointer.hpp"
+#include "loom/train/compute_setup.hpp"
 #include "loom/train/cpu_worker_pool.hpp"
 #include "loom/train/evaluation.hpp"
 #include "loom/train/loss_scaler.hpp"
@@ -91,6 +92,7 @@ class Trainer {
   const torch::Device device_;
   StopPolicy stop_policy_;
   std::int64_t threads_;
+  PrecisionChoice precision_;  // train.precision, auto resolved for device_
   std::optional<at::ScalarType> autocast_dtype_;
   std::filesystem::path run_dir_;
   TrainingData data_;
