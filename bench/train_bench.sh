@@ -31,6 +31,7 @@
 #       [--threads T] [--peers P,...]
 #
 # Defaults: build, 2000 small steps, 10 full steps, 2 threads, all peers.
+# Loom's small config warms up for 100 steps and takes more small steps only.
 # NANOGPT_REPO is a nanoGPT checkout (a working tree, or any git repository,
 # bare included, whose HEAD is used); torch1 needs Debian's python3-torch and
 # python3-numpy, the torch2 peers the environment that
@@ -339,7 +340,8 @@ run_nanogpt() { # peer, config name, flags...
     die "nanoGPT's $script failed ($peer, $name config); its output is above"
   fi
   wall=$(seconds_since "$start")
-  read -r median steps val < <(nanogpt_figures <(unstamped "$log"))
+  unstamped "$log" >"$log.text"
+  read -r median steps val < <(nanogpt_figures "$log.text")
   result[$peer:$name]="$median $steps $wall $val"
   reached[$peer:$name]=$(time_to_target "$log" "$start")
 }
@@ -513,7 +515,11 @@ for name in small full; do
   read -r loom_ms _ <<<"${result[loom:$name]:--}"
   line="$name: nanoGPT's fewest ms/iter: $(side_label "$ms_side") $ms (Loom $(speedup "$ms" "$loom_ms") faster)"
   if [[ $name = small ]]; then
-    line+="; first to val <= $target_val: $(side_label "$at_side") $(seconds "$at")"
+    if [[ $at_side = - ]]; then
+      line+="; first to val <= $target_val: none"
+    else
+      line+="; first to val <= $target_val: $(side_label "$at_side") $(seconds "$at")"
+    fi
     line+=" (Loom $(seconds "${reached[loom:$name]:--}"))"
   fi
   echo "$line"
