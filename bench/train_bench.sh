@@ -259,17 +259,14 @@ loom_shape() { # resolved settings
 }
 
 # --- BLAS ---------------------------------------------------------------------
-# The OpenBLAS core that Loom ends up with: Loom's own report if its
-# `loom --version` output has one (a line starting with "  BLAS" that names
-# the core after the word "core"; adapt the first pattern below when that
-# line's format settles), else the core that OpenBLAS itself prints as
-# "Core: <name>" when it loads with OPENBLAS_VERBOSE=2 (the last such line,
-# should Loom set OPENBLAS_CORETYPE and load it again). Empty when neither.
+# The OpenBLAS core that Loom ends up with: its `loom --version` BLAS line
+# ("  BLAS      OpenBLAS 0.3.21 (DYNAMIC_ARCH, OpenMP), Cooperlake kernels"),
+# else the core that OpenBLAS itself prints as "Core: <name>" when it loads
+# with OPENBLAS_VERBOSE=2 (the last such line: Loom may set
+# OPENBLAS_CORETYPE and load it again). Empty when neither.
 loom_blas_core() {
   OPENBLAS_VERBOSE=2 "$loom" --version 2>&1 | awk '
-    /^  BLAS/ {
-      for (i = 1; i < NF; i++) if (tolower($i) ~ /^core:?$/) { reported = $(i + 1); gsub(/[^A-Za-z0-9_]/, "", reported) }
-    }
+    /^  BLAS +OpenBLAS/ && $NF == "kernels" { reported = $(NF - 1) }
     /^Core: / { loaded = $2 }
     END { print (reported != "" ? reported : loaded) }'
 }
