@@ -66,8 +66,8 @@ std::string libtorch_section() {
   text += row("threads", fmt::format("{} intra-op now; a training run sets run.threads (0: the "
                                      "usable CPUs shared among this node's ranks)",
                                      torch::get_num_threads()));
-  text += row("oneDNN", at::hasMKLDNN() ? "yes (bf16 matrix products on the CPU go through it)"
-                                        : "no");
+  text +=
+      row("oneDNN", at::hasMKLDNN() ? "yes (bf16 matrix products on the CPU go through it)" : "no");
   text += row("MKL", at::hasMKL() ? "yes" : "no");
   return text;
 }

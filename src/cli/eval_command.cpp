@@ -168,11 +168,11 @@ ExitCode run_eval(const EvalArgs& args) {
   train::configure_cpu_threads(/*requested=*/0, /*local_ranks=*/1);
   run_dir::TrainedModel trained = run_dir::load_run_model(args.run, args.best);
   const fs::path& checkpoint = trained.info.dir;
-  const std::optional<at::ScalarType> autocast =
-      inference_autocast(args.precision, trained.info.config, torch::kCPU);
+  const InferencePrecision precision =
+      inference_precision(args.precision, trained.info.config, torch::kCPU);
   const Evaluated evaluated = args.text.empty()
-                                  ? evaluate_split(args, trained, checkpoint, autocast)
-                                  : evaluate_text(args, text, trained, autocast);
+                                  ? evaluate_split(args, trained, checkpoint, precision.autocast)
+                                  : evaluate_text(args, text, trained, precision.autocast);
   const train::EvalLoss& loss = evaluated.loss;
 
   const std::string tokens =
@@ -188,6 +188,7 @@ ExitCode run_eval(const EvalArgs& args) {
       "{:.4f} bits/character\n",
       loss.mean_loss, std::exp(loss.mean_loss), loss.mean_loss / std::log(2.0),
       bits / static_cast<double>(std::max<std::int64_t>(1, loss.characters)));
+  std::cout << fmt::format("precision {}\n", precision.description);
   return ExitCode::kOk;
 }
 

@@ -1,7 +1,5 @@
 #include "inference_precision.hpp"
 
-#include <cstdio>
-
 #include <fmt/format.h>
 
 #include "loom/config/enum_names.hpp"
@@ -18,9 +16,8 @@ void add_precision_option(CLI::App& command, std::string& word) {
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
 }
 
-std::optional<at::ScalarType> inference_autocast(const std::string& word,
-                                                 const config::Config& run_config,
-                                                 const torch::Device& device) {
+InferencePrecision inference_precision(const std::string& word, const config::Config& run_config,
+                                       const torch::Device& device) {
   const config::Precision requested =
       word.empty() ? run_config.train.precision : *config::parse_enum<config::Precision>(word);
   train::PrecisionChoice choice = train::choose_precision(requested, device);
@@ -34,9 +31,8 @@ std::optional<at::ScalarType> inference_autocast(const std::string& word,
                            "fp32 or bf16 to run it on the CPU"
                          : "--precision fp16 needs a CUDA device; use fp32 or bf16 on the CPU");
   }
-  std::fprintf(stderr, "precision %s (%s)\n", config::enum_name(choice.precision),
-               choice.reason.c_str());
-  return train::autocast_dtype_for(choice.precision, device);
+  return {train::autocast_dtype_for(choice.precision, device),
+          fmt::format("{} ({})", config::enum_name(choice.precision), choice.reason)};
 }
 
 }  // namespace loom::cli

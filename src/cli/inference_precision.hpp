@@ -17,12 +17,15 @@ namespace loom::cli {
 // to `command`, writing the word into `word` (empty when not given).
 void add_precision_option(CLI::App& command, std::string& word);
 
-// The autocast dtype for running the run's model on `device`: --precision's
-// word, else the run's train.precision, with auto chosen for this machine
-// as training chooses it. Logs the choice on stderr. fp16 is refused on the
-// CPU with a message naming --precision.
-std::optional<at::ScalarType> inference_autocast(const std::string& word,
-                                                 const config::Config& run_config,
-                                                 const torch::Device& device);
+struct InferencePrecision {
+  std::optional<at::ScalarType> autocast;  // none: fp32
+  std::string description;                 // "bf16 (auto: this CPU multiplies bf16 natively ...)"
+};
+
+// How to run the run's model on `device`: --precision's word, else the
+// run's train.precision, with auto chosen for this machine as training
+// chooses it. fp16 is refused on the CPU with a message naming --precision.
+InferencePrecision inference_precision(const std::string& word, const config::Config& run_config,
+                                       const torch::Device& device);
 
 }  // namespace loom::cli

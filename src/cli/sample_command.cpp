@@ -101,11 +101,12 @@ ExitCode run_sample(SampleArgs args) {
 
   train::configure_cpu_threads(/*requested=*/0, /*local_ranks=*/1);
   run_dir::TrainedModel trained = run_dir::load_run_model(args.run, args.best);
-  args.options.sampling.autocast_dtype =
-      inference_autocast(args.precision, trained.info.config, torch::kCPU);
+  const InferencePrecision precision =
+      inference_precision(args.precision, trained.info.config, torch::kCPU);
+  args.options.sampling.autocast_dtype = precision.autocast;
   const std::filesystem::path& checkpoint = trained.info.dir;
-  std::fprintf(stderr, "sampling %s (step %lld)\n", checkpoint.string().c_str(),
-               static_cast<long long>(trained.info.state.step));
+  std::fprintf(stderr, "sampling %s (step %lld) in %s\n", checkpoint.string().c_str(),
+               static_cast<long long>(trained.info.state.step), precision.description.c_str());
 
   // Row r is sample r % samples of prompt r / samples, seeded with seed + r
   // whatever the batch size, so batching never changes the text.

@@ -103,7 +103,10 @@ ExitCode run_serve(const ServeArgs& args) {
   serve::ServedModel served;
   served.model = trained.model;
   served.tokenizer = std::move(trained.tokenizer);
-  served.autocast_dtype = inference_autocast(args.precision, trained.info.config, torch::kCPU);
+  const InferencePrecision precision =
+      inference_precision(args.precision, trained.info.config, torch::kCPU);
+  served.autocast_dtype = precision.autocast;
+  log::info("generating in {}", precision.description);
   served.about = {{"name", trained.info.config.run.name},
                   {"checkpoint", checkpoint.string()},
                   {"step", trained.info.state.step}};

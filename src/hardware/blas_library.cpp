@@ -1,8 +1,5 @@
 #include "loom/hardware/blas_library.hpp"
 
-#include <dlfcn.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -10,7 +7,9 @@
 #include <cstring>
 #include <vector>
 
+#include <dlfcn.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace loom::hardware {
 namespace {
@@ -28,9 +27,9 @@ std::optional<std::string> environment(const char* name) {
 
 // The Fortran BLAS interface OpenBLAS exports (32-bit integers: Debian's
 // and LibTorch's OpenBLAS builds are LP64).
-using Sgemm = void(const char* transa, const char* transb, const int* m, const int* n,
-                   const int* k, const float* alpha, const float* a, const int* lda,
-                   const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
+using Sgemm = void(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+                   const float* alpha, const float* a, const int* lda, const float* b,
+                   const int* ldb, const float* beta, float* c, const int* ldc);
 
 std::vector<float> pseudo_random(std::size_t count, std::uint32_t seed) {
   std::vector<float> values(count);
@@ -104,8 +103,8 @@ OpenBlas probe_openblas() {
   blas.dynamic_arch = blas.config.find("DYNAMIC_ARCH") != std::string::npos;
   const std::string prefix = "OpenBLAS ";
   if (blas.config.rfind(prefix, 0) == 0) {
-    blas.version = blas.config.substr(prefix.size(), blas.config.find(' ', prefix.size()) -
-                                                         prefix.size());
+    blas.version =
+        blas.config.substr(prefix.size(), blas.config.find(' ', prefix.size()) - prefix.size());
   }
   if (auto* threads = find_symbol<int()>("openblas_get_num_threads")) blas.threads = threads();
   if (auto* parallel = find_symbol<int()>("openblas_get_parallel")) {
@@ -146,7 +145,7 @@ CoreDecision choose_openblas_core(char** argv) {
   if (!decision.execute_again) return decision;
 
   constexpr const char* kVariables[] = {"OPENBLAS_CORETYPE", "LOOM_OPENBLAS_CHOSEN",
-                                         "LOOM_OPENBLAS_DETECTED", "LOOM_OPENBLAS_REJECTED"};
+                                        "LOOM_OPENBLAS_DETECTED", "LOOM_OPENBLAS_REJECTED"};
   std::vector<std::optional<std::string>> before;
   for (const char* name : kVariables)
     before.push_back(environment(name));
@@ -154,7 +153,8 @@ CoreDecision choose_openblas_core(char** argv) {
   set_or_unset(kVariables[0], decision.coretype);
   set_or_unset(kVariables[1], decision.next.chosen_by_loom);
   set_or_unset(kVariables[2], decision.next.detected);
-  set_or_unset(kVariables[3], rejected.empty() ? std::nullopt : std::optional<std::string>(rejected));
+  set_or_unset(kVariables[3],
+               rejected.empty() ? std::nullopt : std::optional<std::string>(rejected));
   execv("/proc/self/exe", argv);
   // Still here: the kernels stay as they are. Put the environment back, so
   // that child processes decide afresh, and say why.

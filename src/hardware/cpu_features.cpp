@@ -1,12 +1,12 @@
 #include "loom/hardware/cpu_features.hpp"
 
-#include <sys/utsname.h>
-
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <sys/utsname.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -33,7 +33,9 @@ Registers cpuid(unsigned leaf, unsigned subleaf = 0) {
   return r;
 }
 
-bool bit(unsigned value, int index) { return ((value >> index) & 1U) != 0; }
+bool bit(unsigned value, int index) {
+  return ((value >> index) & 1U) != 0;
+}
 
 // XCR0, the register state the OS saves on a context switch. Only read when
 // CPUID says OSXSAVE, else XGETBV faults.
@@ -56,15 +58,15 @@ void read_x86(CpuFeatures& cpu) {
   const Registers leaf1 = cpuid(1);
   const unsigned base_family = (leaf1.eax >> 8) & 0xF;
   const unsigned base_model = (leaf1.eax >> 4) & 0xF;
-  cpu.family = static_cast<int>(base_family == 0xF ? base_family + ((leaf1.eax >> 20) & 0xFF)
-                                                   : base_family);
+  cpu.family =
+      static_cast<int>(base_family == 0xF ? base_family + ((leaf1.eax >> 20) & 0xFF) : base_family);
   cpu.model = static_cast<int>((base_family == 0x6 || base_family == 0xF)
                                    ? base_model + (((leaf1.eax >> 16) & 0xF) << 4)
                                    : base_model);
 
   const bool osxsave = bit(leaf1.ecx, 27);
   const std::uint64_t xcr0 = osxsave ? enabled_register_state() : 0;
-  const bool os_avx = (xcr0 & 0x6) == 0x6;            // XMM and YMM state
+  const bool os_avx = (xcr0 & 0x6) == 0x6;                 // XMM and YMM state
   const bool os_avx512 = os_avx && (xcr0 & 0xE0) == 0xE0;  // opmask, ZMM halves
   const bool os_amx = (xcr0 & 0x60000) == 0x60000;         // TILECFG, TILEDATA
 

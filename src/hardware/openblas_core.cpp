@@ -16,7 +16,9 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-bool same_core(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+bool same_core(std::string_view a, std::string_view b) {
+  return lower(a) == lower(b);
+}
 
 // OpenBLAS's x86-64 core names (driver/others/dynamic.c), by tier.
 struct TieredCore {
@@ -24,19 +26,32 @@ struct TieredCore {
   CoreTier tier;
 };
 constexpr TieredCore kCores[] = {
-    {"katmai", CoreTier::sse},          {"coppermine", CoreTier::sse},
-    {"northwood", CoreTier::sse},       {"prescott", CoreTier::sse},
-    {"banias", CoreTier::sse},          {"atom", CoreTier::sse},
-    {"core2", CoreTier::sse},           {"penryn", CoreTier::sse},
-    {"dunnington", CoreTier::sse},      {"nehalem", CoreTier::sse},
-    {"athlon", CoreTier::sse},          {"opteron", CoreTier::sse},
-    {"opteron_sse3", CoreTier::sse},    {"barcelona", CoreTier::sse},
-    {"nano", CoreTier::sse},            {"bobcat", CoreTier::sse},
-    {"sandybridge", CoreTier::avx},     {"bulldozer", CoreTier::avx},
-    {"piledriver", CoreTier::avx},      {"steamroller", CoreTier::avx},
-    {"excavator", CoreTier::avx},       {"haswell", CoreTier::avx2},
-    {"zen", CoreTier::avx2},            {"skylakex", CoreTier::avx512},
-    {"cooperlake", CoreTier::avx512_bf16}, {"sapphirerapids", CoreTier::avx512_bf16},
+    {"katmai", CoreTier::sse},
+    {"coppermine", CoreTier::sse},
+    {"northwood", CoreTier::sse},
+    {"prescott", CoreTier::sse},
+    {"banias", CoreTier::sse},
+    {"atom", CoreTier::sse},
+    {"core2", CoreTier::sse},
+    {"penryn", CoreTier::sse},
+    {"dunnington", CoreTier::sse},
+    {"nehalem", CoreTier::sse},
+    {"athlon", CoreTier::sse},
+    {"opteron", CoreTier::sse},
+    {"opteron_sse3", CoreTier::sse},
+    {"barcelona", CoreTier::sse},
+    {"nano", CoreTier::sse},
+    {"bobcat", CoreTier::sse},
+    {"sandybridge", CoreTier::avx},
+    {"bulldozer", CoreTier::avx},
+    {"piledriver", CoreTier::avx},
+    {"steamroller", CoreTier::avx},
+    {"excavator", CoreTier::avx},
+    {"haswell", CoreTier::avx2},
+    {"zen", CoreTier::avx2},
+    {"skylakex", CoreTier::avx512},
+    {"cooperlake", CoreTier::avx512_bf16},
+    {"sapphirerapids", CoreTier::avx512_bf16},
 };
 
 std::string_view reason_name(RejectedCore::Reason reason) {
@@ -73,17 +88,19 @@ CoreDecision keep_users_choice(const CoreFacts& facts) {
   const std::string& theirs = *facts.environment.coretype;
   std::string message;
   if (!same_core(theirs, facts.loaded_core)) {
-    message = fmt::format("BLAS: OPENBLAS_CORETYPE={} (yours) is kept; OpenBLAS runs its {} kernels",
-                          theirs, facts.loaded_core);
+    message =
+        fmt::format("BLAS: OPENBLAS_CORETYPE={} (yours) is kept; OpenBLAS runs its {} kernels",
+                    theirs, facts.loaded_core);
   }
   if (!facts.candidates.empty() &&
       openblas_core_tier(facts.candidates.front()) > openblas_core_tier(facts.loaded_core)) {
     if (message.empty()) {
       message = fmt::format("BLAS: OPENBLAS_CORETYPE={} (yours) is kept", theirs);
     }
-    message += fmt::format("; this CPU runs the faster {} kernels (unset OPENBLAS_CORETYPE to "
-                           "let Loom choose)",
-                           facts.candidates.front());
+    message += fmt::format(
+        "; this CPU runs the faster {} kernels (unset OPENBLAS_CORETYPE to "
+        "let Loom choose)",
+        facts.candidates.front());
   }
   return go_on(CoreSource::user, std::move(message));
 }
@@ -153,7 +170,8 @@ std::vector<RejectedCore> parse_rejected(std::string_view text) {
     if (colon == std::string_view::npos || colon == 0) continue;
     const std::string_view reason = entry.substr(colon + 1);
     if (reason == "wrong") {
-      rejected.push_back({std::string(entry.substr(0, colon)), RejectedCore::Reason::wrong_product});
+      rejected.push_back(
+          {std::string(entry.substr(0, colon)), RejectedCore::Reason::wrong_product});
     } else if (reason == "unknown") {
       rejected.push_back({std::string(entry.substr(0, colon)), RejectedCore::Reason::not_known});
     }
@@ -179,8 +197,8 @@ CoreDecision decide_openblas_core(const CoreFacts& facts,
                                   const std::function<bool()>& loaded_core_computes_correctly) {
   if (!facts.selectable) return go_on(CoreSource::fixed_build);
   const CoreEnvironment& env = facts.environment;
-  const bool loom_chose = env.coretype && env.chosen_by_loom &&
-                          same_core(*env.coretype, *env.chosen_by_loom);
+  const bool loom_chose =
+      env.coretype && env.chosen_by_loom && same_core(*env.coretype, *env.chosen_by_loom);
   if (env.coretype && !loom_chose) return keep_users_choice(facts);
   if (loom_chose) return check_loom_choice(facts, loaded_core_computes_correctly);
 

@@ -70,7 +70,9 @@ class EvalTextCli : public TinyRunTest {
 };
 
 TEST_F(EvalTextCli, ScoresTheFileAsTheModelsForwardPassDoes) {
-  const auto evaluated = run_loom("eval '" + run_ + "' --text '" + text_ + "'");
+  // fp32, the precision expected_loss computes in (the tiny run's auto may
+  // be bf16 here).
+  const auto evaluated = run_loom("eval '" + run_ + "' --text '" + text_ + "' --precision fp32");
   ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
   const std::string text = verse();
   const std::uint64_t characters = text::count_utf8(text).characters;
@@ -93,7 +95,8 @@ TEST_F(EvalTextCli, ScoresTheFileAsTheModelsForwardPassDoes) {
               0.5e-3 + 1e-9);
 
   // --batches cuts it short: the first 8 windows.
-  const auto first = run_loom("eval '" + run_ + "' --text '" + text_ + "' --batches 1");
+  const auto first =
+      run_loom("eval '" + run_ + "' --text '" + text_ + "' --batches 1 --precision fp32");
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(first.out.substr(0, first.out.find('\n') + 1),
             fmt::format("{} step 12, text {}: 1 batches, 128 of 348 tokens, 128 characters\n",

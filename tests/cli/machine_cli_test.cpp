@@ -48,23 +48,25 @@ bool cpuinfo_has(const std::string& flag) {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) == 0) return (line + " ").find(" " + flag + " ") != std::string::npos;
+    if (line.rfind("flags", 0) == 0)
+      return (line + " ").find(" " + flag + " ") != std::string::npos;
   }
   return false;
 }
 
 // Skips the calling test when this build's LibTorch brings no OpenBLAS.
-#define SKIP_WITHOUT_OPENBLAS(doctor_out)                                                   \
-  if (doctor_row(doctor_out, "kernels").empty())                                           \
-  GTEST_SKIP() << "this build computes with " << doctor_row(doctor_out, "library")         \
+#define SKIP_WITHOUT_OPENBLAS(doctor_out)                                          \
+  if (doctor_row(doctor_out, "kernels").empty())                                   \
+  GTEST_SKIP() << "this build computes with " << doctor_row(doctor_out, "library") \
                << ", not OpenBLAS"
 
 TEST(MachineCli, VersionNamesTheBlasAndItsKernels) {
   const CommandResult result = run_loom("--version");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(std::regex_search(
-      result.out, std::regex(R"(\n  BLAS      (OpenBLAS \d+\.\d+\.\d+ \((DYNAMIC_ARCH, )?)"
-                             R"((sequential|pthreads|OpenMP)\), \w+ kernels|MKL \(inside LibTorch\))\n)")))
+      result.out,
+      std::regex(R"(\n  BLAS      (OpenBLAS \d+\.\d+\.\d+ \((DYNAMIC_ARCH, )?)"
+                 R"((sequential|pthreads|OpenMP)\), \w+ kernels|MKL \(inside LibTorch\))\n)")))
       << result.out;
 }
 
@@ -73,13 +75,13 @@ TEST(MachineCli, DoctorReportsTheCpuAndTheKernelsOpenBlasSaysItLoaded) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::string extensions = doctor_row(result.out, "extensions");
   EXPECT_EQ(extensions.find("AVX2") != std::string::npos, cpuinfo_has("avx2")) << extensions;
-  EXPECT_EQ(extensions.find("BF16") != std::string::npos, cpuinfo_has("avx512_bf16") ||
-                                                              cpuinfo_has("amx_bf16"))
+  EXPECT_EQ(extensions.find("BF16") != std::string::npos,
+            cpuinfo_has("avx512_bf16") || cpuinfo_has("amx_bf16"))
       << extensions;
-  EXPECT_NE(doctor_row(result.out, "cpu").find(cpuinfo_has("avx512_bf16") ||
-                                                       cpuinfo_has("amx_bf16")
-                                                   ? "bf16 (auto: this CPU multiplies bf16"
-                                                   : "fp32 (auto: this CPU has no native bf16"),
+  EXPECT_NE(doctor_row(result.out, "cpu")
+                .find(cpuinfo_has("avx512_bf16") || cpuinfo_has("amx_bf16")
+                          ? "bf16 (auto: this CPU multiplies bf16"
+                          : "fp32 (auto: this CPU has no native bf16"),
             std::string::npos)
       << result.out;
   SKIP_WITHOUT_OPENBLAS(result.out);
@@ -128,7 +130,8 @@ TEST(MachineCli, TheUsersCoreTypeIsKeptAndTrainingSaysWhatItCosts) {
 // The second half of Loom's change of kernels, as the process it executes
 // sees it: the core it chose is checked, kept and logged.
 TEST(MachineCli, LoomsChosenCoreIsCheckedAndKept) {
-  if (!cpuinfo_has("avx2") || !cpuinfo_has("fma")) GTEST_SKIP() << "this CPU runs no Haswell kernels";
+  if (!cpuinfo_has("avx2") || !cpuinfo_has("fma"))
+    GTEST_SKIP() << "this CPU runs no Haswell kernels";
   const CommandResult result = run_loom_with(
       "OPENBLAS_CORETYPE=Haswell LOOM_OPENBLAS_CHOSEN=Haswell LOOM_OPENBLAS_DETECTED=Prescott",
       "-v doctor");
@@ -168,8 +171,9 @@ TEST(MachineCli, TrainingLogsAndRecordsThePrecisionAutoChose) {
   }
   EXPECT_EQ(steps, 3);
 
-  const CommandResult explicit_fp32 = run_loom(
-      "train '" + config + "' --set train.precision=fp32 --set run.name=fp32 --set train.max_iters=1");
+  const CommandResult explicit_fp32 =
+      run_loom("train '" + config +
+               "' --set train.precision=fp32 --set run.name=fp32 --set train.max_iters=1");
   ASSERT_EQ(explicit_fp32.exit_code, 0) << explicit_fp32.err;
   EXPECT_NE(explicit_fp32.out.find("precision fp32 (set in the config)\n"), std::string::npos)
       << explicit_fp32.out;

@@ -50,7 +50,7 @@ TEST(ConfigErrors, NanoGptNameThatMeansSomethingElseGetsItsOwnHint) {
                   "train.micro_batch to nanoGPT's batch_size"});
   EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  dtype: bfloat16\n"),
             Lines{"run.yaml:4:3: unknown key 'train.dtype'; Loom calls it 'train.precision': "
-                  "fp32 | bf16 | fp16 (nanoGPT's float32 | bfloat16 | float16)"});
+                  "auto | fp32 | bf16 | fp16 (nanoGPT's float32 | bfloat16 | float16)"});
   EXPECT_EQ(issues_of(std::string(kStore) + "checkpoint:\n  init_from: resume\n"),
             Lines{"run.yaml:4:3: unknown key 'checkpoint.init_from'; Loom calls it "
                   "'checkpoint.resume': auto | never (nanoGPT's 'resume' | 'scratch'); auto "
@@ -105,8 +105,10 @@ TEST(ConfigErrors, WrongTypeSaysWhatWasExpected) {
             Lines{"run.yaml:4:7: optim.lr: expected a number, got 'fast'"});
   EXPECT_EQ(issues_of(std::string(kStore) + "model:\n  bias: maybe\n"),
             Lines{"run.yaml:4:9: model.bias: expected true or false, got 'maybe'"});
-  EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  precision: fp8\n"),
-            Lines{"run.yaml:4:14: train.precision: got 'fp8', expected one of fp32 | bf16 | fp16"});
+  EXPECT_EQ(
+      issues_of(std::string(kStore) + "train:\n  precision: fp8\n"),
+      Lines{
+          "run.yaml:4:14: train.precision: got 'fp8', expected one of auto | fp32 | bf16 | fp16"});
   EXPECT_EQ(issues_of(std::string(kStore) + "model:\n  n_head: [1, 2]\n"),
             Lines{"run.yaml:4:11: model.n_head: expected integer, got a list"});
   EXPECT_EQ(issues_of(std::string(kStore) + "optim:\n  lr:\n"),

@@ -1,14 +1,14 @@
 // CPUID as Loom reads it against the kernel's own reading in /proc/cpuinfo
 // (Linux lists a feature there only when the CPU has it and the kernel
 // enabled its state), on whatever CPU runs the test.
+#include "loom/hardware/cpu_features.hpp"
+
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
-
-#include "loom/hardware/cpu_features.hpp"
 
 namespace loom::test {
 namespace {

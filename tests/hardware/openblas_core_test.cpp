@@ -2,14 +2,14 @@
 // OpenBLAS build here has to produce them. A simulated OpenBLAS (loads the
 // core OPENBLAS_CORETYPE names if it knows it, else its generic Prescott)
 // also runs whole chains of executions to their end.
+#include "loom/hardware/openblas_core.hpp"
+
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
-
-#include "loom/hardware/openblas_core.hpp"
 
 namespace loom::test {
 namespace {
@@ -86,9 +86,8 @@ TEST(OpenBlasCoresFor, OneCorePerTierUpToWhatTheCpuRuns) {
 }
 
 TEST(OpenBlasRejected, RoundTripsAndDropsWhatDoesNotParse) {
-  const std::vector<RejectedCore> rejected = {
-      {"Cooperlake", RejectedCore::Reason::wrong_product},
-      {"SkylakeX", RejectedCore::Reason::not_known}};
+  const std::vector<RejectedCore> rejected = {{"Cooperlake", RejectedCore::Reason::wrong_product},
+                                              {"SkylakeX", RejectedCore::Reason::not_known}};
   EXPECT_EQ(hardware::format_rejected(rejected), "Cooperlake:wrong,SkylakeX:unknown");
   EXPECT_EQ(hardware::parse_rejected("Cooperlake:wrong,SkylakeX:unknown"), rejected);
   EXPECT_EQ(hardware::parse_rejected("Cooperlake:wrong,junk,:wrong,Haswell:maybe,SkylakeX:unknown"),

@@ -28,7 +28,8 @@ PrecisionFacts gpu(int major, int minor) {
 }
 
 TEST(PrecisionChoice, AutoIsBf16OnCpusThatMultiplyBf16Natively) {
-  const auto bf16_avx512 = train::choose_precision(Precision::automatic, cpu_with(true, true, false));
+  const auto bf16_avx512 =
+      train::choose_precision(Precision::automatic, cpu_with(true, true, false));
   EXPECT_EQ(bf16_avx512.precision, Precision::bf16);
   EXPECT_EQ(bf16_avx512.reason, "auto: this CPU multiplies bf16 natively (AVX512-BF16)");
   const auto amx = train::choose_precision(Precision::automatic, cpu_with(true, true, true));
@@ -37,7 +38,8 @@ TEST(PrecisionChoice, AutoIsBf16OnCpusThatMultiplyBf16Natively) {
 }
 
 TEST(PrecisionChoice, AutoIsFp32WhereBf16WouldBeEmulated) {
-  for (const PrecisionFacts& facts : {cpu_with(false, false, false), cpu_with(true, false, false)}) {
+  for (const PrecisionFacts& facts :
+       {cpu_with(false, false, false), cpu_with(true, false, false)}) {
     const auto choice = train::choose_precision(Precision::automatic, facts);
     EXPECT_EQ(choice.precision, Precision::fp32);
     EXPECT_EQ(choice.reason,
@@ -64,8 +66,8 @@ TEST(PrecisionChoice, AutoOnCudaFollowsTheComputeCapability) {
 
 TEST(PrecisionChoice, AnExplicitPrecisionIsKeptEverywhere) {
   for (const Precision p : {Precision::fp32, Precision::bf16, Precision::fp16}) {
-    for (const PrecisionFacts& facts : {cpu_with(false, false, false), cpu_with(true, true, true),
-                                        gpu(7, 0), gpu(9, 0)}) {
+    for (const PrecisionFacts& facts :
+         {cpu_with(false, false, false), cpu_with(true, true, true), gpu(7, 0), gpu(9, 0)}) {
       const auto choice = train::choose_precision(p, facts);
       EXPECT_EQ(choice.precision, p);
       EXPECT_EQ(choice.reason, "set in the config");

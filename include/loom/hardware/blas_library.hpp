@@ -12,10 +12,10 @@
 namespace loom::hardware {
 
 struct OpenBlas {
-  bool loaded = false;   // false: no OpenBLAS in this process
-  std::string config;    // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... Cooperlake MAX_THREADS=64"
-  std::string version;   // "0.3.21"
-  std::string core;      // the kernel set in use, "Cooperlake"
+  bool loaded = false;  // false: no OpenBLAS in this process
+  std::string config;   // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... Cooperlake MAX_THREADS=64"
+  std::string version;  // "0.3.21"
+  std::string core;     // the kernel set in use, "Cooperlake"
   bool dynamic_arch = false;
   int threads = 0;        // OpenBLAS's own thread count
   std::string threading;  // "sequential", "pthreads" or "OpenMP"

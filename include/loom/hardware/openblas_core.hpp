@@ -64,17 +64,17 @@ std::string format_rejected(const std::vector<RejectedCore>& rejected);
 std::vector<RejectedCore> parse_rejected(std::string_view text);
 
 struct CoreFacts {
-  std::string loaded_core;  // the core OpenBLAS runs in this process
-  bool selectable = false;  // a DYNAMIC_ARCH build, on x86-64
+  std::string loaded_core;              // the core OpenBLAS runs in this process
+  bool selectable = false;              // a DYNAMIC_ARCH build, on x86-64
   std::vector<std::string> candidates;  // openblas_cores_for(this CPU)
   CoreEnvironment environment;
 };
 
 enum class CoreSource {
-  openblas,      // OpenBLAS's own pick, kept
-  user,          // the user's OPENBLAS_CORETYPE
-  loom,          // Loom's choice, checked
-  fixed_build,   // an OpenBLAS built for one core: nothing to choose
+  openblas,     // OpenBLAS's own pick, kept
+  user,         // the user's OPENBLAS_CORETYPE
+  loom,         // Loom's choice, checked
+  fixed_build,  // an OpenBLAS built for one core: nothing to choose
 };
 
 std::string_view core_source_name(CoreSource source);
