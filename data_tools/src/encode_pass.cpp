@@ -1,4 +1,7 @@
-// Pass 2 of prepare: tokenize and write, documents routed to their split.
+// The tokenizing pass of prepare: tokenize and write, documents routed to
+// their split; with provisional char ids, counting each id too.
+#include <algorithm>
+
 #include "corpus_passes.hpp"
 
 #include "loom/core/mix.hpp"
@@ -15,9 +18,14 @@ struct EncodedChunk {
   };
   std::vector<text::TokenId> ids;
   std::vector<Segment> segments;
+  // How often each id occurs in `ids`, when asked. A chunk holds a few MB of
+  // text, so 32 bits are plenty.
+  std::vector<std::uint32_t> id_counts;
 };
 
-EncodedChunk encode_chunk(const TextChunk& chunk, const text::Tokenizer& tokenizer) {
+// `Encoder`: a const text::Tokenizer or a text::ProvisionalCharIds.
+template <class Encoder>
+EncodedChunk encode_chunk(const TextChunk& chunk, Encoder& tokenizer) {
   EncodedChunk encoded;
   encoded.ids.reserve(chunk.text_bytes());
   encoded.segments.reserve(chunk.segments());
@@ -27,6 +35,14 @@ EncodedChunk encode_chunk(const TextChunk& chunk, const text::Tokenizer& tokeniz
     tokenizer.encode(segment.text, encoded.ids, &encoded.segments.back().stats);
   }
   return encoded;
+}
+
+std::vector<std::uint32_t> count_ids(const std::vector<text::TokenId>& ids) {
+  if (ids.empty()) return {};
+  std::vector<std::uint32_t> counts(std::size_t{*std::max_element(ids.begin(), ids.end())} + 1);
+  for (const text::TokenId id : ids)
+    ++counts[id];
+  return counts;
 }
 
 // Appends segments in order, opening a document (and closing the previous
@@ -103,6 +119,28 @@ EncodeTotals encode_corpus(ChunkReader& chunks, const text::Tokenizer& tokenizer
       chunks, pool, progress,
       [&tokenizer](const TextChunk& chunk) { return encode_chunk(chunk, tokenizer); },
       [&router](const EncodedChunk& chunk) { router.add(chunk); });
+  return router.finish();
+}
+
+EncodeTotals encode_corpus(ChunkReader& chunks, text::ProvisionalCharIds& provisional,
+                           const config::PrepareConfig& prepare, data::TokenStoreWriter& writer,
+                           ThreadPool& pool, Progress& progress,
+                           std::vector<std::uint64_t>& id_counts) {
+  DocumentRouter router(prepare, writer);
+  map_chunks_in_order(
+      chunks, pool, progress,
+      [&provisional](const TextChunk& chunk) {
+        // Counted on the pool, so the consumer only adds up a short table.
+        EncodedChunk encoded = encode_chunk(chunk, provisional);
+        encoded.id_counts = count_ids(encoded.ids);
+        return encoded;
+      },
+      [&router, &id_counts](const EncodedChunk& chunk) {
+        router.add(chunk);
+        if (id_counts.size() < chunk.id_counts.size()) id_counts.resize(chunk.id_counts.size());
+        for (std::size_t id = 0; id < chunk.id_counts.size(); ++id)
+          id_counts[id] += chunk.id_counts[id];
+      });
   return router.finish();
 }
 
