@@ -48,12 +48,13 @@ EncodeTotals encode_corpus(ChunkReader& chunks, const text::Tokenizer& tokenizer
 
 // The char tokenizer's only pass, before its vocabulary exists: the same,
 // with provisional ids from `provisional` (the writer must take provisional
-// ids), and id_counts[id] gets how often each id was written (<eos> not
-// counted), for ProvisionalCharIds::finish. The totals' stats.unknown is 0:
-// which characters are unknown is decided by finish.
+// ids); unless id_counts is null, (*id_counts)[id] gets how often each id
+// was written (<eos> not counted), for ProvisionalCharIds::finish. The
+// totals' stats.unknown is 0: which characters are unknown is decided by
+// finish.
 EncodeTotals encode_corpus(ChunkReader& chunks, text::ProvisionalCharIds& provisional,
                            const config::PrepareConfig& prepare, data::TokenStoreWriter& writer,
                            ThreadPool& pool, Progress& progress,
-                           std::vector<std::uint64_t>& id_counts);
+                           std::vector<std::uint64_t>* id_counts);
 
 }  // namespace loom::data_tools

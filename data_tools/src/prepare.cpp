@@ -103,17 +103,22 @@ TokenizedCorpus tokenize_chars_in_one_pass(const config::PrepareConfig& prepare,
   corpus.writer = std::make_unique<data::TokenStoreWriter>(store, data::kProvisionalIds, overwrite);
   corpus.chunks = open_chunks();
   text::ProvisionalCharIds provisional;
+  text::CharVocabOptions options;
+  options.min_count = static_cast<std::uint64_t>(prepare.min_count);
+  options.max_vocab = static_cast<std::uint32_t>(prepare.max_vocab);
+  // Counts shape the vocabulary only when min_count or max_vocab can leave a
+  // character out; otherwise it holds every character met, and counting each
+  // of a corpus's billion ids would be work for nothing.
+  const bool counts_matter = options.min_count > 1 || options.max_vocab != 0;
   std::vector<std::uint64_t> id_counts;
   Progress progress("tokenizing", report.input_bytes, style);
   corpus.totals = encode_corpus(*corpus.chunks, provisional, prepare, *corpus.writer, pool,
-                                progress, id_counts);
+                                progress, counts_matter ? &id_counts : nullptr);
   report.tokenize_seconds = progress.seconds();
   if (corpus.totals.train.tokens == 0) return corpus;  // prepare refuses it; no vocabulary needed
 
   const Progress vocabulary_timer("vocabulary", 0, Progress::Style::silent);
-  text::CharVocabOptions options;
-  options.min_count = static_cast<std::uint64_t>(prepare.min_count);
-  options.max_vocab = static_cast<std::uint32_t>(prepare.max_vocab);
+  if (!counts_matter) id_counts.assign(provisional.id_bound(), 1);  // each was met at least once
   text::ProvisionalCharIds::Vocabulary vocabulary = provisional.finish(id_counts, options);
   corpus.tokenizer = std::move(vocabulary.tokenizer);
   corpus.final_ids = std::move(vocabulary.final_ids);
@@ -182,7 +187,10 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
   report.input_files = inputs.size();
   for (const InputFile& input : inputs)
     report.input_bytes += input.bytes;
-  const std::vector<data::SourceFile> sources = digest_sources(inputs);
+  // Summed beside the passes: a whole read of every input, which would
+  // otherwise come first on the thread that reads the corpus, the one that
+  // bounds a pass's speed.
+  SourceDigest sources(inputs);
   report.threads = prepare.threads > 0 ? static_cast<int>(prepare.threads) : hardware_threads();
 
   const OpenChunks open_chunks = [&] {
@@ -217,7 +225,7 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
   data::StoreMetadata metadata;
   metadata.vocab_size = tokenizer.vocab_size();
   metadata.tokenizer_json = tokenizer.to_json().dump();
-  metadata.sources = sources;
+  metadata.sources = sources.get();
   nlohmann::json filters = chunks.filter().options_json();
   filters["counts"] = report.filters.to_json();
   // File names need not be UTF-8; JSON text must be (U+FFFD replaces the rest).

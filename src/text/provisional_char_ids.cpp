@@ -46,6 +46,11 @@ TokenId ProvisionalCharIds::assign(char32_t code_point) {
   return id;
 }
 
+TokenId ProvisionalCharIds::id_bound() const {
+  const std::lock_guard<std::mutex> lock(table_->assigning);
+  return kNumSpecialTokens + static_cast<TokenId>(table_->code_points.size());
+}
+
 void ProvisionalCharIds::encode(std::string_view text, std::vector<TokenId>& out,
                                 EncodeStats* stats) {
   // At most one id per byte: write into that room, then trim.

@@ -243,6 +243,7 @@ TEST(ProvisionalCharIds, IdsFollowFirstAppearanceAfterTheSpecials) {
       ids, &stats);
   provisional.encode("\xef\xbf\xbd\U0001F426a", ids, &stats);  // a real U+FFFD
   EXPECT_EQ(ids, (Ids{4, 5, 6, 7, 4, 6, 8, 5}));
+  EXPECT_EQ(provisional.id_bound(), 9u);
   EXPECT_EQ(stats.characters, 8u);
   EXPECT_EQ(stats.invalid_utf8, 1u);
   EXPECT_EQ(stats.unknown, 0u);

@@ -139,6 +139,9 @@ class ProvisionalCharIds {
   // stats gets characters and invalid_utf8, not unknown: which characters
   // become <unk> is known only at finish().
   void encode(std::string_view text, std::vector<TokenId>& out, EncodeStats* stats = nullptr);
+  // Every provisional id given so far is below this: kNumSpecialTokens plus
+  // the characters met.
+  TokenId id_bound() const;
 
   struct Vocabulary {
     std::unique_ptr<Tokenizer> tokenizer;
