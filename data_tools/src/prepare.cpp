@@ -1,6 +1,7 @@
 // `loom prepare`: the orchestration. The passes live in tokenizer_pass.cpp and
-// encode_pass.cpp; this file checks the request, runs them, handles corpora
-// too small to split by document, and writes the report into the store.
+// encode_pass.cpp; this file checks the request, runs them (one for `char`,
+// two for the others), handles corpora too small to split by document, and
+// writes the report into the store.
 #include "loom/data_tools/prepare.hpp"
 
 #include <algorithm>
@@ -80,6 +81,72 @@ std::string ensure_val_split(const config::PrepareConfig& prepare, data::TokenSt
       documents_before, documents_before == 1 ? "" : "s", tail, prepare.val_fraction * 100);
 }
 
+// The corpus tokenized into a writer that is not committed yet.
+struct TokenizedCorpus {
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::unique_ptr<ChunkReader> chunks;  // what read the tokenized text: its filter counts
+  std::unique_ptr<data::TokenStoreWriter> writer;
+  EncodeTotals totals;
+  // The final id of each provisional id the writer holds; empty when the
+  // writer's ids are final already.
+  std::vector<text::TokenId> final_ids;
+};
+
+// `char`: one read of the corpus. Characters get provisional ids as they are
+// first met and are counted; the vocabulary, built from the counts once the
+// corpus is read, gives each its final id, which the writer's commit writes.
+TokenizedCorpus tokenize_chars_in_one_pass(const config::PrepareConfig& prepare,
+                                           const std::string& store, bool overwrite,
+                                           const OpenChunks& open_chunks, ThreadPool& pool,
+                                           Progress::Style style, PrepareReport& report) {
+  TokenizedCorpus corpus;
+  corpus.writer = std::make_unique<data::TokenStoreWriter>(store, data::kProvisionalIds, overwrite);
+  corpus.chunks = open_chunks();
+  text::ProvisionalCharIds provisional;
+  text::CharVocabOptions options;
+  options.min_count = static_cast<std::uint64_t>(prepare.min_count);
+  options.max_vocab = static_cast<std::uint32_t>(prepare.max_vocab);
+  // Counts shape the vocabulary only when min_count or max_vocab can leave a
+  // character out; otherwise it holds every character met, and counting each
+  // of a corpus's billion ids would be work for nothing.
+  const bool counts_matter = options.min_count > 1 || options.max_vocab != 0;
+  std::vector<std::uint64_t> id_counts;
+  Progress progress("tokenizing", report.input_bytes, style);
+  corpus.totals = encode_corpus(*corpus.chunks, provisional, prepare, *corpus.writer, pool,
+                                progress, counts_matter ? &id_counts : nullptr);
+  report.tokenize_seconds = progress.seconds();
+  if (corpus.totals.train.tokens == 0) return corpus;  // prepare refuses it; no vocabulary needed
+
+  const Progress vocabulary_timer("vocabulary", 0, Progress::Style::silent);
+  if (!counts_matter) id_counts.assign(provisional.id_bound(), 1);  // each was met at least once
+  text::ProvisionalCharIds::Vocabulary vocabulary = provisional.finish(id_counts, options);
+  corpus.tokenizer = std::move(vocabulary.tokenizer);
+  corpus.final_ids = std::move(vocabulary.final_ids);
+  corpus.totals.stats.unknown = vocabulary.unknown;
+  report.vocab_seconds = vocabulary_timer.seconds();
+  return corpus;
+}
+
+// `byte`, `bpe`, `unigram`: the tokenizer first (a pass over a sample for
+// SentencePiece), then a pass that tokenizes with it.
+TokenizedCorpus tokenize_in_two_passes(const config::PrepareConfig& prepare,
+                                       const std::string& store, bool overwrite,
+                                       const OpenChunks& open_chunks, ThreadPool& pool,
+                                       Progress::Style style, PrepareReport& report) {
+  TokenizedCorpus corpus;
+  const Progress vocabulary_timer("vocabulary", 0, Progress::Style::silent);
+  corpus.tokenizer = build_tokenizer(prepare, open_chunks, style, report.input_bytes);
+  report.vocab_seconds = vocabulary_timer.seconds();
+  corpus.writer =
+      std::make_unique<data::TokenStoreWriter>(store, corpus.tokenizer->vocab_size(), overwrite);
+  corpus.chunks = open_chunks();
+  Progress progress("tokenizing", report.input_bytes, style);
+  corpus.totals =
+      encode_corpus(*corpus.chunks, *corpus.tokenizer, prepare, *corpus.writer, pool, progress);
+  report.tokenize_seconds = progress.seconds();
+  return corpus;
+}
+
 }  // namespace
 
 PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions& options) {
@@ -102,7 +169,7 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
                            ExitCode::kUsage);
   }
 
-  // Made before the first pass, so a bad path fails in a second, not after it.
+  // Made before the corpus is read, so a bad path fails in a second, not after it.
   const fs::path folder = fs::path(store).parent_path();
   std::error_code made;
   if (!folder.empty()) fs::create_directories(folder, made);
@@ -120,7 +187,10 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
   report.input_files = inputs.size();
   for (const InputFile& input : inputs)
     report.input_bytes += input.bytes;
-  const std::vector<data::SourceFile> sources = digest_sources(inputs);
+  // Summed beside the passes: a whole read of every input, which would
+  // otherwise come first on the thread that reads the corpus, the one that
+  // bounds a pass's speed.
+  SourceDigest sources(inputs);
   report.threads = prepare.threads > 0 ? static_cast<int>(prepare.threads) : hardware_threads();
 
   const OpenChunks open_chunks = [&] {
@@ -130,40 +200,44 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
   const Progress::Style style = style_of(options.progress);
   ThreadPool pool(report.threads);
 
-  const std::unique_ptr<text::Tokenizer> tokenizer =
-      build_tokenizer(prepare, open_chunks, pool, style, report.input_bytes);
-  report.tokenizer = tokenizer->kind();
-  report.vocab_size = tokenizer->vocab_size();
-  report.vocab_seconds = timer.seconds();
-
-  data::TokenStoreWriter writer(store, tokenizer->vocab_size(), options.overwrite);
-  const std::unique_ptr<ChunkReader> chunks = open_chunks();
-  Progress progress("tokenizing", report.input_bytes, style);
-  EncodeTotals totals = encode_corpus(*chunks, *tokenizer, prepare, writer, pool, progress);
-  report.tokenize_seconds = progress.seconds();
+  TokenizedCorpus corpus = prepare.tokenizer == config::TokenizerKind::char_level
+                               ? tokenize_chars_in_one_pass(prepare, store, options.overwrite,
+                                                            open_chunks, pool, style, report)
+                               : tokenize_in_two_passes(prepare, store, options.overwrite,
+                                                        open_chunks, pool, style, report);
+  EncodeTotals& totals = corpus.totals;
   if (totals.train.tokens == 0) {
     throw Error(fmt::format("prepare: no text left in {} after cleaning; nothing to write",
                             fmt::join(prepare.inputs, ", ")));
   }
+  const text::Tokenizer& tokenizer = *corpus.tokenizer;
+  data::TokenStoreWriter& writer = *corpus.writer;
+  const ChunkReader& chunks = *corpus.chunks;
+  report.tokenizer = tokenizer.kind();
+  report.vocab_size = tokenizer.vocab_size();
   report.split_note = ensure_val_split(prepare, writer, totals);
   report.train = totals.train;
   report.val = totals.val;
   report.unknown_tokens = totals.stats.unknown;
   report.invalid_utf8 = totals.stats.invalid_utf8;
-  report.filters = chunks->filter().counts();
+  report.filters = chunks.filter().counts();
 
   data::StoreMetadata metadata;
-  metadata.vocab_size = tokenizer->vocab_size();
-  metadata.tokenizer_json = tokenizer->to_json().dump();
-  metadata.sources = sources;
-  nlohmann::json filters = chunks->filter().options_json();
+  metadata.vocab_size = tokenizer.vocab_size();
+  metadata.tokenizer_json = tokenizer.to_json().dump();
+  metadata.sources = sources.get();
+  nlohmann::json filters = chunks.filter().options_json();
   filters["counts"] = report.filters.to_json();
   // File names need not be UTF-8; JSON text must be (U+FFFD replaces the rest).
   constexpr auto kReplaceInvalid = nlohmann::json::error_handler_t::replace;
   metadata.filters_json = filters.dump(-1, ' ', false, kReplaceInvalid);
   report.total_seconds = timer.seconds();
   metadata.report_json = report.to_json().dump(-1, ' ', false, kReplaceInvalid);
-  writer.commit(std::move(metadata));
+  if (corpus.final_ids.empty()) {
+    writer.commit(std::move(metadata));
+  } else {
+    writer.commit(std::move(metadata), corpus.final_ids);
+  }
   report.total_seconds = timer.seconds();
   return report;
 }

@@ -14,13 +14,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void add_file(const fs::path& path, data::SourceFile& source) {
+void add_file(const fs::path& path, data::SourceFile& source, const std::atomic<bool>& stop) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     throw CorpusError(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
   }
   std::vector<char> buffer(1 << 20);
-  for (;;) {
+  while (!stop) {
     file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     const auto got = static_cast<uInt>(file.gcount());
     if (got == 0) break;
@@ -39,14 +39,13 @@ bool read_by_loom(const fs::path& path) {
          name == "result.json";
 }
 
-}  // namespace
-
-std::vector<data::SourceFile> digest_sources(const std::vector<InputFile>& inputs) {
+std::vector<data::SourceFile> digest_sources(const std::vector<InputFile>& inputs,
+                                             const std::atomic<bool>& stop) {
   std::vector<data::SourceFile> sources;
   for (const InputFile& input : inputs) {
     data::SourceFile source{input.path, 0, 0};
     if (!fs::is_directory(input.path)) {
-      add_file(input.path, source);
+      add_file(input.path, source, stop);
     } else {
       std::vector<fs::path> files;
       std::error_code error;
@@ -59,11 +58,26 @@ std::vector<data::SourceFile> digest_sources(const std::vector<InputFile>& input
       }
       std::sort(files.begin(), files.end());
       for (const fs::path& file : files)
-        add_file(file, source);
+        add_file(file, source, stop);
     }
     sources.push_back(std::move(source));
   }
   return sources;
+}
+
+}  // namespace
+
+SourceDigest::SourceDigest(std::vector<InputFile> inputs)
+    : inputs_(std::move(inputs)),
+      sources_(std::async(std::launch::async, [this] { return digest_sources(inputs_, stop_); })) {}
+
+SourceDigest::~SourceDigest() {
+  stop_ = true;
+  if (sources_.valid()) sources_.wait();
+}
+
+std::vector<data::SourceFile> SourceDigest::get() {
+  return sources_.get();
 }
 
 }  // namespace loom::data_tools

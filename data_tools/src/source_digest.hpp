@@ -2,6 +2,8 @@
 // store so a model can be traced to the exact corpus bytes it was trained on.
 #pragma once
 
+#include <atomic>
+#include <future>
 #include <vector>
 
 #include "loom/data/token_store.hpp"
@@ -9,11 +11,29 @@
 
 namespace loom::data_tools {
 
-// Reads each input once, before tokenizing starts, so an unreadable file
-// fails in seconds rather than after the passes. A folder input (a Discord
+// Reads each input once, on a thread of its own that starts at
+// construction, so prepare sums the inputs while it tokenizes them: a
+// reader stops at an unreadable input as soon as it gets there, and get()
+// at the latest before the store is written. A folder input (a Discord
 // package, a Telegram export) is summed over the files Loom reads from it,
 // in path order: its message files and account/user.json, not the
 // package's other folders.
-std::vector<data::SourceFile> digest_sources(const std::vector<InputFile>& inputs);
+class SourceDigest {
+ public:
+  explicit SourceDigest(std::vector<InputFile> inputs);
+  // Stops the sum early when get() was not called, and waits for the thread.
+  ~SourceDigest();
+  SourceDigest(const SourceDigest&) = delete;
+  SourceDigest& operator=(const SourceDigest&) = delete;
+
+  // One entry per input, in order; rethrows the CorpusError of a file that
+  // cannot be read. Call once.
+  std::vector<data::SourceFile> get();
+
+ private:
+  const std::vector<InputFile> inputs_;
+  std::atomic<bool> stop_{false};
+  std::future<std::vector<data::SourceFile>> sources_;
+};
 
 }  // namespace loom::data_tools

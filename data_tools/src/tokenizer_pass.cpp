@@ -1,4 +1,5 @@
-// Pass 1 of prepare: the tokenizer, from the corpus itself.
+// The first pass of prepare, for the tokenizers that need one before
+// tokenizing: SentencePiece's, trained on a sample of the corpus.
 #include <string_view>
 
 #include "corpus_passes.hpp"
@@ -8,24 +9,6 @@
 
 namespace loom::data_tools {
 namespace {
-
-std::unique_ptr<text::Tokenizer> count_characters(const config::PrepareConfig& prepare,
-                                                  ChunkReader& chunks, ThreadPool& pool,
-                                                  Progress& progress) {
-  text::CharVocabBuilder vocabulary;
-  map_chunks_in_order(
-      chunks, pool, progress,
-      [](const TextChunk& chunk) {
-        text::CharVocabBuilder counts;
-        counts.add(chunk.text());
-        return counts;
-      },
-      [&vocabulary](text::CharVocabBuilder counts) { vocabulary.merge(counts); });
-  text::CharVocabOptions options;
-  options.min_count = static_cast<std::uint64_t>(prepare.min_count);
-  options.max_vocab = static_cast<std::uint32_t>(prepare.max_vocab);
-  return vocabulary.build(options);
-}
 
 // The first sample_mb MiB of cleaned text, one line per entry. A prefix
 // rather than a random sample keeps the pass short on a huge corpus.
@@ -54,17 +37,15 @@ std::vector<std::string> sample_lines(const config::PrepareConfig& prepare, Chun
 }  // namespace
 
 std::unique_ptr<text::Tokenizer> build_tokenizer(const config::PrepareConfig& prepare,
-                                                 const OpenChunks& open_chunks, ThreadPool& pool,
+                                                 const OpenChunks& open_chunks,
                                                  Progress::Style progress_style,
                                                  std::uint64_t total_bytes) {
   switch (prepare.tokenizer) {
     case config::TokenizerKind::byte:
       return text::make_byte_tokenizer();
-    case config::TokenizerKind::char_level: {
-      Progress progress("counting characters", total_bytes, progress_style);
-      const std::unique_ptr<ChunkReader> chunks = open_chunks();
-      return count_characters(prepare, *chunks, pool, progress);
-    }
+    case config::TokenizerKind::char_level:
+      // Its vocabulary is counted while tokenizing, by ProvisionalCharIds.
+      throw Error("prepare: the char tokenizer is built in the tokenizing pass, not before it");
     case config::TokenizerKind::bpe:
     case config::TokenizerKind::unigram: {
       Progress progress("sampling for SentencePiece", total_bytes, progress_style);

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -31,6 +32,23 @@ SpillFile::SpillFile(std::string path) : path_(std::move(path)) {
     fail(path_, "cannot unlink scratch file", error);
   }
   buffer_.reserve(kSpillBlockBytes);
+}
+
+SpillFile::SpillFile(SpillFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      fd_(std::exchange(other.fd_, -1)),
+      buffer_(std::move(other.buffer_)),
+      written_(std::exchange(other.written_, 0)) {}
+
+SpillFile& SpillFile::operator=(SpillFile&& other) noexcept {
+  if (this != &other) {
+    discard();
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+    buffer_ = std::move(other.buffer_);
+    written_ = std::exchange(other.written_, 0);
+  }
+  return *this;
 }
 
 void SpillFile::append(const void* data, std::size_t bytes) {

@@ -26,6 +26,11 @@ class SpillFile {
   ~SpillFile() { discard(); }
   SpillFile(const SpillFile&) = delete;
   SpillFile& operator=(const SpillFile&) = delete;
+  // Moving hands the file over; assigning discards the file assigned to.
+  SpillFile(SpillFile&& other) noexcept;
+  SpillFile& operator=(SpillFile&& other) noexcept;
+
+  const std::string& path() const { return path_; }
   // Bytes appended so far, buffered ones included.
   std::uint64_t size() const { return written_ + buffer_.size(); }
 

@@ -4,12 +4,14 @@
 // the same for val) and unlinked at once, so even a killed run leaves none
 // behind. At commit() it writes NAME.h5.tmp in one pass of fixed-size
 // blocks, fsyncs it and renames it over NAME.h5: a reader sees the old
-// store or the new one, never half of one.
+// store or the new one, never half of one. Provisional ids (a vocabulary
+// known only at the end) are remapped to their final ids in that same copy.
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "store_hdf5.hpp"
 #include "store_layout.hpp"
@@ -56,12 +58,48 @@ hid_t memory_type(TokenDtype dtype) {
                                     : H5T_NATIVE_UINT32;
 }
 
-template <class T>
-void narrow(const text::TokenId* ids, std::size_t count, unsigned char* out) {
-  for (std::size_t i = 0; i < count; ++i) {
-    const T value = static_cast<T>(ids[i]);
-    std::memcpy(out + i * sizeof(T), &value, sizeof(T));
+// Calls `use` with a value of the integer type that stores `dtype`.
+template <class Use>
+void with_dtype_type(TokenDtype dtype, Use&& use) {
+  switch (dtype) {
+    case TokenDtype::u8:
+      return use(std::uint8_t{});
+    case TokenDtype::u16:
+      return use(std::uint16_t{});
+    case TokenDtype::u32:
+      return use(std::uint32_t{});
   }
+}
+
+// Copies `count` ids from `in`, stored as `from`, to `out`, stored as `to`,
+// each through final_ids when it is given: narrowing on append, widening
+// the scratch files, remapping at commit. The caller has checked that
+// every id fits `to`.
+void convert_ids(TokenDtype from, const unsigned char* in, std::size_t count,
+                 const text::TokenId* final_ids, TokenDtype to, unsigned char* out) {
+  with_dtype_type(from, [&](auto from_type) {
+    with_dtype_type(to, [&](auto to_type) {
+      using From = decltype(from_type);
+      using To = decltype(to_type);
+      auto id_at = [in](std::size_t i) {
+        From id;
+        std::memcpy(&id, in + i * sizeof(From), sizeof(From));
+        return id;
+      };
+      auto put = [out](std::size_t i, text::TokenId id) {
+        const To value = static_cast<To>(id);
+        std::memcpy(out + i * sizeof(To), &value, sizeof(To));
+      };
+      // Two loops, so the one without a table has no test per id.
+      if (final_ids == nullptr) {
+        for (std::size_t i = 0; i < count; ++i)
+          put(i, id_at(i));
+      } else {
+        for (std::size_t i = 0; i < count; ++i)
+          put(i, final_ids[id_at(i)]);
+      }
+    });
+  });
 }
 
 // fsync through a fresh descriptor: what was written through HDF5's own
@@ -76,11 +114,16 @@ void sync_path(const std::string& path, int flags, const char* what) {
   ::close(fd);
 }
 
+// Gives the values [start, start + count) of a dataset being written, in
+// memory valid until the next call.
+using BlockSource = std::function<const unsigned char*(std::uint64_t start, std::uint64_t count)>;
+
 // A contiguous, unfiltered dataset allocated at creation (so it has a file
-// offset and can be mapped), filled from `spill` one block at a time.
+// offset and can be mapped), filled from `read_block`, `per_block` values at
+// a time.
 void write_dataset(hid_t store, const std::string& name, hid_t stored_type, hid_t memory_type,
-                   std::size_t width, SpillFile& spill, std::uint64_t count,
-                   std::vector<unsigned char>& block, const std::string& file) {
+                   std::uint64_t count, std::uint64_t per_block, const BlockSource& read_block,
+                   const std::string& file) {
   const std::string what = fmt::format("cannot write {}", name);
   const hsize_t dims = count;
   Hid file_space = checked(H5Screate_simple(1, &dims, nullptr), H5Sclose, file, what);
@@ -92,17 +135,15 @@ void write_dataset(hid_t store, const std::string& name, hid_t stored_type, hid_
   Hid dataset = checked(H5Dcreate2(store, name.c_str(), stored_type, file_space.get(), H5P_DEFAULT,
                                    create.get(), H5P_DEFAULT),
                         H5Dclose, file, what);
-  const std::uint64_t per_block = store_detail::kSpillBlockBytes / width;
-  block.resize(store_detail::kSpillBlockBytes);
   for (std::uint64_t start = 0; start < count; start += per_block) {
     const hsize_t offset = start;
     const hsize_t length = std::min(per_block, count - start);
-    spill.read(start * width, block.data(), length * width);
+    const unsigned char* const values = read_block(start, length);
     check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &offset, nullptr, &length, nullptr),
           file, what);
     Hid memory_space = checked(H5Screate_simple(1, &length, nullptr), H5Sclose, file, what);
     check(H5Dwrite(dataset.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
-                   block.data()),
+                   values),
           file, what);
   }
   check(dataset.close(), file, what);
@@ -123,10 +164,12 @@ void check_target(const std::string& path, bool overwrite) {
 }  // namespace
 
 struct TokenStoreWriter::Impl {
+  // A vocab_size of 0: provisional ids, stored as narrow as they allow.
   Impl(std::string target, std::uint32_t vocab, bool replace)
       : path(std::move(target)),
         temp_path(path + ".tmp"),
         overwrite(replace),
+        provisional(vocab == 0),
         vocab_size(vocab),
         dtype(dtype_for_vocab(vocab)),
         width(dtype_bytes(dtype)),
@@ -169,22 +212,57 @@ struct TokenStoreWriter::Impl {
     split.doc_count = low;
   }
 
-  void write_hdf5(const StoreMetadata& metadata);
+  // Rewrites both splits' tokens as `wider`, for a provisional id that does
+  // not fit the current width. At most twice per writer (u8 to u16 to u32).
+  void widen_tokens(TokenDtype wider) {
+    const std::size_t wider_width = dtype_bytes(wider);
+    const std::uint64_t per_block = store_detail::kSpillBlockBytes / wider_width;
+    block.resize(store_detail::kSpillBlockBytes);
+    converted.resize(store_detail::kSpillBlockBytes);
+    for (Split split : {Split::train, Split::val}) {
+      SplitSpill& data = spill(split);
+      SpillFile widened(data.tokens.path());
+      for (std::uint64_t start = 0; start < data.token_count; start += per_block) {
+        const std::uint64_t take = std::min(per_block, data.token_count - start);
+        data.tokens.read(start * width, block.data(), take * width);
+        convert_ids(dtype, block.data(), take, nullptr, wider, converted.data());
+        widened.append(converted.data(), take * wider_width);
+      }
+      data.tokens = std::move(widened);
+    }
+    dtype = wider;
+    width = wider_width;
+  }
+
+  void write_hdf5(const StoreMetadata& metadata, const text::TokenId* final_ids);
+  void commit(StoreMetadata metadata, const text::TokenId* final_ids);
 
   std::string path;
   std::string temp_path;
   bool overwrite;
-  std::uint32_t vocab_size;
-  TokenDtype dtype;
+  bool provisional;          // ids are remapped at commit
+  std::uint32_t vocab_size;  // 0 while the ids are provisional
+  TokenDtype dtype;          // of the scratch files; the store's once the ids are final
   std::size_t width;
+  text::TokenId largest_provisional_id = 0;
   SplitSpill train;
   SplitSpill val;
-  std::vector<unsigned char> block;  // narrowed tokens on append; a copy block on commit
+  std::vector<unsigned char> block;      // narrowed tokens on append; a copy block on commit
+  std::vector<unsigned char> converted;  // a block widened or remapped
   bool committed = false;
 };
 
-void TokenStoreWriter::Impl::write_hdf5(const StoreMetadata& metadata) {
+void TokenStoreWriter::Impl::write_hdf5(const StoreMetadata& metadata,
+                                        const text::TokenId* final_ids) {
   const std::string& file = temp_path;
+  const TokenDtype stored = metadata.dtype;
+  const std::size_t stored_width = dtype_bytes(stored);
+  // Scratch tokens go straight from the copy block unless they change on the way.
+  const bool convert = final_ids != nullptr || stored != dtype;
+  const std::uint64_t per_token_block =
+      store_detail::kSpillBlockBytes / std::max(width, stored_width);
+  block.resize(store_detail::kSpillBlockBytes);
+  if (convert) converted.resize(store_detail::kSpillBlockBytes);
   store_detail::Hdf5Session session;
   Hid access = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, file, "cannot create HDF5 file");
   check(H5Pset_alignment(access.get(), 1, store_detail::kDatasetAlignment), file,
@@ -198,11 +276,22 @@ void TokenStoreWriter::Impl::write_hdf5(const StoreMetadata& metadata) {
     Hid group =
         checked(H5Gcreate2(store.get(), split_name(split), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                 H5Gclose, file, fmt::format("cannot create group /{}", split_name(split)));
-    write_dataset(store.get(), store_detail::tokens_dataset(split), file_type(dtype),
-                  memory_type(dtype), width, data.tokens, data.token_count, block, file);
+    const BlockSource tokens = [&](std::uint64_t start, std::uint64_t count) {
+      data.tokens.read(start * width, block.data(), count * width);
+      if (!convert) return block.data();
+      convert_ids(dtype, block.data(), count, final_ids, stored, converted.data());
+      return converted.data();
+    };
+    write_dataset(store.get(), store_detail::tokens_dataset(split), file_type(stored),
+                  memory_type(stored), data.token_count, per_token_block, tokens, file);
+    const BlockSource doc_starts = [&](std::uint64_t start, std::uint64_t count) {
+      data.doc_starts.read(start * sizeof(std::uint64_t), block.data(),
+                           count * sizeof(std::uint64_t));
+      return block.data();
+    };
     write_dataset(store.get(), store_detail::doc_offsets_dataset(split), H5T_STD_U64LE,
-                  H5T_NATIVE_UINT64, sizeof(std::uint64_t), data.doc_starts, data.doc_count, block,
-                  file);
+                  H5T_NATIVE_UINT64, data.doc_count,
+                  store_detail::kSpillBlockBytes / sizeof(std::uint64_t), doc_starts, file);
   }
   const hid_t root = store.get();
   write_u32_attribute(root, store_detail::kFormatVersionAttribute, metadata.format_version, file);
@@ -226,6 +315,11 @@ TokenStoreWriter::TokenStoreWriter(std::string path, std::uint32_t vocab_size, b
   impl_ = std::make_unique<Impl>(std::move(path), vocab_size, overwrite);
 }
 
+TokenStoreWriter::TokenStoreWriter(std::string path, ProvisionalIds, bool overwrite) {
+  check_target(path, overwrite);
+  impl_ = std::make_unique<Impl>(std::move(path), 0, overwrite);
+}
+
 TokenStoreWriter::~TokenStoreWriter() = default;
 
 void TokenStoreWriter::begin_document(Split split) {
@@ -239,7 +333,11 @@ void TokenStoreWriter::append(Split split, const text::TokenId* ids, std::size_t
   if (count == 0) return;
   // Check the whole call first, so a rejected call appends nothing.
   const text::TokenId largest = *std::max_element(ids, ids + count);
-  if (largest >= writer.vocab_size) {
+  if (writer.provisional) {
+    writer.largest_provisional_id = std::max(writer.largest_provisional_id, largest);
+    const TokenDtype needed = dtype_for_vocab(std::uint64_t{largest} + 1);
+    if (dtype_bytes(needed) > writer.width) writer.widen_tokens(needed);
+  } else if (largest >= writer.vocab_size) {
     const text::TokenId* bad =
         std::find_if(ids, ids + count, [&](text::TokenId id) { return id >= writer.vocab_size; });
     throw StoreError(fmt::format(
@@ -253,17 +351,8 @@ void TokenStoreWriter::append(Split split, const text::TokenId* ids, std::size_t
   writer.block.resize(store_detail::kSpillBlockBytes);
   for (std::size_t done = 0; done < count; done += per_block) {
     const std::size_t take = std::min(per_block, count - done);
-    switch (writer.dtype) {
-      case TokenDtype::u8:
-        narrow<std::uint8_t>(ids + done, take, writer.block.data());
-        break;
-      case TokenDtype::u16:
-        narrow<std::uint16_t>(ids + done, take, writer.block.data());
-        break;
-      case TokenDtype::u32:
-        narrow<std::uint32_t>(ids + done, take, writer.block.data());
-        break;
-    }
+    convert_ids(TokenDtype::u32, reinterpret_cast<const unsigned char*>(ids + done), take, nullptr,
+                writer.dtype, writer.block.data());
     data.tokens.append(writer.block.data(), take * writer.width);
   }
   data.token_count += count;
@@ -309,28 +398,61 @@ void TokenStoreWriter::move_train_tail_to_val(std::uint64_t count) {
 void TokenStoreWriter::commit(StoreMetadata metadata) {
   Impl& writer = *impl_;
   writer.require_open();
-  metadata.format_version = kStoreFormatVersion;
+  if (writer.provisional) {
+    throw StoreError(
+        fmt::format("{}: the ids are provisional; commit needs their final ids", writer.path));
+  }
   metadata.vocab_size = writer.vocab_size;
-  metadata.dtype = writer.dtype;
+  writer.commit(std::move(metadata), nullptr);
+}
+
+void TokenStoreWriter::commit(StoreMetadata metadata, const std::vector<text::TokenId>& final_ids) {
+  Impl& writer = *impl_;
+  writer.require_open();
+  if (!writer.provisional) {
+    throw StoreError(
+        fmt::format("{}: the ids are final already; commit takes no final ids", writer.path));
+  }
+  if (metadata.vocab_size == 0) {
+    throw StoreError(fmt::format("{}: vocab_size is 0; a store needs a vocabulary", writer.path));
+  }
+  const bool has_tokens = writer.train.token_count + writer.val.token_count > 0;
+  if (has_tokens && writer.largest_provisional_id >= final_ids.size()) {
+    throw StoreError(fmt::format("{}: provisional id {} has no final id (only {} are given)",
+                                 writer.path, writer.largest_provisional_id, final_ids.size()));
+  }
+  const auto past_vocab = std::find_if(final_ids.begin(), final_ids.end(),
+                                       [&](text::TokenId id) { return id >= metadata.vocab_size; });
+  if (past_vocab != final_ids.end()) {
+    throw StoreError(
+        fmt::format("{}: final id {} (of provisional id {}) is not below vocab_size {}",
+                    writer.path, *past_vocab, past_vocab - final_ids.begin(), metadata.vocab_size));
+  }
+  writer.commit(std::move(metadata), final_ids.data());
+}
+
+void TokenStoreWriter::Impl::commit(StoreMetadata metadata, const text::TokenId* final_ids) {
+  metadata.format_version = kStoreFormatVersion;
+  metadata.dtype = dtype_for_vocab(metadata.vocab_size);
   if (metadata.created.empty()) metadata.created = store_detail::utc_now_iso8601();
   // Before writing anything: a store the reader would refuse is not made.
-  store_detail::check_json_attributes(metadata, writer.path);
+  store_detail::check_json_attributes(metadata, path);
 
-  writer.write_hdf5(metadata);
+  write_hdf5(metadata, final_ids);
   // Again, for a file that appeared at `path` while the corpus streamed in.
-  check_target(writer.path, writer.overwrite);
-  sync_path(writer.temp_path, O_RDONLY, "the new store");
-  if (std::rename(writer.temp_path.c_str(), writer.path.c_str()) != 0) {
-    throw StoreError(fmt::format("{}: cannot rename {} to it ({})", writer.path, writer.temp_path,
-                                 std::strerror(errno)));
+  check_target(path, overwrite);
+  sync_path(temp_path, O_RDONLY, "the new store");
+  if (std::rename(temp_path.c_str(), path.c_str()) != 0) {
+    throw StoreError(
+        fmt::format("{}: cannot rename {} to it ({})", path, temp_path, std::strerror(errno)));
   }
-  writer.committed = true;
-  std::filesystem::path folder = std::filesystem::path(writer.path).parent_path();
+  committed = true;
+  std::filesystem::path folder = std::filesystem::path(path).parent_path();
   if (folder.empty()) folder = ".";
   sync_path(folder.string(), O_RDONLY | O_DIRECTORY, "its folder");
   for (Split split : {Split::train, Split::val}) {
-    writer.spill(split).tokens.discard();
-    writer.spill(split).doc_starts.discard();
+    spill(split).tokens.discard();
+    spill(split).doc_starts.discard();
   }
 }
 

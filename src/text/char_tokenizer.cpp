@@ -1,11 +1,13 @@
 // The char tokenizer: one id per Unicode code point of its vocabulary, the
 // rest <unk>. Encoding is the hot loop of `prepare` over gigabytes, so ids
 // are found by direct indexing for the Basic Multilingual Plane (ASCII
-// without even decoding) and by binary search only above it.
+// without even decoding, in the loop of char_units.hpp) and by binary search
+// only above it.
 #include <algorithm>
 #include <unordered_map>
 #include <utility>
 
+#include "char_units.hpp"
 #include "token_texts.hpp"
 #include "tokenizer_json.hpp"
 #include "tokenizer_kinds.hpp"
@@ -39,8 +41,6 @@ class CharTokenizer final : public Tokenizer {
       }
     }
     std::sort(supplementary_ids_.begin(), supplementary_ids_.end());
-    // Invalid UTF-8 reads as U+FFFD: its id when the vocabulary has it.
-    invalid_id_ = bmp_ids_[kReplacementCharacter];
   }
 
   std::string kind() const override { return "char"; }
@@ -51,40 +51,20 @@ class CharTokenizer final : public Tokenizer {
     const std::size_t start = out.size();
     out.resize(start + text.size());
     TokenId* const first = out.data() + start;
-    TokenId* id = first;
     const TokenId* const bmp_ids = bmp_ids_.data();
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const auto* const end = p + text.size();
     std::uint64_t invalid = 0;
-    while (p < end) {
-      if (static_cast<std::size_t>(end - p) >= kAsciiBlock && is_ascii_block(p)) {
-        for (std::size_t i = 0; i < kAsciiBlock; ++i)
-          id[i] = bmp_ids[p[i]];
-        id += kAsciiBlock;
-        p += kAsciiBlock;
-        continue;
-      }
-      if (*p < 0x80) {
-        *id++ = bmp_ids[*p++];
-        continue;
-      }
-      const Utf8Unit unit = decode_utf8(p, end);
-      p += unit.length;
-      if (!unit.valid) {
-        ++invalid;
-        *id++ = invalid_id_;
-      } else if (unit.code_point < kPlaneSize) {
-        *id++ = bmp_ids[unit.code_point];
-      } else {
-        *id++ = supplementary_id(unit.code_point);
-      }
-    }
+    // Invalid UTF-8 reads as U+FFFD: its id when the vocabulary has it.
+    TokenId* const last =
+        detail::encode_units(p, p + text.size(), first, invalid, [&](char32_t code_point) {
+          return code_point < kPlaneSize ? bmp_ids[code_point] : supplementary_id(code_point);
+        });
     if (stats != nullptr) {
-      stats->characters += id - first;
-      stats->unknown += std::count(first, id, kUnkId);
+      stats->characters += last - first;
+      stats->unknown += std::count(first, last, kUnkId);
       stats->invalid_utf8 += invalid;
     }
-    out.resize(id - out.data());
+    out.resize(last - out.data());
   }
 
   std::string decode(const TokenId* ids, std::size_t count, bool skip_special) const override {
@@ -111,7 +91,6 @@ class CharTokenizer final : public Tokenizer {
 
   std::vector<TokenId> bmp_ids_;  // by code point below U+10000; kUnkId when absent
   std::vector<std::pair<char32_t, TokenId>> supplementary_ids_;  // sorted by code point
-  TokenId invalid_id_;
   detail::TokenTexts texts_;
 };
 

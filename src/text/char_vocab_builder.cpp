@@ -37,19 +37,29 @@ void CharVocabBuilder::add(std::string_view text) {
     if (unit.code_point < bmp_counts_.size()) {
       ++bmp_counts[unit.code_point];
     } else {
-      count_supplementary(unit.code_point);
+      count_supplementary(unit.code_point, 1);
     }
   }
   characters_ += units;
 }
 
-void CharVocabBuilder::count_supplementary(char32_t code_point) {
+void CharVocabBuilder::add(char32_t code_point, std::uint64_t count) {
+  if (count == 0) return;  // a count of zero leaves no trace in distinct() or build()
+  if (code_point < bmp_counts_.size()) {
+    bmp_counts_[code_point] += count;
+  } else {
+    count_supplementary(code_point, count);
+  }
+  characters_ += count;
+}
+
+void CharVocabBuilder::count_supplementary(char32_t code_point, std::uint64_t count) {
   const auto found = std::lower_bound(supplementary_counts_.begin(), supplementary_counts_.end(),
                                       code_point, by_code_point);
   if (found != supplementary_counts_.end() && found->first == code_point) {
-    ++found->second;
+    found->second += count;
   } else {
-    supplementary_counts_.insert(found, {code_point, 1});
+    supplementary_counts_.insert(found, {code_point, count});
   }
 }
 

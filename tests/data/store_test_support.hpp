@@ -24,9 +24,11 @@ struct Document {
 
 // Every metadata field set to something recognisable, including non-ASCII
 // text and numbers past 32 bits; the tokenizer's vocab_size is the store's,
-// as the writer and reader require.
+// as the writer and reader require (a writer of final ids sets vocab_size
+// itself; one of provisional ids takes it from here).
 inline data::StoreMetadata full_metadata(std::uint32_t vocab_size) {
   data::StoreMetadata metadata;
+  metadata.vocab_size = vocab_size;
   metadata.tokenizer_json = R"({"kind":"char","vocab_size":)" + std::to_string(vocab_size) +
                             R"(,"chars":"ab\u00e9\u65e5"})";
   metadata.sources = {{"corpus/part-1.txt.gz", 5000000000ULL, 0xDEADBEEFu},

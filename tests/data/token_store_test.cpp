@@ -1,6 +1,7 @@
 // The token store written and read back: every dtype, documents, metadata,
 // writes larger than the writer's buffers, empty splits, moving the train
-// tail to val; and what the writer refuses.
+// tail to val, provisional ids remapped at commit; and what the writer
+// refuses.
 #include "loom/data/token_store.hpp"
 
 #include <cstdint>
@@ -305,6 +306,103 @@ TEST(TokenStore, CommitRefusesJsonTheReaderWouldRefuse) {
     EXPECT_EQ(error_message<StoreError>([&] { writer.commit(metadata); }), path + ": " + message);
     EXPECT_TRUE(entries_of(dir.path()).empty());
   }
+}
+
+// Provisional ids: a vocabulary known only once every token is in. The
+// remap table here reverses the ids, so a wrong or skipped remap shows.
+std::vector<text::TokenId> reversed_ids(std::uint32_t count, std::uint32_t vocab_size) {
+  std::vector<text::TokenId> final_ids(count);
+  for (std::uint32_t id = 0; id < count; ++id)
+    final_ids[id] = vocab_size - 1 - id;
+  return final_ids;
+}
+
+struct ProvisionalCase {
+  // Provisional ids run below `largest_id + 1`; the largest comes in the last
+  // call, after more than a scratch block of tokens, so the scratch files
+  // are rewritten wider with both splits already holding data.
+  text::TokenId largest_id;
+  std::uint32_t final_vocab;  // the store's dtype comes from it, not from the largest id
+  TokenDtype final_dtype;
+};
+
+class ProvisionalIdsRoundTrip : public ::testing::TestWithParam<ProvisionalCase> {};
+
+TEST_P(ProvisionalIdsRoundTrip, StoredIdsAreTheirFinalIds) {
+  const auto [largest_id, final_vocab, final_dtype] = GetParam();
+  TempDir dir;
+  const std::string path = dir.file("corpus.h5");
+  const Ids early = token_pattern((1 << 20) + 3, 200, 1);  // fits u8 at first
+  const Ids val = token_pattern(1000, 200, 2);
+  const Ids late = {7, largest_id, 0};
+  std::vector<text::TokenId> final_ids(largest_id + 1);
+  for (text::TokenId id = 0; id <= largest_id; ++id)
+    final_ids[id] = static_cast<text::TokenId>((id * 31 + 5) % final_vocab);
+  {
+    TokenStoreWriter writer(path, kProvisionalIds, false);
+    writer.append(Split::train, early.data(), early.size());
+    writer.begin_document(Split::val);
+    writer.append(Split::val, val.data(), val.size());
+    writer.begin_document(Split::train);
+    writer.append(Split::train, late.data(), late.size());
+    writer.move_train_tail_to_val(2);  // moves {largest_id, 0}
+    writer.commit(full_metadata(final_vocab), final_ids);
+  }
+  auto remapped = [&](Ids ids) {
+    for (text::TokenId& id : ids)
+      id = final_ids[id];
+    return ids;
+  };
+  Ids train = remapped(early);
+  train.push_back(final_ids[7]);
+  Ids val_tokens = remapped(val);
+  val_tokens.push_back(final_ids[largest_id]);
+  val_tokens.push_back(final_ids[0]);
+  const TokenStoreReader reader(path);
+  EXPECT_EQ(reader.metadata().vocab_size, final_vocab);
+  EXPECT_EQ(reader.metadata().dtype, final_dtype);
+  EXPECT_EQ(tokens_of(reader.split(Split::train)), train);
+  EXPECT_EQ(tokens_of(reader.split(Split::val)), val_tokens);
+  EXPECT_EQ(doc_starts_of(reader.split(Split::train)), (Offsets{0, early.size()}));
+  EXPECT_EQ(doc_starts_of(reader.split(Split::val)), (Offsets{0, val.size()}));
+}
+
+INSTANTIATE_TEST_SUITE_P(TokenStore, ProvisionalIdsRoundTrip,
+                         ::testing::Values(ProvisionalCase{199, 300,
+                                                           TokenDtype::u16},  // no widening
+                                           ProvisionalCase{300, 200, TokenDtype::u8},  // u8 to u16
+                                           ProvisionalCase{70000, 70001, TokenDtype::u32},
+                                           ProvisionalCase{70000, 1000, TokenDtype::u16}));
+
+TEST(TokenStore, ProvisionalIdsNeedTheirFinalIdsAtCommit) {
+  TempDir dir;
+  const std::string path = dir.file("corpus.h5");
+  TokenStoreWriter writer(path, kProvisionalIds, false);
+  const Ids ids = {4, 9, 3};
+  writer.append(Split::train, ids.data(), ids.size());
+  EXPECT_EQ(error_message<StoreError>([&] { writer.commit(full_metadata(10)); }),
+            path + ": the ids are provisional; commit needs their final ids");
+  EXPECT_EQ(
+      error_message<StoreError>([&] { writer.commit(full_metadata(10), reversed_ids(9, 10)); }),
+      path + ": provisional id 9 has no final id (only 9 are given)");
+  std::vector<text::TokenId> past_vocab = reversed_ids(10, 10);
+  past_vocab[6] = 10;
+  EXPECT_EQ(error_message<StoreError>([&] { writer.commit(full_metadata(10), past_vocab); }),
+            path + ": final id 10 (of provisional id 6) is not below vocab_size 10");
+  EXPECT_TRUE(entries_of(dir.path()).empty());
+  writer.commit(full_metadata(10), reversed_ids(10, 10));
+  EXPECT_EQ(tokens_of(TokenStoreReader(path).split(Split::train)), (Ids{5, 0, 6}));
+}
+
+TEST(TokenStore, FinalIdsAreRefusedWhenTheIdsAreFinalAlready) {
+  TempDir dir;
+  const std::string path = dir.file("corpus.h5");
+  TokenStoreWriter writer(path, 100, false);
+  EXPECT_EQ(error_message<StoreError>([&] {
+              writer.commit(full_metadata(100), {0, 1});
+            }),
+            path + ": the ids are final already; commit takes no final ids");
+  EXPECT_TRUE(entries_of(dir.path()).empty());
 }
 
 }  // namespace

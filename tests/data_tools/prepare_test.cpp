@@ -1,18 +1,22 @@
 // `loom prepare` end to end on corpora the tests write: documents survive
 // intact and whole in exactly one split, any thread count gives the same
-// store, and a prepare that fails leaves nothing behind.
+// store, the char tokenizer's single pass gives the ids of a sorted
+// vocabulary, and a prepare that fails leaves nothing behind.
 #include "loom/data_tools/prepare.hpp"
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
+#include "corpus_passes.hpp"
 #include "test_support.hpp"
 #include <gtest/gtest.h>
 
 #include "loom/config/loader.hpp"
 #include "loom/data/token_store.hpp"
 #include "loom/data_tools/record_reader.hpp"
+#include "loom/text/utf8.hpp"
 
 namespace loom::data_tools {
 namespace {
@@ -148,9 +152,185 @@ TEST(Prepare, AnyThreadCountWritesTheSameStore) {
   EXPECT_GT(documents[0].size(), 40u);
 }
 
+// The char tokenizer's ids computed here without it: the distinct code
+// points of the documents (invalid UTF-8 as U+FFFD), sorted, numbered from 4.
+struct ExpectedChars {
+  explicit ExpectedChars(const std::vector<std::string>& documents) {
+    for (const std::string& document : documents) {
+      for (const char32_t c : code_points(document))
+        ids.emplace(c, 0);
+    }
+    text::TokenId next = text::kNumSpecialTokens;
+    for (auto& [code_point, id] : ids)
+      id = next++;
+  }
+
+  static std::vector<char32_t> code_points(const std::string& text) {
+    std::vector<char32_t> found;
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const auto* const end = p + text.size();
+    while (p < end) {
+      const text::Utf8Unit unit = text::decode_utf8(p, end);
+      found.push_back(unit.code_point);
+      p += unit.length;
+    }
+    return found;
+  }
+
+  // Each document's ids and <eos>, split by split, with where each starts.
+  void add(const std::string& document, data::Split split) {
+    std::vector<text::TokenId>& tokens = split == data::Split::train ? train : val;
+    (split == data::Split::train ? train_starts : val_starts).push_back(tokens.size());
+    for (const char32_t c : code_points(document))
+      tokens.push_back(ids.at(c));
+    tokens.push_back(text::kEosId);
+  }
+
+  std::map<char32_t, text::TokenId> ids;
+  std::vector<text::TokenId> train, val;
+  std::vector<std::uint64_t> train_starts, val_starts;
+};
+
+// Writes `documents` between separator lines; returns the expected store
+// contents for the default split.
+ExpectedChars write_documents(const std::string& path, const std::vector<std::string>& documents) {
+  std::string corpus;
+  for (const std::string& document : documents)
+    corpus += document + "<|endoftext|>\n";
+  write_file(path, corpus);
+  ExpectedChars expected(documents);
+  const config::Config defaults = make_config({}, "unused.h5");
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    expected.add(documents[i],
+                 split_of_document(i, static_cast<std::uint64_t>(defaults.prepare.split_seed),
+                                   defaults.prepare.val_fraction));
+  }
+  return expected;
+}
+
+void expect_store_holds(const std::string& store, const ExpectedChars& expected) {
+  const data::TokenStoreReader reader(store);
+  EXPECT_EQ(reader.metadata().vocab_size, text::kNumSpecialTokens + expected.ids.size());
+  const data::SplitView train = reader.split(data::Split::train);
+  const data::SplitView val = reader.split(data::Split::val);
+  EXPECT_EQ(all_tokens(train), expected.train);
+  EXPECT_EQ(all_tokens(val), expected.val);
+  EXPECT_EQ(std::vector<std::uint64_t>(train.doc_starts, train.doc_starts + train.num_docs),
+            expected.train_starts);
+  EXPECT_EQ(std::vector<std::uint64_t>(val.doc_starts, val.doc_starts + val.num_docs),
+            expected.val_starts);
+}
+
+// About 3.7 MiB in 300 documents: characters first met in later chunks
+// (é, 日本, 🐦, invalid UTF-8 near the end, each at least twice), so
+// provisional ids are neither in code point order nor all given in the
+// first chunk.
+std::vector<std::string> documents_over_several_chunks() {
+  std::vector<std::string> documents;
+  for (int i = 0; i < 300; ++i) {
+    std::string document;
+    for (int line = 0; line < 200; ++line) {
+      document +=
+          fmt::format("Doc {} line {}: the quick brown fox jumps over the lazy dog.\n", i, line);
+    }
+    if (i == 90 || i == 91) document += "Élodie a mangé.\n";
+    if (i == 150 || i == 152) document += "日本 🐦\n";
+    if (i == 280 || i == 281) document += "bad \xff byte, then a real \xef\xbf\xbd\n";
+    documents.push_back(document);
+  }
+  return documents;
+}
+
+TEST(Prepare, CharSinglePassGivesTheIdsOfTheSortedVocabulary) {
+  TempDir dir;
+  const ExpectedChars expected =
+      write_documents(dir.file("c.txt"), documents_over_several_chunks());
+  ASSERT_GT(std::filesystem::file_size(dir.file("c.txt")), 3 * kChunkBytes);
+  ASSERT_FALSE(expected.val.empty());
+  for (int threads : {1, 2}) {
+    const std::string store = dir.file(fmt::format("c{}.h5", threads));
+    const PrepareReport report =
+        run(make_config({dir.file("c.txt")}, store, {fmt::format("prepare.threads={}", threads)}));
+    expect_store_holds(store, expected);
+    EXPECT_EQ(report.unknown_tokens, 0u);
+    EXPECT_EQ(report.invalid_utf8, 2u);
+    EXPECT_EQ(report.train.tokens, expected.train.size());
+    EXPECT_EQ(report.val.tokens, expected.val.size());
+    const data::StoreMetadata meta = data::TokenStoreReader(store).metadata();
+    EXPECT_EQ(meta.dtype, data::TokenDtype::u8);
+    const nlohmann::json chars = nlohmann::json::parse(meta.tokenizer_json)["chars"];
+    ASSERT_EQ(chars.size(), expected.ids.size());
+    EXPECT_EQ(chars.front(), "\n");
+    EXPECT_EQ(chars.back(), "🐦");
+  }
+}
+
+// More than 252 characters, first met after a few MiB: the scratch files
+// are rewritten wider mid-pass, and the store is uint16.
+TEST(Prepare, CharSinglePassWidensWhenManyCharactersComeLate) {
+  TempDir dir;
+  std::vector<std::string> documents = documents_over_several_chunks();
+  std::string many;
+  for (char32_t c = 0x4E00; c < 0x4E00 + 300; ++c)
+    text::append_utf8(c, many);
+  documents.push_back(many + "\n");
+  const ExpectedChars expected = write_documents(dir.file("w.txt"), documents);
+  ASSERT_GT(expected.ids.size() + text::kNumSpecialTokens, 256u);
+  const std::string store = dir.file("w.h5");
+  run(make_config({dir.file("w.txt")}, store, {"prepare.threads=2"}));
+  expect_store_holds(store, expected);
+  EXPECT_EQ(data::TokenStoreReader(store).metadata().dtype, data::TokenDtype::u16);
+
+  // Capped to 100 ids the store narrows back to uint8: the 300 characters
+  // seen once are the rarest, so the cap keeps every other character and
+  // the lowest of the 300 (ties go to the lower code point); the rest are
+  // <unk>. Ids follow code point order, so the kept ones come after the
+  // other characters below U+4E00.
+  const std::string capped = dir.file("capped.h5");
+  const PrepareReport report =
+      run(make_config({dir.file("w.txt")}, capped, {"prepare.max_vocab=100"}));
+  const std::size_t others = expected.ids.size() - 300;
+  const std::size_t kept_rare = 96 - others;
+  const auto others_below = static_cast<text::TokenId>(
+      std::distance(expected.ids.begin(), expected.ids.find(char32_t{0x4E00})));
+  EXPECT_EQ(report.vocab_size, 100u);
+  EXPECT_EQ(report.unknown_tokens, 300u - kept_rare);
+  const data::TokenStoreReader reader(capped);
+  EXPECT_EQ(reader.metadata().dtype, data::TokenDtype::u8);
+  // The last document (train or val) ends with the 300 characters, a
+  // newline and <eos>.
+  const data::SplitView last_split =
+      reader.split(expected.val_starts.back() > expected.train_starts.back() ? data::Split::val
+                                                                             : data::Split::train);
+  const std::vector<text::TokenId> tokens = all_tokens(last_split);
+  ASSERT_GE(tokens.size(), 302u);
+  std::vector<text::TokenId> tail(tokens.end() - 302, tokens.end() - 2);
+  std::vector<text::TokenId> expected_tail(300, text::kUnkId);
+  for (std::size_t i = 0; i < kept_rare; ++i)
+    expected_tail[i] = text::kNumSpecialTokens + others_below + static_cast<text::TokenId>(i);
+  EXPECT_EQ(tail, expected_tail);
+}
+
+TEST(Prepare, CharSinglePassRefusesACorpusCleanedToNothing) {
+  TempDir dir;
+  write_file(dir.file("short.txt"), "hi\nok\n");
+  const std::string store = dir.file("short.h5");
+  try {
+    run(make_config({dir.file("short.txt")}, store, {"prepare.min_chars=5"}));
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "prepare: no text left in " + dir.file("short.txt") +
+                                         " after cleaning; nothing to write");
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    names.push_back(entry.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"short.txt"});
+}
+
 TEST(Prepare, AFailureWhileTokenizingIsReportedNotCrashed) {
   TempDir dir;
-  // Several MiB of good JSONL, then a bad line: pass 2 fails with chunks
+  // Several MiB of good JSONL, then a bad line: tokenizing fails with chunks
   // still queued on four threads.
   std::string text;
   for (int i = 0; i < 60000; ++i)

@@ -1,8 +1,10 @@
 // The char tokenizer and its vocabulary builder: exact vocabularies from
 // min_count and max_vocab, ids in code point order, <unk> and invalid UTF-8
 // with exact counts, round trips, and encodings independent of where the
-// text is cut.
+// text is cut; provisional ids (prepare's single pass) remapped to exactly
+// the ids the built tokenizer gives.
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -199,6 +201,133 @@ TEST(CharTokenizer, PiecesShowEachCharacterAndTheSpecialsByName) {
   EXPECT_EQ(tokenizer->piece(4), "\n");
   EXPECT_EQ(tokenizer->piece(5), "a");
   EXPECT_EQ(tokenizer->piece(6), "\u00e9");
+}
+
+TEST(CharVocabBuilder, CountsAddedByCodePointEqualCountingText) {
+  CharVocabBuilder by_code_point;
+  by_code_point.add(U'b', 3);
+  by_code_point.add(U'\U0001F426', 2);
+  by_code_point.add(U'a', 1);
+  by_code_point.add(U'\U0001F426', 1);
+  by_code_point.add(U'z', 0);  // never seen: no trace
+  EXPECT_EQ(by_code_point.characters(), 7u);
+  EXPECT_EQ(by_code_point.distinct(), 3u);
+  const CharVocabOptions options{2, 0};
+  EXPECT_EQ(vocabulary(*by_code_point.build(options)), (Pieces{"b", "🐦"}));
+  EXPECT_EQ(vocabulary(*by_code_point.build({})), (Pieces{"a", "b", "🐦"}));
+}
+
+// How often each provisional id occurs in `ids`.
+std::vector<std::uint64_t> counts_of(const Ids& ids) {
+  std::vector<std::uint64_t> counts;
+  for (const TokenId id : ids) {
+    if (id >= counts.size()) counts.resize(id + 1);
+    ++counts[id];
+  }
+  return counts;
+}
+
+Ids remapped(Ids ids, const std::vector<TokenId>& final_ids) {
+  for (TokenId& id : ids)
+    id = final_ids.at(id);
+  return ids;
+}
+
+TEST(ProvisionalCharIds, IdsFollowFirstAppearanceAfterTheSpecials) {
+  ProvisionalCharIds provisional;
+  Ids ids;
+  EncodeStats stats;
+  provisional.encode(
+      "ba\xff\xc3\xa9"
+      "b",
+      ids, &stats);
+  provisional.encode("\xef\xbf\xbd\U0001F426a", ids, &stats);  // a real U+FFFD
+  EXPECT_EQ(ids, (Ids{4, 5, 6, 7, 4, 6, 8, 5}));
+  EXPECT_EQ(provisional.id_bound(), 9u);
+  EXPECT_EQ(stats.characters, 8u);
+  EXPECT_EQ(stats.invalid_utf8, 1u);
+  EXPECT_EQ(stats.unknown, 0u);
+}
+
+// `text` mixes ASCII, two- three- and four-byte characters and invalid
+// UTF-8, in an order unlike code point order, so the remap is no identity.
+const std::string kMixedText =
+    "zebra \xe6\x97\xa5\xe6\x97\xa5 caf\xc3\xa9 \xf0\x9f\x90\xa6 bad\xff "
+    "byte\nzz\xc3\xa9\xe2\x82\xac!\n";
+
+class RemappedProvisionalIds : public ::testing::TestWithParam<CharVocabOptions> {};
+
+TEST_P(RemappedProvisionalIds, EqualTheBuiltTokenizersIds) {
+  const CharVocabOptions options = GetParam();
+  ProvisionalCharIds provisional;
+  Ids ids;
+  provisional.encode(kMixedText, ids);
+  const ProvisionalCharIds::Vocabulary vocabulary = provisional.finish(counts_of(ids), options);
+
+  const std::unique_ptr<Tokenizer> built = built_on(kMixedText, options);
+  EXPECT_EQ(vocabulary.tokenizer->to_json(), built->to_json());
+  Ids expected;
+  EncodeStats stats;
+  built->encode(kMixedText, expected, &stats);
+  EXPECT_EQ(remapped(ids, vocabulary.final_ids), expected);
+  EXPECT_EQ(vocabulary.unknown, stats.unknown);
+  EXPECT_EQ(std::vector<TokenId>(vocabulary.final_ids.begin(), vocabulary.final_ids.begin() + 4),
+            (std::vector<TokenId>{0, 1, 2, 3}));
+}
+
+INSTANTIATE_TEST_SUITE_P(CharVocabOptions, RemappedProvisionalIds,
+                         ::testing::Values(CharVocabOptions{1, 0}, CharVocabOptions{2, 0},
+                                           CharVocabOptions{1, 9}));
+
+TEST(ProvisionalCharIds, FinalIdsAreInCodePointOrderWithLeftOutCharactersUnknown) {
+  ProvisionalCharIds provisional;
+  Ids ids;
+  provisional.encode(
+      "cab\xc3\xa9"
+      "c\xff"
+      "cb",
+      ids);  // first seen: c a b é U+FFFD
+  const ProvisionalCharIds::Vocabulary vocabulary = provisional.finish(counts_of(ids), {2, 0});
+  // Kept (twice or more): b c; a, é and U+FFFD become <unk>.
+  EXPECT_EQ(vocabulary.final_ids, (std::vector<TokenId>{0, 1, 2, 3, 5, 1, 4, 1, 1}));
+  EXPECT_EQ(vocabulary.unknown, 3u);
+  EXPECT_EQ(vocabulary.tokenizer->vocab_size(), 6u);
+}
+
+TEST(ProvisionalCharIds, ThreadsMeetingTheSameCharactersShareTheirIds) {
+  // Each thread meets the same characters in its own order, many times, so
+  // first meetings race; every character must still get one id.
+  std::string forward;
+  std::string backward;
+  for (char32_t c = 0x20; c < 0x3000; c += 7)
+    append_utf8(c, forward);
+  for (char32_t c = 0x3000 - 5; c > 0x20; c -= 7)
+    append_utf8(c, backward);
+  ProvisionalCharIds provisional;
+  Ids first;
+  Ids second;
+  std::thread other([&] {
+    for (int i = 0; i < 20; ++i)
+      provisional.encode(backward, second);
+  });
+  for (int i = 0; i < 20; ++i)
+    provisional.encode(forward, first);
+  other.join();
+
+  Ids all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  const ProvisionalCharIds::Vocabulary vocabulary = provisional.finish(counts_of(all), {});
+  const std::unique_ptr<Tokenizer> built = built_on(forward + backward);
+  Ids expected_first;
+  Ids expected_second;
+  for (int i = 0; i < 20; ++i) {
+    built->encode(forward, expected_first);
+    built->encode(backward, expected_second);
+  }
+  EXPECT_EQ(remapped(first, vocabulary.final_ids), expected_first);
+  EXPECT_EQ(remapped(second, vocabulary.final_ids), expected_second);
+  EXPECT_EQ(vocabulary.tokenizer->vocab_size(), built->vocab_size());
+  EXPECT_EQ(vocabulary.final_ids.size(), built->vocab_size());  // one provisional id each
 }
 
 }  // namespace

@@ -57,6 +57,10 @@ class StoreError : public Error {
   using Error::Error;
 };
 
+// Picks TokenStoreWriter's constructor for ids that are not final yet.
+struct ProvisionalIds {};
+inline constexpr ProvisionalIds kProvisionalIds{};
+
 class TokenStoreWriter {
  public:
   // Throws StoreError if `path` exists and `overwrite` is false, or if its
@@ -65,6 +69,12 @@ class TokenStoreWriter {
   // taken in the folder by files that are unlinked as soon as they are
   // created, so the kernel frees it however the process ends.
   TokenStoreWriter(std::string path, std::uint32_t vocab_size, bool overwrite);
+  // For a vocabulary that is known only once every token is in (the char
+  // tokenizer's single pass in `prepare`): the ids appended are provisional,
+  // of any value, kept as narrow as the largest one so far allows (the
+  // scratch files are rewritten wider when a larger one comes), and
+  // commit(metadata, final_ids) maps each to its final id.
+  TokenStoreWriter(std::string path, ProvisionalIds, bool overwrite);
   // Without commit(): removes every temporary file it made.
   ~TokenStoreWriter();
   TokenStoreWriter(const TokenStoreWriter&) = delete;
@@ -75,8 +85,8 @@ class TokenStoreWriter {
   // token leaves no trace.
   void begin_document(Split split);
   // Ids must be < vocab_size (checked; StoreError otherwise, and nothing of
-  // the call is appended). Appending to a split with no document begun
-  // starts one.
+  // the call is appended), unless they are provisional. Appending to a split
+  // with no document begun starts one.
   void append(Split split, const text::TokenId* ids, std::size_t count);
 
   std::uint64_t tokens(Split split) const;
@@ -98,7 +108,14 @@ class TokenStoreWriter {
   // or tokenizer_json is not an object with a string "kind" and an integer
   // "vocab_size" equal to the writer's: the reader would refuse the store.
   // Source names that are not UTF-8 are stored with U+FFFD for bad bytes.
+  // StoreError for a writer of provisional ids.
   void commit(StoreMetadata metadata);
+  // The same for a writer of provisional ids: each stored id `i` is written
+  // as final_ids[i], and the store's vocab_size (and so its dtype) is
+  // metadata.vocab_size. Throws StoreError before writing anything when a
+  // stored id has no entry in final_ids, a final id is not below
+  // metadata.vocab_size, or the writer's ids are final already.
+  void commit(StoreMetadata metadata, const std::vector<text::TokenId>& final_ids);
 
  private:
   struct Impl;

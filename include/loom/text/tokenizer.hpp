@@ -95,6 +95,8 @@ struct CharVocabOptions {
 class CharVocabBuilder {
  public:
   void add(std::string_view text);
+  // `count` more of one code point (a Unicode scalar value), counted elsewhere.
+  void add(char32_t code_point, std::uint64_t count);
   void merge(const CharVocabBuilder& other);  // for counting on several threads
   std::uint64_t characters() const;
   std::uint64_t distinct() const;
@@ -105,7 +107,7 @@ class CharVocabBuilder {
   std::unique_ptr<Tokenizer> build(const CharVocabOptions& options) const;
 
  private:
-  void count_supplementary(char32_t code_point);
+  void count_supplementary(char32_t code_point, std::uint64_t count);
 
   // Counts by code point: a flat table for the Basic Multilingual Plane,
   // where nearly all text lives, so counting costs one increment; a sorted
@@ -113,6 +115,49 @@ class CharVocabBuilder {
   std::vector<std::uint64_t> bmp_counts_ = std::vector<std::uint64_t>(0x10000, 0);
   std::vector<std::pair<char32_t, std::uint64_t>> supplementary_counts_;
   std::uint64_t characters_ = 0;
+};
+
+// --- char in one pass: provisional ids, made final at the end -------------
+
+// Encodes text for a char tokenizer whose vocabulary is not known yet, so
+// that `prepare` reads a corpus once: each code point gets a provisional id
+// the first time any thread meets it (kNumSpecialTokens, then up, in order of
+// first appearance; ids below stay the specials'). With the whole corpus
+// encoded and each provisional id's count, finish() builds the tokenizer that
+// CharVocabBuilder would build from the same text and maps every provisional
+// id to the id that tokenizer gives the character, so the remapped ids are
+// exactly what encoding with it would have given. Memory: one id for each
+// possible code point (4.5 MB), however large the corpus.
+class ProvisionalCharIds {
+ public:
+  ProvisionalCharIds();
+  ~ProvisionalCharIds();
+  ProvisionalCharIds(const ProvisionalCharIds&) = delete;
+  ProvisionalCharIds& operator=(const ProvisionalCharIds&) = delete;
+
+  // Like Tokenizer::encode, and safe to call from several threads at once;
+  // stats gets characters and invalid_utf8, not unknown: which characters
+  // become <unk> is known only at finish().
+  void encode(std::string_view text, std::vector<TokenId>& out, EncodeStats* stats = nullptr);
+  // Every provisional id given so far is below this: kNumSpecialTokens plus
+  // the characters met.
+  TokenId id_bound() const;
+
+  struct Vocabulary {
+    std::unique_ptr<Tokenizer> tokenizer;
+    std::vector<TokenId> final_ids;  // by provisional id; the specials map to themselves
+    std::uint64_t unknown = 0;       // occurrences of the characters left out, now <unk>
+  };
+  // `counts[id]`: how often encode() gave provisional id `id` (missing
+  // entries count 0). Call once every encode() has returned.
+  Vocabulary finish(const std::vector<std::uint64_t>& counts,
+                    const CharVocabOptions& options) const;
+
+ private:
+  TokenId assign(char32_t code_point);
+
+  struct Table;
+  std::unique_ptr<Table> table_;
 };
 
 // --- bpe / unigram through SentencePiece ------------------------------------

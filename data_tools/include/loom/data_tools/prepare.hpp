@@ -2,10 +2,13 @@
 // store, streaming in fixed-size chunks so memory does not grow with the
 // corpus, tokenizing on several threads with output identical to one.
 //
-// Two passes over the input: the first builds the tokenizer (counts
-// characters for `char`, takes a bounded sample to train `bpe`/`unigram`,
-// nothing for `byte`); the second tokenizes and writes. Documents go to train
-// or val by a seeded hash of their index, so no document is in both splits.
+// `char` reads the input once: characters get provisional ids as they are
+// first met and are counted, and once the corpus is read the vocabulary
+// (ids in code point order) is built from the counts and the store written
+// with the final ids. `bpe`/`unigram` first train on a bounded sample, then
+// tokenize and write in a second pass; `byte` needs no vocabulary pass.
+// Documents go to train or val by a seeded hash of their index, so no
+// document is in both splits.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +40,10 @@ struct PrepareReport {
   FilterCounts filters;
   std::string split_note;  // set when the split had to cut a document
   int threads = 1;
-  double vocab_seconds = 0;     // first pass
-  double tokenize_seconds = 0;  // second pass, writing included
+  // Building the vocabulary: the sampling pass and training for bpe/unigram;
+  // for char, choosing it from the counts after the single pass.
+  double vocab_seconds = 0;
+  double tokenize_seconds = 0;  // the tokenizing pass, writing scratch files included
   double total_seconds = 0;
 
   nlohmann::json to_json() const;
