@@ -106,7 +106,6 @@ ExitCode run_serve(const ServeArgs& args) {
   const InferencePrecision precision =
       inference_precision(args.precision, trained.info.config, torch::kCPU);
   served.autocast_dtype = precision.autocast;
-  log::info("generating in {}", precision.description);
   served.about = {{"name", trained.info.config.run.name},
                   {"checkpoint", checkpoint.string()},
                   {"step", trained.info.state.step}};
@@ -124,6 +123,7 @@ ExitCode run_serve(const ServeArgs& args) {
   // Scripts (and the tests) read the address from this line.
   std::printf("serving %s (step %lld) at http://%s:%d/\n", checkpoint.string().c_str(),
               static_cast<long long>(trained.info.state.step), shown_host.c_str(), port);
+  std::printf("generating in %s\n", precision.description.c_str());
   std::fflush(stdout);
   {
     StopOnSignal stop_on_signal(server);
