@@ -47,6 +47,16 @@ CoreFacts facts(std::string loaded, CoreEnvironment env = {},
   return f;
 }
 
+// The environment of the process Loom executed with `core` in place of
+// OpenBLAS's generic Prescott.
+CoreEnvironment loom_chose(const std::string& core) {
+  CoreEnvironment env;
+  env.coretype = core;
+  env.chosen_by_loom = core;
+  env.detected = "Prescott";
+  return env;
+}
+
 // A product check that must not run.
 bool no_check() {
   ADD_FAILURE() << "the product check ran where no core of Loom's was loaded";
@@ -163,19 +173,15 @@ TEST(OpenBlasDecision, TheUsersCoreTypeAlwaysWins) {
             "choose)");
 
   // Loom's markers for another core than OPENBLAS_CORETYPE: the user set it since.
+  env = loom_chose("Cooperlake");
   env.coretype = "Haswell";
-  env.chosen_by_loom = "Cooperlake";
-  env.detected = "Prescott";
   const CoreDecision changed = hardware::decide_openblas_core(facts("Haswell", env), no_check);
   EXPECT_FALSE(changed.execute_again);
   EXPECT_EQ(changed.source, CoreSource::user);
 }
 
 TEST(OpenBlasDecision, LoomsChoiceIsKeptOnlyAfterItsProductChecks) {
-  CoreEnvironment env;
-  env.coretype = "Cooperlake";
-  env.chosen_by_loom = "Cooperlake";
-  env.detected = "Prescott";
+  const CoreEnvironment env = loom_chose("Cooperlake");
   int checks = 0;
   const CoreDecision good = hardware::decide_openblas_core(facts("Cooperlake", env), [&] {
     ++checks;
@@ -201,11 +207,8 @@ TEST(OpenBlasDecision, LoomsChoiceIsKeptOnlyAfterItsProductChecks) {
 }
 
 TEST(OpenBlasDecision, ACoreThisOpenBlasDoesNotKnowIsRejectedWithoutACheck) {
-  CoreEnvironment env;
-  env.coretype = "SapphireRapids";
-  env.chosen_by_loom = "SapphireRapids";
-  env.detected = "Prescott";
-  const CoreDecision d = hardware::decide_openblas_core(facts("Prescott", env), no_check);
+  const CoreDecision d =
+      hardware::decide_openblas_core(facts("Prescott", loom_chose("SapphireRapids")), no_check);
   ASSERT_TRUE(d.execute_again);
   EXPECT_EQ(d.coretype, std::nullopt);
   EXPECT_EQ(d.next.rejected,
