@@ -14,6 +14,7 @@
 #include "tiny_run.hpp"
 #include <gtest/gtest.h>
 
+#include "loom/hardware/openblas_core.hpp"
 #include "loom/run_dir/metrics_log.hpp"
 
 namespace loom::test {
@@ -91,16 +92,25 @@ TEST(MachineCli, DoctorReportsTheCpuAndTheKernelsOpenBlasSaysItLoaded) {
   EXPECT_EQ(kernels.rfind(cores.back() + " (", 0), 0u) << kernels << "\n" << result.err;
   EXPECT_NE(doctor_row(result.out, "check").find("match a float64 reference"), std::string::npos)
       << result.out;
-  // Either OpenBLAS's pick was already the best this CPU runs (one process
-  // image), or Loom executed itself once with its own, checked (two).
+  // Either OpenBLAS's pick was already as good as the best this CPU runs
+  // (one process image; "Zen" ranks with "Haswell"), or Loom executed itself
+  // with its own choice, checked (two images, more when a first choice was
+  // not known to this OpenBLAS), or every choice failed and OpenBLAS's pick
+  // stayed with a warning.
+  const hardware::CoreTier loaded = hardware::openblas_core_tier(cores.back());
+  const hardware::CoreTier best = hardware::openblas_core_tier(doctor_row(result.out, "best here"));
   if (kernels.find("OpenBLAS's own pick") != std::string::npos) {
-    EXPECT_EQ(cores.size(), 1u) << result.err;
-    EXPECT_EQ(cores.back(), doctor_row(result.out, "best here")) << result.out;
+    if (cores.size() == 1) {
+      EXPECT_GE(loaded, best) << result.out;
+    } else {
+      EXPECT_NE(result.err.find("BLAS: kept OpenBLAS's own"), std::string::npos) << result.err;
+    }
   } else {
     EXPECT_NE(kernels.find("chosen by Loom over OpenBLAS's generic pick, checked"),
               std::string::npos)
         << kernels;
-    EXPECT_EQ(cores.size(), 2u) << result.err;
+    EXPECT_GE(cores.size(), 2u) << result.err;
+    EXPECT_LT(hardware::openblas_core_tier(cores.front()), loaded) << result.err;
   }
 }
 
