@@ -47,13 +47,14 @@ std::string blas_section(const hardware::CpuFeatures& cpu) {
     return text;
   }
   text += row("library", blas.config);
+  const bool product_matches = hardware::openblas_product_matches_reference();
   const hardware::CoreDecision decision = hardware::decide_openblas_core(
-      hardware::core_facts(blas, cpu), hardware::openblas_product_matches_reference);
+      hardware::core_facts(blas, cpu), [product_matches] { return product_matches; });
   text += row("kernels",
               fmt::format("{} ({})", blas.core, hardware::core_source_name(decision.source)));
   const std::vector<std::string> cores = hardware::openblas_cores_for(cpu);
   if (!cores.empty()) text += row("best here", cores.front());
-  text += row("check", hardware::openblas_product_matches_reference()
+  text += row("check", product_matches
                            ? "products at 13x11x17 and 192x160x288 match a float64 reference"
                            : "WRONG: a product differs from its float64 reference; set "
                              "OPENBLAS_CORETYPE to another core");

@@ -21,9 +21,8 @@ InferencePrecision inference_precision(const std::string& word, const config::Co
   const config::Precision requested =
       word.empty() ? run_config.train.precision : *config::parse_enum<config::Precision>(word);
   train::PrecisionChoice choice = train::choose_precision(requested, device);
-  if (!word.empty() && requested != config::Precision::automatic) choice.reason = "--precision";
-  if (word.empty() && requested != config::Precision::automatic) {
-    choice.reason = "the run's train.precision";
+  if (requested != config::Precision::automatic) {
+    choice.reason = word.empty() ? "the run's train.precision" : "--precision";
   }
   if (choice.precision == config::Precision::fp16 && !device.is_cuda()) {
     throw UsageError(word.empty()

@@ -16,6 +16,7 @@
 #include "store_hdf5.hpp"
 #include "store_layout.hpp"
 #include "store_spill_file.hpp"
+#include "store_token_ids.hpp"
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ namespace {
 
 using store_detail::check;
 using store_detail::checked;
+using store_detail::convert_ids;
 using store_detail::Hid;
 using store_detail::SpillFile;
 using store_detail::write_string_attribute;
@@ -56,50 +58,6 @@ hid_t memory_type(TokenDtype dtype) {
   return dtype == TokenDtype::u8    ? H5T_NATIVE_UINT8
          : dtype == TokenDtype::u16 ? H5T_NATIVE_UINT16
                                     : H5T_NATIVE_UINT32;
-}
-
-// Calls `use` with a value of the integer type that stores `dtype`.
-template <class Use>
-void with_dtype_type(TokenDtype dtype, Use&& use) {
-  switch (dtype) {
-    case TokenDtype::u8:
-      return use(std::uint8_t{});
-    case TokenDtype::u16:
-      return use(std::uint16_t{});
-    case TokenDtype::u32:
-      return use(std::uint32_t{});
-  }
-}
-
-// Copies `count` ids from `in`, stored as `from`, to `out`, stored as `to`,
-// each through final_ids when it is given: narrowing on append, widening
-// the scratch files, remapping at commit. The caller has checked that
-// every id fits `to`.
-void convert_ids(TokenDtype from, const unsigned char* in, std::size_t count,
-                 const text::TokenId* final_ids, TokenDtype to, unsigned char* out) {
-  with_dtype_type(from, [&](auto from_type) {
-    with_dtype_type(to, [&](auto to_type) {
-      using From = decltype(from_type);
-      using To = decltype(to_type);
-      auto id_at = [in](std::size_t i) {
-        From id;
-        std::memcpy(&id, in + i * sizeof(From), sizeof(From));
-        return id;
-      };
-      auto put = [out](std::size_t i, text::TokenId id) {
-        const To value = static_cast<To>(id);
-        std::memcpy(out + i * sizeof(To), &value, sizeof(To));
-      };
-      // Two loops, so the one without a table has no test per id.
-      if (final_ids == nullptr) {
-        for (std::size_t i = 0; i < count; ++i)
-          put(i, id_at(i));
-      } else {
-        for (std::size_t i = 0; i < count; ++i)
-          put(i, final_ids[id_at(i)]);
-      }
-    });
-  });
 }
 
 // fsync through a fresh descriptor: what was written through HDF5's own
@@ -215,23 +173,11 @@ struct TokenStoreWriter::Impl {
   // Rewrites both splits' tokens as `wider`, for a provisional id that does
   // not fit the current width. At most twice per writer (u8 to u16 to u32).
   void widen_tokens(TokenDtype wider) {
-    const std::size_t wider_width = dtype_bytes(wider);
-    const std::uint64_t per_block = store_detail::kSpillBlockBytes / wider_width;
-    block.resize(store_detail::kSpillBlockBytes);
-    converted.resize(store_detail::kSpillBlockBytes);
-    for (Split split : {Split::train, Split::val}) {
-      SplitSpill& data = spill(split);
-      SpillFile widened(data.tokens.path());
-      for (std::uint64_t start = 0; start < data.token_count; start += per_block) {
-        const std::uint64_t take = std::min(per_block, data.token_count - start);
-        data.tokens.read(start * width, block.data(), take * width);
-        convert_ids(dtype, block.data(), take, nullptr, wider, converted.data());
-        widened.append(converted.data(), take * wider_width);
-      }
-      data.tokens = std::move(widened);
-    }
+    for (Split split : {Split::train, Split::val})
+      store_detail::widen_ids(spill(split).tokens, spill(split).token_count, dtype, wider, block,
+                              converted);
     dtype = wider;
-    width = wider_width;
+    width = dtype_bytes(wider);
   }
 
   void write_hdf5(const StoreMetadata& metadata, const text::TokenId* final_ids);
