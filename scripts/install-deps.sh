@@ -33,6 +33,8 @@ packages=(
   ca-certificates curl
   # a single-node SLURM for the cluster tests
   slurmctld slurmd slurm-client munge
+  # several hosts for the multihost tests: sshd in network namespaces
+  openssh-server iproute2
   # linting the shell scripts (a test)
   shellcheck
   # the playground's test in a real headless browser
