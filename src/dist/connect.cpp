@@ -2,6 +2,8 @@
 // tell a user which key to change.
 #include "loom/dist/connect.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
@@ -26,7 +28,8 @@ std::string name_of(DistBackend backend) {
 }
 
 // The backend for CPU tensors: the one asked for, or auto's pick.
-std::unique_ptr<Communicator> join_over_cpu(const LaunchEnv& launch, DistBackend backend) {
+std::unique_ptr<Communicator> join_over_cpu(const LaunchEnv& launch, DistBackend backend,
+                                            const std::string& interface) {
   const bool under_mpirun = launch.launcher == Launcher::openmpi;
   if (backend == DistBackend::mpi && !under_mpirun) {
     throw UsageError(fmt::format(
@@ -37,7 +40,8 @@ std::unique_ptr<Communicator> join_over_cpu(const LaunchEnv& launch, DistBackend
   const bool use_mpi =
       backend == DistBackend::mpi || (backend != DistBackend::gloo && under_mpirun);
   if (use_mpi) return make_mpi_communicator();
-  return make_gloo_communicator(store_address_from_environment(), launch.rank, launch.world_size);
+  return make_gloo_communicator(store_address_from_environment(), launch.rank, launch.world_size,
+                                interface);
 }
 
 // run.device: cuda where LibTorch sees no CUDA device.
@@ -111,7 +115,16 @@ torch::Device device_for_rank(config::Device requested, int local_rank) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % devices));
 }
 
-Connection connect(const LaunchEnv& launch, DistBackend backend, config::Device requested_device) {
+// MASTER_ADDR, where the ranks were started from it: rank 0's address that
+// every rank already reached, the first the peer watch offers.
+std::string master_address() {
+  const char* address = std::getenv("MASTER_ADDR");
+  return address != nullptr ? address : "";
+}
+
+Connection connect(const LaunchEnv& launch, const config::DistConfig& dist,
+                   config::Device requested_device) {
+  const DistBackend backend = dist.backend;
   Connection connection;
   if (launch.world_size == 1) {
     connection.communicator = make_solo_communicator();
@@ -124,9 +137,14 @@ Connection connect(const LaunchEnv& launch, DistBackend backend, config::Device 
   check_device_exists(requested_device);
   const bool on_cuda = computes_on_cuda(requested_device);
   check_backend_carries(backend, on_cuda);
-  std::unique_ptr<Communicator> host = join_over_cpu(launch, backend);
+  std::unique_ptr<Communicator> host = join_over_cpu(launch, backend, dist.interface);
   log::set_rank(host->rank(), host->size());
   check_ranks_agree_on_device(*host, on_cuda);
+  PeerWatchOptions watch;
+  watch.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(dist.timeout * 1000));
+  watch.interface = dist.interface;
+  if (launch.launcher != Launcher::openmpi) watch.preferred_address = master_address();
+  connection.peer_watch = watch_peers(*host, watch, exit_on_lost_peer(host->rank()));
   int local_rank = launch.local_rank;
   connection.local_world_size = launch.local_world_size;
   if (!launch.local_rank_known) {

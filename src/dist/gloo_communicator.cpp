@@ -37,7 +37,8 @@ class WorkOperation final : public PendingOperation {
 
 class GlooCommunicator final : public Communicator {
  public:
-  GlooCommunicator(const StoreAddress& address, int rank, int size) : rank_(rank), size_(size) {
+  GlooCommunicator(const StoreAddress& address, int rank, int size, std::string interface)
+      : rank_(rank), size_(size) {
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<std::uint16_t>(address.port);
     store_options.isServer = rank == 0;
@@ -45,10 +46,13 @@ class GlooCommunicator final : public Communicator {
     store_options.timeout = std::chrono::seconds(address.timeout_seconds);
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = std::chrono::seconds(address.timeout_seconds);
-    const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+    if (interface.empty()) {
+      const char* from_environment = std::getenv("GLOO_SOCKET_IFNAME");
+      if (from_environment != nullptr) interface = from_environment;
+    }
     try {
       store_ = c10::make_intrusive<c10d::TCPStore>(address.host, store_options);
-      options->devices.push_back(interface != nullptr && *interface != '\0'
+      options->devices.push_back(!interface.empty()
                                      ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
                                      : c10d::ProcessGroupGloo::createDefaultDevice());
       group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank, size, options);
@@ -91,8 +95,8 @@ class GlooCommunicator final : public Communicator {
 }  // namespace
 
 std::unique_ptr<Communicator> make_gloo_communicator(const StoreAddress& address, int rank,
-                                                     int size) {
-  return std::make_unique<GlooCommunicator>(address, rank, size);
+                                                     int size, const std::string& interface) {
+  return std::make_unique<GlooCommunicator>(address, rank, size, interface);
 }
 
 StoreAddress store_address_from_environment() {

@@ -72,7 +72,7 @@ Trainer::Trainer(const config::Config& config, TrainingObserver& observer)
       config_(config),
       observer_(observer),
       launch_(detect_launch_env()),
-      connection_(dist::connect(launch_, config.dist.backend, config.run.device)),
+      connection_(dist::connect(launch_, config.dist, config.run.device)),
       communicator_(*connection_.communicator),
       device_(connection_.device),
       stop_policy_(config_.train, communicator_, started_),

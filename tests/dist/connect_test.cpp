@@ -57,8 +57,11 @@ TEST(SoloCommunicator, GradientSyncLeavesTheGradientsAsTheyAre) {
 TEST(Connect, OneRankGetsTheSoloCommunicatorWhateverTheBackend) {
   for (const config::DistBackend backend :
        {config::DistBackend::automatic, config::DistBackend::mpi, config::DistBackend::gloo}) {
-    const Connection connection = connect(LaunchEnv{}, backend, config::Device::cpu);
+    config::DistConfig dist;
+    dist.backend = backend;
+    const Connection connection = connect(LaunchEnv{}, dist, config::Device::cpu);
     EXPECT_EQ(connection.communicator->backend(), "solo");
+    EXPECT_EQ(connection.peer_watch, nullptr);
     EXPECT_EQ(connection.device, torch::Device(torch::kCPU));
     EXPECT_EQ(connection.local_world_size, 1);
   }
@@ -79,7 +82,9 @@ LaunchEnv second_of_two(Launcher launcher) {
 std::string usage_error_of(const LaunchEnv& launch, config::DistBackend backend,
                            config::Device device) {
   try {
-    connect(launch, backend, device);
+    config::DistConfig dist;
+    dist.backend = backend;
+    connect(launch, dist, device);
   } catch (const UsageError& e) {
     return e.what();
   }

@@ -263,6 +263,8 @@ struct CheckpointConfig {
 struct DistConfig {
   DistBackend backend = DistBackend::automatic;
   double bucket_mb = 25.0;
+  double timeout = 60.0;
+  std::string interface;
 
   template <class Self, class Visitor>
   static void schema(Self& s, Visitor& v) {
@@ -273,6 +275,16 @@ struct DistConfig {
     v.field("bucket_mb", s.bucket_mb,
             FieldSpec("size of the flat gradient buckets reduced while backward runs, in MiB")
                 .greater_than(0));
+    v.field("timeout", s.timeout,
+            FieldSpec("seconds of silence after which a rank counts a peer as lost (frozen, or "
+                      "its link down) and stops with exit code 5; a killed peer is noticed at "
+                      "once. Heartbeats come from a thread of their own, so a slow step, "
+                      "evaluation or checkpoint never counts as silence")
+                .greater_than(0));
+    v.field("interface", s.interface,
+            FieldSpec("network interface the ranks' hosts share (eth0, say), for Gloo and the "
+                      "peer watch; empty: GLOO_SOCKET_IFNAME for Gloo, and every interface of "
+                      "rank 0's host for the peer watch"));
   }
 };
 

@@ -11,6 +11,7 @@ enum class ExitCode : int {
   kUsage = 2,     // bad command line or config: nothing was started
   kStopped = 3,   // asked to stop (a signal, a time limit): checkpoint saved, run again to go on
   kDiverged = 4,  // the loss went NaN/inf (train.max_bad_steps): the last good checkpoint is kept
+  kLostPeer = 5,  // another rank was lost (killed, frozen, cut off): run again to resume
 };
 
 inline int to_int(ExitCode code) {

@@ -82,9 +82,11 @@ struct StoreAddress {
 StoreAddress store_address_from_environment();
 
 // The Gloo backend (LibTorch's), for CPU tensors, bootstrapped through the
-// store at `address`. Throws loom::Error naming the address when the ranks
-// cannot meet within its timeout.
+// store at `address`, over network `interface` (dist.interface; empty:
+// GLOO_SOCKET_IFNAME when set, else the interface of the host's name).
+// Throws loom::Error naming the address when the ranks cannot meet within
+// its timeout.
 std::unique_ptr<Communicator> make_gloo_communicator(const StoreAddress& address, int rank,
-                                                     int size);
+                                                     int size, const std::string& interface = {});
 
 }  // namespace loom::dist

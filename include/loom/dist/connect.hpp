@@ -23,6 +23,7 @@
 #include "loom/config/config.hpp"
 #include "loom/core/launch_env.hpp"
 #include "loom/dist/communicator.hpp"
+#include "loom/dist/peer_watch.hpp"
 
 namespace loom::dist {
 
@@ -30,14 +31,20 @@ struct Connection {
   std::unique_ptr<Communicator> communicator;  // never null
   torch::Device device{torch::kCPU};
   int local_world_size = 1;  // ranks on this node, this one included: they share its cores
+  // Ends this rank when another is lost (peer_watch.hpp); null with one
+  // rank. Declared after the communicator, so destroyed first: the peers
+  // hear this rank's goodbye before its communicator closes.
+  std::unique_ptr<PeerWatch> peer_watch;
 };
 
-// Joins the ranks `launch` describes (a collective: every rank calls it)
-// and places this one on a device. Throws loom::UsageError naming the key,
+// Joins the ranks `launch` describes (a collective: every rank calls it),
+// over dist.backend and dist.interface, places this one on a device, and
+// starts the peer watch with dist.timeout (a lost peer ends this process
+// with exit code 5, dist::exit_on_lost_peer). Throws loom::UsageError naming the key,
 // before the ranks meet, for a backend that cannot carry this run's tensors
 // or was not built in, or a device LibTorch does not see; after, when the
 // ranks disagree on the kind of device; loom::Error when they cannot meet.
-Connection connect(const LaunchEnv& launch, config::DistBackend backend,
+Connection connect(const LaunchEnv& launch, const config::DistConfig& dist,
                    config::Device requested_device);
 
 // run.device for a rank: auto is the first CUDA device LibTorch sees (the
