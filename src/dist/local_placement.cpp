@@ -2,10 +2,12 @@
 // (include/loom/dist/local_placement.hpp says when this is needed).
 #include "loom/dist/local_placement.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include "loom/core/error.hpp"
@@ -26,6 +28,21 @@ LocalPlacement local_placement_among(const std::vector<std::string>& host_names,
     ++placement.local_size;
   }
   return placement;
+}
+
+std::string describe_placement(const std::vector<std::string>& host_names) {
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> hosts;
+  for (std::size_t r = 0; r < host_names.size(); ++r) {
+    auto host = std::find_if(hosts.begin(), hosts.end(),
+                             [&](const auto& entry) { return entry.first == host_names[r]; });
+    if (host == hosts.end()) host = hosts.insert(hosts.end(), {host_names[r], {}});
+    host->second.push_back(r);
+  }
+  std::vector<std::string> parts;
+  for (const auto& [name, ranks] : hosts)
+    parts.push_back(
+        fmt::format("{} (rank{} {})", name, ranks.size() == 1 ? "" : "s", fmt::join(ranks, ", ")));
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 std::string this_host_name() {

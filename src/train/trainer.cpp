@@ -11,6 +11,7 @@
 #include "loom/core/log.hpp"
 #include "loom/core/mix.hpp"
 #include "loom/core/torch_compat.hpp"
+#include "loom/dist/local_placement.hpp"
 #include "loom/model/dropout_generator.hpp"
 #include "loom/train/compute_setup.hpp"
 #include "loom/train/grad_norm.hpp"
@@ -154,9 +155,11 @@ void Trainer::agree_across_ranks() {
   gradient_sync_ =
       std::make_unique<dist::GradientSync>(parameters_, communicator_, config_.dist.bucket_mb);
   if (communicator_.size() > 1) {
-    log::info("data parallel over {} ranks ({}); gradients in {} bucket{} of up to {} MiB",
-              communicator_.size(), communicator_.backend(), gradient_sync_->bucket_count(),
-              plural(gradient_sync_->bucket_count()), config_.dist.bucket_mb);
+    log::info("data parallel over {} ranks ({}) on {}; gradients in {} bucket{} of up to {} MiB",
+              communicator_.size(), communicator_.backend(),
+              dist::describe_placement(connection_.peer_watch->host_names()),
+              gradient_sync_->bucket_count(), plural(gradient_sync_->bucket_count()),
+              config_.dist.bucket_mb);
   }
 }
 

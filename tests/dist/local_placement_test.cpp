@@ -18,6 +18,11 @@ std::pair<int, int> placement_of(const std::vector<std::string>& hosts, int rank
   return {placement.local_rank, placement.local_size};
 }
 
+TEST(DescribePlacement, GroupsRanksByHostInOrderOfTheirFirstRank) {
+  EXPECT_EQ(describe_placement({"h2", "h1", "h2"}), "h2 (ranks 0, 2), h1 (rank 1)");
+  EXPECT_EQ(describe_placement({"h1", "h2"}), "h1 (rank 0), h2 (rank 1)");
+}
+
 TEST(LocalPlacementAmong, CountsLowerRanksOnTheSameHost) {
   // Ranks interleaved over two nodes, as a round-robin launcher places them.
   const std::vector<std::string> hosts{"gpu-a", "gpu-b", "gpu-a", "gpu-a", "gpu-b"};

@@ -23,6 +23,10 @@ struct LocalPlacement {
 // loom::Error when `rank` is not an index into `host_names`.
 LocalPlacement local_placement_among(const std::vector<std::string>& host_names, int rank);
 
+// Where the ranks run, for the log: "h1 (rank 0), h2 (ranks 1, 2)", hosts
+// in the order of their first rank.
+std::string describe_placement(const std::vector<std::string>& host_names);
+
 // This machine's name (gethostname). Throws loom::Error when it fails.
 std::string this_host_name();
 
