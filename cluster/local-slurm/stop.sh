@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Stops the local SLURM that start.sh started in STATE_DIR: cancels its jobs,
-# then stops slurmd, slurmctld and munged by the PIDs start.sh recorded in
-# STATE_DIR/pids (never by name, so another SLURM or munged on the machine
-# is left alone), waiting until each is gone. The folder and its logs stay.
+# then stops the slurmd (every node's, with --hosts), slurmctld and munged by
+# the PIDs start.sh recorded in STATE_DIR/pids (never by name, so another
+# SLURM or munged on the machine is left alone), waiting until each is gone.
+# The folder and its logs stay. A SLURM on local hosts is stopped before
+# the hosts (cluster/local-hosts/stop.sh); stopped after them, its daemons
+# are already gone and only the PID list is cleared.
 #
 #   cluster/local-slurm/stop.sh STATE_DIR
 #
@@ -21,35 +24,45 @@ if [[ ! -s $pids_file ]]; then
 fi
 
 # The PIDs as start.sh recorded them: the daemons' own PID files go away as
-# they exit.
+# they exit. Names: munged, slurmctld, slurmd (one node) or slurmd@hN.
 declare -A pid_of=()
+names=()
 while read -r name pid; do
-  [[ $name =~ ^(munged|slurmctld|slurmd)$ && $pid =~ ^[0-9]+$ ]] && pid_of[$name]=$pid
+  if [[ $name =~ ^(munged|slurmctld|slurmd|slurmd@h[1-9])$ && $pid =~ ^[0-9]+$ ]]; then
+    pid_of[$name]=$pid
+    names+=("$name")
+  fi
 done <"$pids_file"
 
 # A PID names our daemon only while that process still runs the program
 # (a PID can be reused once it has exited).
 is_running() {
   local name=$1 pid=${pid_of[$1]:-}
-  [[ -n $pid && -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "$name"* ]]
+  [[ -n $pid && -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "${name%@*}"* ]]
 }
 
 # Jobs first, while slurmctld can still end them; their processes are
 # children of slurmd's job step daemons, which would otherwise live on.
+# on.sh runs squeue and scancel where the controller is reachable (h1 of
+# local hosts); when it cannot (the hosts are gone), there are no jobs.
+slurm() { "$(dirname "${BASH_SOURCE[0]}")/on.sh" "$state" "$@" 2>/dev/null; }
 if is_running slurmctld && [[ -f $state/slurm.conf ]]; then
-  export SLURM_CONF=$state/slurm.conf
-  mapfile -t jobs < <(squeue --noheader --format=%A 2>/dev/null || true)
+  mapfile -t jobs < <(slurm squeue --noheader --format=%A || true)
   if ((${#jobs[@]})); then
-    scancel "${jobs[@]}" 2>/dev/null || true
+    slurm scancel "${jobs[@]}" || true
     for _ in $(seq 150); do
-      [[ -z $(squeue --noheader --format=%A 2>/dev/null) ]] && break
+      [[ -z $(slurm squeue --noheader --format=%A) ]] && break
       sleep 0.2
     done
   fi
 fi
 
 status=0
-for name in slurmd slurmctld munged; do
+ordered=()
+for kind in slurmd slurmctld munged; do
+  for name in "${names[@]}"; do [[ ${name%@*} != "$kind" ]] || ordered+=("$name"); done
+done
+for name in "${ordered[@]}"; do
   is_running "$name" || continue
   pid=${pid_of[$name]}
   kill -TERM "$pid" 2>/dev/null || true

@@ -60,6 +60,7 @@ struct GradientSync::State {
     while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
       if (next_launch == 0 && timeline.buckets_launched_by_hooks == 0)
         timeline.first_launch = SyncTimeline::Clock::now();
+      timeline.launched[next_launch] = SyncTimeline::Clock::now();
       buckets[next_launch].reduction =
           communicator.all_reduce_async(buckets[next_launch].buffer, ReduceOp::average);
       ++next_launch;
@@ -152,6 +153,9 @@ void GradientSync::arm() {
   }
   state_->next_launch = 0;
   state_->timeline = SyncTimeline{};
+  state_->timeline.armed = SyncTimeline::Clock::now();
+  state_->timeline.launched.resize(state_->buckets.size());
+  state_->timeline.reduced.resize(state_->buckets.size());
   state_->armed = true;
 }
 
@@ -169,8 +173,10 @@ void GradientSync::finish() {
   lock.unlock();
 
   const auto wait_start = SyncTimeline::Clock::now();
-  for (State::Bucket& bucket : state_->buckets)
-    bucket.reduction->wait();
+  for (std::size_t b = 0; b < state_->buckets.size(); ++b) {
+    state_->buckets[b].reduction->wait();
+    state_->timeline.reduced[b] = SyncTimeline::Clock::now();
+  }
   state_->timeline.wait_seconds =
       std::chrono::duration<double>(SyncTimeline::Clock::now() - wait_start).count();
 

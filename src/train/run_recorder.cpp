@@ -70,6 +70,11 @@ void RunRecorder::record_step(const StepReport& report) {
   if (report.skipped) record["skipped"] = true;
   if (report.non_finite) record["non_finite"] = true;
   if (world_size_ > 1) record["sync_wait_ms"] = report.sync_wait_seconds * 1e3;
+  if (report.sync_timeline) {
+    record["sync_timeline"] = {{"backward_end_ms", report.sync_timeline->backward_end_ms},
+                               {"launched_ms", report.sync_timeline->launched_ms},
+                               {"reduced_ms", report.sync_timeline->reduced_ms}};
+  }
   if (report.loss_scale) record["loss_scale"] = *report.loss_scale;
   metrics_->append(record);
 }

@@ -62,6 +62,19 @@ Clock::time_point start_training() {
   return Clock::now();
 }
 
+SyncTimelineReport timeline_report(const dist::SyncTimeline& timeline) {
+  const auto ms_since_armed = [&](dist::SyncTimeline::Clock::time_point at) {
+    return std::chrono::duration<double, std::milli>(at - timeline.armed).count();
+  };
+  SyncTimelineReport report;
+  report.backward_end_ms = ms_since_armed(timeline.last_hook);
+  for (const auto at : timeline.launched)
+    report.launched_ms.push_back(ms_since_armed(at));
+  for (const auto at : timeline.reduced)
+    report.reduced_ms.push_back(ms_since_armed(at));
+  return report;
+}
+
 std::string plural(std::size_t count) {
   return count == 1 ? "" : "s";
 }
@@ -239,6 +252,8 @@ StepReport Trainer::train_step(std::int64_t step, data::BatchPrefetcher& batches
   // Every rank now holds the average of all ranks' gradients.
   gradient_sync_->finish();
   report.sync_wait_seconds = gradient_sync_->timeline().wait_seconds;
+  if (config_.dist.timeline && communicator_.size() > 1)
+    report.sync_timeline = timeline_report(gradient_sync_->timeline());
 
   // The step's loss, the mean over every rank's micro-batches. A NaN on
   // any rank makes the sum NaN on all, so the ranks agree on a non-finite

@@ -265,6 +265,7 @@ struct DistConfig {
   double bucket_mb = 25.0;
   double timeout = 60.0;
   std::string interface;
+  bool timeline = false;
 
   template <class Self, class Visitor>
   static void schema(Self& s, Visitor& v) {
@@ -285,6 +286,11 @@ struct DistConfig {
             FieldSpec("network interface the ranks' hosts share (eth0, say), for Gloo and the "
                       "peer watch; empty: GLOO_SOCKET_IFNAME for Gloo, and every interface of "
                       "rank 0's host for the peer watch"));
+    v.field("timeline", s.timeline,
+            FieldSpec("write each step's gradient all-reduce timeline to metrics.jsonl "
+                      "(sync_timeline: backward's end and each bucket's start and completion, "
+                      "in ms from the start of the step's last micro-step), to see the "
+                      "reductions overlap backward"));
   }
 };
 

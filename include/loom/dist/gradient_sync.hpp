@@ -36,10 +36,15 @@ namespace loom::dist {
 // checking (and showing) that communication overlaps computation.
 struct SyncTimeline {
   using Clock = std::chrono::steady_clock;
+  Clock::time_point armed;         // arm(): the step's last micro-step begins
   Clock::time_point first_launch;  // the first bucket's all-reduce was posted
   Clock::time_point last_hook;     // the last gradient arrived (backward's end)
   std::int64_t buckets_launched_by_hooks = 0;
   double wait_seconds = 0;  // finish() waiting for reductions still in flight
+  // By bucket: when its all-reduce was posted, and when finish() found its
+  // result in place (a reduction that ended while backward still ran shows
+  // the time finish() began).
+  std::vector<Clock::time_point> launched, reduced;
 };
 
 class GradientSync {

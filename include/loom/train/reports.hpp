@@ -27,6 +27,15 @@ struct RunStart {
   std::vector<std::string> config_changes;  // since the checkpoint resumed from
 };
 
+// One step's gradient all-reduce against its backward (dist.timeline), in
+// ms from the start of the step's last micro-step (forward, then the
+// backward whose hooks post the buckets' reductions).
+struct SyncTimelineReport {
+  double backward_end_ms = 0;       // the last gradient arrived
+  std::vector<double> launched_ms;  // by bucket: its all-reduce was posted
+  std::vector<double> reduced_ms;   // by bucket: its result was in place (seen after backward)
+};
+
 // Steps are numbered 1..max_iters: step k is the k-th optimizer step, and
 // once it is done, k steps are. Step 0 is the run before any.
 struct StepReport {
@@ -37,12 +46,13 @@ struct StepReport {
   double grad_norm = 0;  // before clipping
   double step_seconds = 0;
   double tokens_per_second = 0;
-  std::optional<double> mfu;         // when a peak is known (train.peak_tflops)
-  double elapsed_seconds = 0;        // training time, over all sessions of the run
-  bool skipped = false;              // no update this step: fp16 overflow, or non_finite
-  bool non_finite = false;           // the loss or gradient norm was NaN/inf (train.max_bad_steps)
-  double sync_wait_seconds = 0;      // waiting for gradient all-reduces after backward
-  std::optional<double> loss_scale;  // fp16's loss scale after the step
+  std::optional<double> mfu;     // when a peak is known (train.peak_tflops)
+  double elapsed_seconds = 0;    // training time, over all sessions of the run
+  bool skipped = false;          // no update this step: fp16 overflow, or non_finite
+  bool non_finite = false;       // the loss or gradient norm was NaN/inf (train.max_bad_steps)
+  double sync_wait_seconds = 0;  // waiting for gradient all-reduces after backward
+  std::optional<SyncTimelineReport> sync_timeline;  // with dist.timeline, several ranks
+  std::optional<double> loss_scale;                 // fp16's loss scale after the step
 };
 
 struct EvalReport {
