@@ -95,7 +95,9 @@ banner=$("$hosts_dir/on.sh" "$state" h1 bash -c 'exec 3<>/dev/tcp/h2/22 && head 
 [[ $banner == SSH- ]] || fail "h1 reached h2:22 by name but read '$banner', not an ssh banner"
 expect_output "10.213.77.3/24" "$hosts_dir/on.sh" "$state" h3 \
   sh -c "ip -4 -o addr show dev eth0 | awk '{ print \$4 }'"
-expect_output "$source_dir" "$hosts_dir/on.sh" "$state" h2 pwd
+# on.sh keeps the caller's working folder (entering a mount namespace
+# would move it to the root).
+expect_output "$work" bash -c 'cd "$1" && shift && exec "$@"' _ "$work" "$hosts_dir/on.sh" "$state" h2 pwd
 elapsed "on.sh, ssh by name and by address"
 
 # The rate on every host, and shape.sh changing it.
