@@ -97,6 +97,7 @@ expect_output "10.213.77.3/24" "$hosts_dir/on.sh" "$state" h3 \
   sh -c "ip -4 -o addr show dev eth0 | awk '{ print \$4 }'"
 # on.sh keeps the caller's working folder (entering a mount namespace
 # would move it to the root).
+# shellcheck disable=SC2016 # $1 and $@ are bash -c's, not this script's
 expect_output "$work" bash -c 'cd "$1" && shift && exec "$@"' _ "$work" "$hosts_dir/on.sh" "$state" h2 pwd
 elapsed "on.sh, ssh by name and by address"
 

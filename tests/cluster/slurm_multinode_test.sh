@@ -16,7 +16,15 @@
 # with accumulation 2 (batch 16 in micro-batches of 8; the two ranks have
 # one micro-batch of 8 each; CPU, fp32, dropout off).
 #
-#   tests/cluster/slurm_multinode_test.sh SOURCE_DIR LOOM_BINARY
+# With CASE kill, the rank on h2 is SIGKILLed mid-job instead: rank 0
+# ends (exit code 5, naming the rank and host it lost), mpirun ends with
+# 137, the script does not requeue (only exit code 3 is a stop to go on
+# from), and SLURM ends the job FAILED, not requeued, with both nodes idle
+# again. Then `sbatch -N 1 -w h1` resumes the run from its last checkpoint
+# on the node still there: elastically, one rank with accumulation 2, to
+# the uninterrupted run's losses (1e-5). About 45-55 s.
+#
+#   tests/cluster/slurm_multinode_test.sh SOURCE_DIR LOOM_BINARY [requeue|kill]
 #
 # Exits 77 (ctest's skip) when not root or the packages are missing
 # (slurmctld slurmd slurm-client munge, iproute2, openssh-server, Open
@@ -31,9 +39,11 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../cluster/lib/usage.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../cluster/lib/usage.sh"
 
-(($# == 2)) || usage
+(($# == 2 || $# == 3)) || usage
 source_dir=$(cd "$1" && pwd)
 loom=$(realpath "$2")
+case_name=${3:-requeue}
+[[ $case_name == requeue || $case_name == kill ]] || usage
 # shellcheck source-path=SCRIPTDIR source=test_lib.sh
 source "$source_dir/tests/cluster/test_lib.sh"
 train_seconds=45
@@ -112,6 +122,80 @@ wait_job() {
     sleep 2
   done
 }
+
+# same_losses RUN MAX_ITERS: every step's loss in RUN, the last one logged
+# for it, within 1e-5 of the reference's.
+same_losses() {
+  local compared
+  compared=$(awk -v want="$2" '
+    NR == FNR { reference[$1] = $2; next }
+    { got[$1] = $2 }
+    END {
+      for (step = 1; step <= want; ++step) {
+        if (!(step in got) || !(step in reference)) { print "step " step " missing"; exit 1 }
+        d = got[step] - reference[step]
+        if (d < -1e-5 || d > 1e-5) { print "step " step ": " got[step] " across nodes, " reference[step] " uninterrupted"; exit 1 }
+      }
+      print want " steps equal"
+    }' <(step_losses runs/reference/metrics.jsonl) <(step_losses "runs/$1/metrics.jsonl")) ||
+    fail "run $1's losses differ from the uninterrupted run's: $compared"
+  elapsed "all $2 losses equal the uninterrupted one-rank run's within 1e-5 (final $(step_losses "runs/$1/metrics.jsonl" | tail -1))"
+}
+
+# reached_step STEP: the job's run has logged step STEP.
+reached_step() { [[ $(step_losses runs/run/metrics.jsonl 2>/dev/null | tail -n 1) =~ ^([0-9]+) ]] && ((BASH_REMATCH[1] >= $1)); }
+
+if [[ $case_name == kill ]]; then
+  max_iters=1500
+  write_run_config "$work" "$max_iters" "micro_batch: 8, precision: fp32, slurm_time_limit: false"
+  sed -i 's/dropout: 0.1/dropout: 0.0/; s/interval: 1000, keep_last: 2/interval: 200, keep_last: 3/' run.yaml
+  "$loom" train run.yaml --set run.name=reference --no-progress-bar >reference.log 2>&1 &
+  reference_pid=$!
+
+  job_id=$(submit kill --time=5 --)
+  job_log=$work/logs/kill-$job_id.out
+  elapsed "submitted job $job_id"
+  tag=$(<"$hosts/tag")
+  victim=
+  deadline=$((SECONDS + 120))
+  until [[ -n $victim ]]; do
+    ((SECONDS < deadline)) || fail "job $job_id did not reach step 500 with a rank on h2 within 120 s"
+    sleep 0.5
+    reached_step 500 || continue
+    for pid in $(ip netns pids "$tag-h2"); do
+      [[ $(readlink "/proc/$pid/exe" 2>/dev/null) != "$loom" ]] || victim=$pid
+    done
+  done
+  kill -KILL "$victim"
+  elapsed "killed the rank on h2 (PID $victim)"
+  wait_job "$job_id" 60
+  restarts=$(slurm scontrol show job "$job_id" --oneliner | sed -n 's/.* Restarts=\([0-9]*\).*/\1/p')
+  elapsed "job $job_id ended $state, exit code $exit_code, restarts $restarts"
+  [[ $state == FAILED && $exit_code != 0:0 && $exit_code != 3:0 && $restarts == 0 ]] ||
+    fail "job $job_id ended $state with exit code $exit_code after $restarts restarts, expected FAILED, not requeued"
+  grep -q "error: lost rank 1 on host h2: its connection closed without a goodbye" "$job_log" ||
+    fail "rank 0 did not say it lost rank 1 on h2"
+  ! grep -q "requeueing job" "$job_log" || fail "train.sbatch requeued job $job_id after a lost rank"
+  idle=$(slurm sinfo --noheader --Node --format=%T | grep -cx idle || true)
+  [[ $idle == 2 ]] || fail "after the failed job $idle of 2 nodes are idle: $(slurm sinfo --Node)"
+  latest=$(<runs/run/checkpoints/latest) || fail "no latest checkpoint after the failed job"
+  latest_step=$((10#${latest#step-}))
+
+  job_id=$(submit resume --time=5 --nodes=1 --nodelist=h1 --)
+  job_log=$work/logs/resume-$job_id.out
+  wait_job "$job_id" 120
+  [[ $state == COMPLETED && $exit_code == 0:0 ]] || fail "job $job_id on h1 ended $state with exit code $exit_code"
+  grep -q "resuming step $latest_step (written by 2 ranks) on 1 rank: .* now 2 micro-steps of 8 per rank" "$job_log" ||
+    fail "job $job_id did not resume step $latest_step elastically on 1 rank: $(grep -m1 resuming "$job_log")"
+  grep -q "resuming $work/runs/run at step $latest_step of $max_iters" "$job_log" || fail "job $job_id did not resume at step $latest_step"
+  grep -q "trained steps [0-9]*\.\.$max_iters;" "$job_log" || fail "job $job_id did not train to step $max_iters"
+  elapsed "job $job_id on h1 alone resumed from step $latest_step with accumulation 2 and finished"
+  wait "$reference_pid" || fail "the reference run failed: $(tail -n 5 reference.log)"
+  reference_pid=
+  same_losses run "$max_iters"
+  echo "PASS"
+  exit 0
+fi
 
 # The reference: one rank, accumulation 2, uninterrupted, without SLURM and
 # on no host of the cluster. It runs beside the jobs from here on, so that
@@ -193,19 +277,5 @@ requeues=$(grep -c "requeueing job $job_id;" "$job_log" || true)
   fail "${#stop_steps[@]} stops with a checkpoint, $exits_3 exits with code 3, $requeues requeues and $starts starts: expected one more start than each of the others"
 elapsed "$starts starts on h1 and h2, stopped at steps ${stop_steps[*]} and requeued $requeues times"
 
-# Every step's loss, the last one logged for it, within 1e-5 of the
-# reference's.
-compared=$(awk -v want="$max_iters" '
-  NR == FNR { reference[$1] = $2; next }
-  { got[$1] = $2 }
-  END {
-    for (step = 1; step <= want; ++step) {
-      if (!(step in got) || !(step in reference)) { print "step " step " missing"; exit 1 }
-      d = got[step] - reference[step]
-      if (d < -1e-5 || d > 1e-5) { print "step " step ": " got[step] " on two nodes, " reference[step] " uninterrupted"; exit 1 }
-    }
-    print want " steps equal"
-  }' <(step_losses runs/reference/metrics.jsonl) <(step_losses "runs/$run/metrics.jsonl")) ||
-  fail "the requeued two-node run's losses differ from the uninterrupted run's: $compared"
-elapsed "all $max_iters losses equal the uninterrupted one-rank run's within 1e-5 (final $(step_losses "runs/$run/metrics.jsonl" | tail -1))"
+same_losses "$run" "$max_iters"
 echo "PASS"
