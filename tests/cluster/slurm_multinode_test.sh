@@ -123,22 +123,12 @@ wait_job() {
   done
 }
 
-# same_losses RUN MAX_ITERS: every step's loss in RUN, the last one logged
-# for it, within 1e-5 of the reference's.
+# same_losses RUN MAX_ITERS: every step's loss in RUN within 1e-5 of the
+# uninterrupted reference's.
 same_losses() {
   local compared
-  compared=$(awk -v want="$2" '
-    NR == FNR { reference[$1] = $2; next }
-    { got[$1] = $2 }
-    END {
-      for (step = 1; step <= want; ++step) {
-        if (!(step in got) || !(step in reference)) { print "step " step " missing"; exit 1 }
-        d = got[step] - reference[step]
-        if (d < -1e-5 || d > 1e-5) { print "step " step ": " got[step] " across nodes, " reference[step] " uninterrupted"; exit 1 }
-      }
-      print want " steps equal"
-    }' <(step_losses runs/reference/metrics.jsonl) <(step_losses "runs/$1/metrics.jsonl")) ||
-    fail "run $1's losses differ from the uninterrupted run's: $compared"
+  compared=$(compare_losses runs/reference/metrics.jsonl "runs/$1/metrics.jsonl" "$2") ||
+    fail "run $1's losses across nodes differ from the uninterrupted run's: $compared"
   elapsed "all $2 losses equal the uninterrupted one-rank run's within 1e-5 (final $(step_losses "runs/$1/metrics.jsonl" | tail -1))"
 }
 
@@ -253,8 +243,6 @@ elapsed "the reference run reached step $max_iters"
 
 # The job finished, with exit code 0, at train.max_iters.
 [[ $state == COMPLETED && $exit_code == 0:0 ]] || fail "job $job_id ended $state with exit code $exit_code, expected COMPLETED 0:0"
-grep -q "loom exited with code 0\$" "$job_log" || fail "the job's log has no 'loom exited with code 0'"
-grep -q "trained steps [0-9]*\.\.$max_iters;" "$job_log" || fail "the job's log does not say it trained to step $max_iters"
 
 # Every start ran rank 0 on h1 and rank 1 on h2, one micro-batch each.
 starts=$(grep -c "^train.sbatch: .* job $job_id, restart count [0-9]*, 2 node(s) h\[1-2\], 2 task(s)\$" "$job_log" || true)
@@ -265,16 +253,8 @@ grep -q "512 tokens per step, 1 micro-step of accumulation" "$job_log" || fail "
 
 # Every stop wrote a checkpoint at its step, exited 3, was requeued, and the
 # next start resumed at that step, again on both nodes.
-mapfile -t stop_steps < <(sed -n 's/.*stopped by .* after step \([0-9]*\); a checkpoint is saved.*/\1/p' "$job_log")
-((${#stop_steps[@]} >= 1)) || fail "loom never stopped on a signal in job $job_id: training ended before SLURM's signal"
-for step in "${stop_steps[@]}"; do
-  grep -q "step $step: checkpoint .*/checkpoints/step-0*$step\$" "$job_log" || fail "no checkpoint at step $step, where loom stopped"
-  grep -q "resuming $work/runs/$run at step $step of $max_iters" "$job_log" || fail "no start resumed at step $step"
-done
-exits_3=$(grep -c "loom exited with code 3\$" "$job_log" || true)
-requeues=$(grep -c "requeueing job $job_id;" "$job_log" || true)
-((exits_3 == ${#stop_steps[@]} && requeues == exits_3 && starts == exits_3 + 1)) ||
-  fail "${#stop_steps[@]} stops with a checkpoint, $exits_3 exits with code 3, $requeues requeues and $starts starts: expected one more start than each of the others"
+check_signal_stops "$job_log" "$job_id" "$work/runs/$run" "$max_iters"
+((starts == exits_3 + 1)) || fail "$exits_3 exits with code 3 and $starts starts: expected one more start"
 elapsed "$starts starts on h1 and h2, stopped at steps ${stop_steps[*]} and requeued $requeues times"
 
 same_losses "$run" "$max_iters"

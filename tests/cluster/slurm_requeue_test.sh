@@ -109,21 +109,7 @@ reference_pid=
 # The job finished, with exit code 0, at train.max_iters.
 exit_code=$(scontrol show job "$job_id" --oneliner | sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p')
 [[ $state == COMPLETED && $exit_code == 0:0 ]] || fail "job $job_id ended $state with exit code $exit_code, expected COMPLETED 0:0"
-grep -q "loom exited with code 0\$" "$job_log" || fail "the job's log has no 'loom exited with code 0'"
-grep -q "trained steps [0-9]*\.\.$max_iters;" "$job_log" || fail "the job's log does not say it trained to step $max_iters"
-
-# Every stop wrote a checkpoint at its step, exited 3, was requeued, and the
-# next start resumed at that step.
-mapfile -t stop_steps < <(sed -n 's/.*stopped by .* after step \([0-9]*\); a checkpoint is saved.*/\1/p' "$job_log")
-((${#stop_steps[@]} >= 1)) || fail "loom never stopped on a signal in job $job_id: training ended before SLURM's signal"
-for step in "${stop_steps[@]}"; do
-  grep -q "step $step: checkpoint .*/checkpoints/step-0*$step\$" "$job_log" || fail "no checkpoint at step $step, where loom stopped"
-  grep -q "resuming $work/runs/run at step $step of $max_iters" "$job_log" || fail "no start resumed at step $step"
-done
-exits_3=$(grep -c "loom exited with code 3\$" "$job_log" || true)
-requeues=$(grep -c "requeueing job $job_id;" "$job_log" || true)
-((exits_3 == ${#stop_steps[@]} && requeues == exits_3)) ||
-  fail "${#stop_steps[@]} stops with a checkpoint, $exits_3 exits with code 3 and $requeues requeues: expected the same number"
+check_signal_stops "$job_log" "$job_id" "$work/runs/run" "$max_iters"
 restarts=$(sed -n 's/.*restart count \([0-9]*\),.*/\1/p' "$job_log" | sort -n | tail -1)
 ((restarts == exits_3)) || fail "SLURM_RESTART_COUNT reached ${restarts:-nothing}, expected $exits_3 (one per requeue)"
 elapsed "stopped at steps ${stop_steps[*]}, requeued $requeues times, SLURM_RESTART_COUNT $restarts"

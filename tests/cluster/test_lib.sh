@@ -54,3 +54,43 @@ YAML
 step_losses() {
   sed -n 's/.*"loss":\([^,}]*\).*"step":\([0-9]*\)[,}].*/\2 \1/p' "$1"
 }
+
+# compare_losses REFERENCE_METRICS METRICS LAST_STEP: every step 1..LAST_STEP
+# of METRICS (the last record of each step: a resumed run logs again the
+# steps after its checkpoint) has the reference's loss within 1e-5 (float
+# rounding: a sum over two ranks is not the sum over two micro-batches).
+# Prints "N steps equal", or what differs and returns 1.
+compare_losses() {
+  awk -v want="$3" '
+    NR == FNR { reference[$1] = $2; next }
+    { got[$1] = $2 }
+    END {
+      for (step = 1; step <= want; ++step) {
+        if (!(step in got) || !(step in reference)) { print "step " step " missing"; exit 1 }
+        d = got[step] - reference[step]
+        if (d < -1e-5 || d > 1e-5) { print "step " step ": " got[step] ", reference " reference[step]; exit 1 }
+      }
+      print want " steps equal"
+    }' <(step_losses "$1") <(step_losses "$2")
+}
+
+# check_signal_stops JOB_LOG JOB_ID RUN_DIR MAX_ITERS: a train.sbatch job
+# that SLURM signalled trained to MAX_ITERS and ended with loom's exit code
+# 0, and every stop wrote a checkpoint at its step, exited 3 and was
+# requeued, and a later start resumed at that step. Sets stop_steps (the
+# steps), exits_3 and requeues (their counts).
+check_signal_stops() {
+  local job_log=$1 job_id=$2 run_dir=$3 max_iters=$4 step
+  grep -q "loom exited with code 0\$" "$job_log" || fail "the job's log has no 'loom exited with code 0'"
+  grep -q "trained steps [0-9]*\.\.$max_iters;" "$job_log" || fail "the job's log does not say it trained to step $max_iters"
+  mapfile -t stop_steps < <(sed -n 's/.*stopped by .* after step \([0-9]*\); a checkpoint is saved.*/\1/p' "$job_log")
+  ((${#stop_steps[@]} >= 1)) || fail "loom never stopped on a signal in job $job_id: training ended before SLURM's signal"
+  for step in "${stop_steps[@]}"; do
+    grep -q "step $step: checkpoint .*/checkpoints/step-0*$step\$" "$job_log" || fail "no checkpoint at step $step, where loom stopped"
+    grep -q "resuming $run_dir at step $step of $max_iters" "$job_log" || fail "no start resumed at step $step"
+  done
+  exits_3=$(grep -c "loom exited with code 3\$" "$job_log" || true)
+  requeues=$(grep -c "requeueing job $job_id;" "$job_log" || true)
+  ((exits_3 == ${#stop_steps[@]} && requeues == exits_3)) ||
+    fail "${#stop_steps[@]} stops with a checkpoint, $exits_3 exits with code 3 and $requeues requeues: expected the same number"
+}
