@@ -89,11 +89,13 @@ for layout in "${layouts[@]}"; do
   "$hosts/shape.sh" "$state" "$rate" >/dev/null
   train_on "$placement" "$name"
 done
+timeline_rows=()
 echo "| layout | median ms/step | tokens/s | mean all-reduce wait ms (share of step) |"
 echo "|---|---|---|---|"
 for layout in "${layouts[@]}"; do
   IFS='|' read -r label _ name _ <<<"$layout"
   summary "$label" "$work/runs/$name/metrics.jsonl"
+  timeline_rows+=("$(timeline "$label" "$work/runs/$name/metrics.jsonl")")
 done
 echo
 echo "Bucket timeline of a median step (ms from the start of the last micro-step;"
@@ -102,9 +104,6 @@ echo "finished while backward still ran):"
 echo
 echo "| layout | step | backward ends | buckets |"
 echo "|---|---|---|---|"
-for layout in "${layouts[@]}"; do
-  IFS='|' read -r label _ name _ <<<"$layout"
-  timeline "$label" "$work/runs/$name/metrics.jsonl"
-done
+printf '%s\n' "${timeline_rows[@]}"
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
