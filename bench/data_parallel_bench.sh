@@ -32,18 +32,7 @@ common=(--no-progress-bar --set data.store="$work/store.h5" --set run.out_dir="$
 "$loom" train "$config" "${common[@]}" --set run.name=one_rank --set run.threads=2 >/dev/null
 LOOM="$loom" "$repo/launch/run_local.sh" 2 "$config" "${common[@]}" --set run.name=two_ranks >/dev/null
 
-summary() {
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import json, statistics, sys
-label, path = sys.argv[1], sys.argv[2]
-rows = [json.loads(l) for l in open(path) if '"loss"' in l]
-rows = rows[1:]  # the first step includes start-up
-step = statistics.median(r["step_ms"] for r in rows)
-tok = statistics.median(r["tokens_per_second"] for r in rows)
-wait = statistics.mean(r.get("sync_wait_ms", 0.0) for r in rows)
-print(f"| {label} | {step:.1f} | {tok:,.0f} | {wait:.2f} ({100 * wait / step:.1f}%) |")
-PY
-}
+summary() { /usr/bin/python3 "$repo/bench/metrics_rows.py" summary "$1" "$2" 1; }
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $steps steps"
 echo
 echo "| layout | median ms/step | tokens/s | mean all-reduce wait ms (share of step) |"

@@ -50,31 +50,7 @@ train_on() {
     { tail -n 20 "$work/$2.log" >&2; exit 1; }
 }
 
-summary() {
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import json, statistics, sys
-label, path = sys.argv[1], sys.argv[2]
-rows = [json.loads(l) for l in open(path) if '"loss"' in l]
-rows = rows[5:]  # the first steps include start-up
-step = statistics.median(r["step_ms"] for r in rows)
-tok = statistics.median(r["tokens_per_second"] for r in rows)
-wait = statistics.mean(r.get("sync_wait_ms", 0.0) for r in rows)
-print(f"| {label} | {step:.1f} | {tok:,.0f} | {wait:.2f} ({100 * wait / step:.1f}%) |")
-PY
-}
-
-timeline() {
-  /usr/bin/python3 - "$1" "$2" <<'PY'
-import json, statistics, sys
-label, path = sys.argv[1], sys.argv[2]
-rows = [json.loads(l) for l in open(path) if '"sync_timeline"' in l][5:]
-rows.sort(key=lambda r: r["step_ms"])
-row = rows[len(rows) // 2]
-t = row["sync_timeline"]
-pairs = ", ".join(f"{a:.1f}->{b:.1f}" for a, b in zip(t["launched_ms"], t["reduced_ms"]))
-print(f"| {label} | {row['step']} | {t['backward_end_ms']:.1f} | {pairs} |")
-PY
-}
+rows() { /usr/bin/python3 "$repo/bench/metrics_rows.py" "$1" "$2" "$work/runs/$3/metrics.jsonl" 5; }
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $steps steps"
 echo
@@ -94,8 +70,8 @@ echo "| layout | median ms/step | tokens/s | mean all-reduce wait ms (share of s
 echo "|---|---|---|---|"
 for layout in "${layouts[@]}"; do
   IFS='|' read -r label _ name _ <<<"$layout"
-  summary "$label" "$work/runs/$name/metrics.jsonl"
-  timeline_rows+=("$(timeline "$label" "$work/runs/$name/metrics.jsonl")")
+  rows summary "$label" "$name"
+  timeline_rows+=("$(rows timeline "$label" "$name")")
 done
 echo
 echo "Bucket timeline of a median step (ms from the start of the last micro-step;"
