@@ -88,7 +88,8 @@ TEST(ConfigErrors, ExactKeyElsewhereBeatsATypoInTheSameSection) {
 
 TEST(ConfigErrors, UnknownKeyWithNothingCloseListsTheSectionsKeys) {
   EXPECT_EQ(issues_of(std::string(kStore) + "dist:\n  zzzzzzzz: 1\n"),
-            Lines{"run.yaml:4:3: unknown key 'dist.zzzzzzzz'; 'dist' has: backend, bucket_mb, timeout, interface, timeline"});
+            Lines{"run.yaml:4:3: unknown key 'dist.zzzzzzzz'; 'dist' has: backend, bucket_mb, "
+                  "timeout, interface, timeline"});
 }
 
 TEST(ConfigErrors, UnknownSectionSuggestsTheNearestSection) {
