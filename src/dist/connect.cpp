@@ -144,14 +144,18 @@ Connection connect(const LaunchEnv& launch, const config::DistConfig& dist,
   watch.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(dist.timeout * 1000));
   watch.interface = dist.interface;
   if (launch.launcher != Launcher::openmpi) watch.preferred_address = master_address();
-  connection.peer_watch = watch_peers(*host, watch, exit_on_lost_peer(host->rank()));
+  // The host names serve the watch's messages and, for launches that do
+  // not say, this rank's place on its node: gathered once for both.
+  std::vector<std::string> host_names = gather_host_names(*host);
   int local_rank = launch.local_rank;
   connection.local_world_size = launch.local_world_size;
   if (!launch.local_rank_known) {
-    const LocalPlacement placement = gather_local_placement(*host);
+    const LocalPlacement placement = local_placement_among(host_names, host->rank());
     local_rank = placement.local_rank;
     connection.local_world_size = placement.local_size;
   }
+  connection.peer_watch =
+      watch_peers(*host, std::move(host_names), watch, exit_on_lost_peer(host->rank()));
   connection.device = device_for_rank(requested_device, local_rank);
   connection.communicator = connection.device.is_cuda()
                                 ? join_over_nccl(std::move(host), connection.device)

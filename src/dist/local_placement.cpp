@@ -54,9 +54,12 @@ std::string this_host_name() {
   return name;
 }
 
+std::vector<std::string> gather_host_names(Communicator& communicator) {
+  return communicator.all_gather_bytes(this_host_name());
+}
+
 LocalPlacement gather_local_placement(Communicator& communicator) {
-  return local_placement_among(communicator.all_gather_bytes(this_host_name()),
-                               communicator.rank());
+  return local_placement_among(gather_host_names(communicator), communicator.rank());
 }
 
 }  // namespace loom::dist

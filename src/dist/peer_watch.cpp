@@ -12,20 +12,15 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <sstream>
 #include <thread>
 #include <utility>
 
+#include "tcp_socket.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,92 +33,16 @@
 namespace loom::dist {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using tcp::Clock;
 
 constexpr char kHeartbeat = 'h';
 constexpr char kGoodbye = 'b';
 constexpr char kLost = 'L';
 constexpr std::size_t kLostHeader = 1 + 4 + 2;
 
-// A file descriptor closed with its owner.
-class Descriptor {
- public:
-  Descriptor() = default;
-  explicit Descriptor(int fd) : fd_(fd) {}
-  Descriptor(Descriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Descriptor& operator=(Descriptor&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  ~Descriptor() { reset(); }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 std::string errno_text() {
   return std::strerror(errno);
-}
-
-void set_nonblocking(int fd, bool on) {
-  const int flags = ::fcntl(fd, F_GETFL, 0);
-  ::fcntl(fd, F_SETFL, on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK));
-}
-
-void set_no_delay(int fd) {
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-milliseconds remaining(Clock::time_point deadline) {
-  return std::max(milliseconds(0),
-                  std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
-}
-
-// Waits for `events` on `fd` until `deadline`; false when it passed.
-bool wait_for(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    pollfd entry{fd, events, 0};
-    const int ready = ::poll(&entry, 1, static_cast<int>(remaining(deadline).count()));
-    if (ready > 0) return true;
-    if (ready == 0) return false;
-    if (errno != EINTR) return false;
-  }
-}
-
-// Reads exactly `size` bytes before `deadline`; false on a timeout, an
-// error or the peer closing.
-bool read_exactly(int fd, char* data, std::size_t size, Clock::time_point deadline) {
-  std::size_t done = 0;
-  while (done < size) {
-    if (!wait_for(fd, POLLIN, deadline)) return false;
-    const ssize_t got = ::recv(fd, data + done, size - done, 0);
-    if (got > 0) {
-      done += static_cast<std::size_t>(got);
-    } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Sends what fits now: heartbeats and notices are a few bytes, and a peer
-// whose buffers are full is silent anyway (its heartbeats tell).
-bool send_now(int fd, const std::string& bytes) {
-  const ssize_t sent = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  return sent >= 0 || errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
 void put_u32(std::string& out, std::uint32_t value) {
@@ -138,23 +57,15 @@ std::uint32_t get_u32(const char* in) {
 }
 
 // Rank 0's IPv4 addresses to offer: those of `interface` only when one is
-// named, else every interface's that is up, the loopback last (it serves
-// ranks on rank 0's own host).
+// named, else MASTER_ADDR's and every interface's that is up, the loopback
+// last (it serves ranks on rank 0's own host).
 std::vector<std::string> offered_addresses(const PeerWatchOptions& options) {
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) throw Error("peer watch: getifaddrs failed: " + errno_text());
   std::vector<std::string> outside, loopback, seen;
-  for (const ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
-    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
-    if ((entry->ifa_flags & IFF_UP) == 0) continue;
-    char text[INET_ADDRSTRLEN] = {};
-    const auto* address = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
-    ::inet_ntop(AF_INET, &address->sin_addr, text, sizeof text);
-    seen.push_back(fmt::format("{} ({})", entry->ifa_name, text));
-    if (!options.interface.empty() && options.interface != entry->ifa_name) continue;
-    ((entry->ifa_flags & IFF_LOOPBACK) != 0 ? loopback : outside).push_back(text);
+  for (const tcp::InterfaceAddress& entry : tcp::ipv4_addresses()) {
+    seen.push_back(fmt::format("{} ({})", entry.interface, entry.address));
+    if (!options.interface.empty() && options.interface != entry.interface) continue;
+    (entry.loopback ? loopback : outside).push_back(entry.address);
   }
-  ::freeifaddrs(list);
   if (!options.interface.empty() && outside.empty() && loopback.empty()) {
     throw UsageError(fmt::format(
         "dist.interface is '{}', but this host ({}) has no IPv4 address on it; it has: {}",
@@ -170,53 +81,9 @@ std::vector<std::string> offered_addresses(const PeerWatchOptions& options) {
   return offered;
 }
 
-// A connection to host:port within `timeout`, or an empty descriptor and
-// the reason in `why`.
-Descriptor connect_within(const std::string& host, int port, milliseconds timeout,
-                          std::string& why) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (const int status = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
-      status != 0) {
-    why = ::gai_strerror(status);
-    return {};
-  }
-  Descriptor socket_fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  const addrinfo target = *found;
-  Descriptor connected;
-  if (socket_fd) {
-    set_nonblocking(socket_fd.get(), true);
-    const int status = ::connect(socket_fd.get(), target.ai_addr, target.ai_addrlen);
-    if (status == 0 || errno == EINPROGRESS) {
-      if (wait_for(socket_fd.get(), POLLOUT, Clock::now() + timeout)) {
-        int error = 0;
-        socklen_t length = sizeof error;
-        ::getsockopt(socket_fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-        if (error == 0) {
-          connected = std::move(socket_fd);
-        } else {
-          why = std::strerror(error);
-        }
-      } else {
-        why = fmt::format("no answer within {} ms", timeout.count());
-      }
-    } else {
-      why = errno_text();
-    }
-  } else {
-    why = errno_text();
-  }
-  ::freeaddrinfo(found);
-  if (connected) set_nonblocking(connected.get(), false);
-  return connected;
-}
-
 struct Peer {
   int rank = 0;
-  Descriptor socket;
+  tcp::Descriptor socket;
   std::string received;  // bytes not yet parsed
   Clock::time_point last_heard;
   bool departed = false;  // said goodbye, or its closing was reported
@@ -224,12 +91,16 @@ struct Peer {
 
 class TcpPeerWatch final : public PeerWatch {
  public:
-  TcpPeerWatch(Communicator& communicator, const PeerWatchOptions& options, LostPeerHandler on_lost)
+  TcpPeerWatch(Communicator& communicator, std::vector<std::string> host_names,
+               const PeerWatchOptions& options, LostPeerHandler on_lost)
       : rank_(communicator.rank()),
         timeout_(options.timeout),
         heartbeat_(std::clamp(options.timeout / 5, milliseconds(50), milliseconds(1000))),
-        on_lost_(std::move(on_lost)) {
-    host_names_ = communicator.all_gather_bytes(this_host_name());
+        on_lost_(std::move(on_lost)),
+        host_names_(std::move(host_names)) {
+    if (host_names_.size() != static_cast<std::size_t>(communicator.size()))
+      throw Error(fmt::format("peer watch: {} host names for {} ranks", host_names_.size(),
+                              communicator.size()));
     if (rank_ == 0) {
       accept_peers(communicator, options);
     } else {
@@ -238,8 +109,8 @@ class TcpPeerWatch final : public PeerWatch {
     int pipe_ends[2];
     if (::pipe2(pipe_ends, O_CLOEXEC | O_NONBLOCK) != 0)
       throw Error("peer watch: pipe failed: " + errno_text());
-    wake_read_ = Descriptor(pipe_ends[0]);
-    wake_write_ = Descriptor(pipe_ends[1]);
+    wake_read_ = tcp::Descriptor(pipe_ends[0]);
+    wake_write_ = tcp::Descriptor(pipe_ends[1]);
     for (Peer& peer : peers_)
       peer.last_heard = Clock::now();
     thread_ = std::thread([this] { watch(); });
@@ -252,7 +123,7 @@ class TcpPeerWatch final : public PeerWatch {
     if (reported_) return;
     const std::string goodbye(1, kGoodbye);
     for (Peer& peer : peers_)
-      send_now(peer.socket.get(), goodbye);
+      tcp::send_now(peer.socket.get(), goodbye);
     // A peer whose connection closed just before this rank ended (when a
     // collective failed here because that peer died) is named now, the
     // error that explains the failure.
@@ -263,7 +134,7 @@ class TcpPeerWatch final : public PeerWatch {
     while (!reported_ && Clock::now() < deadline &&
            std::any_of(peers_.begin(), peers_.end(),
                        [](const Peer& peer) { return !peer.departed; })) {
-      if (!read_ready(remaining(deadline))) break;
+      if (!read_ready(tcp::remaining(deadline))) break;
     }
   }
 
@@ -273,36 +144,23 @@ class TcpPeerWatch final : public PeerWatch {
   static constexpr int kFarewellMs = 250;
 
   void accept_peers(Communicator& communicator, const PeerWatchOptions& options) {
-    Descriptor listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_ANY);
-    address.sin_port = 0;
-    socklen_t length = sizeof address;
-    if (!listener || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-        ::listen(listener.get(), communicator.size()) != 0 ||
-        ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      throw Error("peer watch: rank 0 could not listen on a TCP port: " + errno_text());
-    }
+    int port = 0;
+    const tcp::Descriptor listener = tcp::listen_on_any_port(communicator.size(), port);
     const std::vector<std::string> addresses = offered_addresses(options);
-    const int port = ntohs(address.sin_port);
-    offer_ = fmt::format("{}:{}", fmt::join(addresses, ","), port);
     communicator.broadcast_bytes(fmt::format("{} {}", port, fmt::join(addresses, " ")), 0);
 
     const Clock::time_point deadline = Clock::now() + timeout_;
     std::vector<bool> joined(static_cast<std::size_t>(communicator.size()), false);
     joined[0] = true;
-    for (int waiting = communicator.size() - 1; waiting > 0;) {
-      if (!wait_for(listener.get(), POLLIN, deadline)) break;
-      Descriptor peer_socket(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (!peer_socket) continue;
+    for (int waiting = communicator.size() - 1; waiting > 0 && Clock::now() < deadline;) {
+      tcp::Descriptor peer_socket = tcp::accept_within(listener, deadline);
       char hello[4];
-      if (!read_exactly(peer_socket.get(), hello, sizeof hello, deadline)) continue;
+      if (!peer_socket || !tcp::read_exactly(peer_socket.get(), hello, sizeof hello, deadline))
+        continue;
       const auto rank = static_cast<int>(get_u32(hello));
       if (rank <= 0 || rank >= communicator.size() || joined[static_cast<std::size_t>(rank)])
         continue;
       joined[static_cast<std::size_t>(rank)] = true;
-      set_no_delay(peer_socket.get());
       peers_.push_back(Peer{rank, std::move(peer_socket), {}, {}, false});
       --waiting;
     }
@@ -311,10 +169,10 @@ class TcpPeerWatch final : public PeerWatch {
       if (!joined[r]) missing.push_back(fmt::format("{} ({})", r, host_names_[r]));
     if (!missing.empty()) {
       throw Error(fmt::format(
-          "peer watch: rank{} {} did not reach rank 0 at {} within {} s (dist.timeout); the "
+          "peer watch: rank{} {} did not reach rank 0 at {}:{} within {} s (dist.timeout); the "
           "hosts must reach each other's addresses on some port (dist.interface picks the "
           "interface rank 0 offers)",
-          missing.size() == 1 ? "" : "s", fmt::join(missing, ", "), offer_,
+          missing.size() == 1 ? "" : "s", fmt::join(missing, ", "), fmt::join(addresses, ","), port,
           timeout_.count() / 1000.0));
     }
   }
@@ -327,7 +185,7 @@ class TcpPeerWatch final : public PeerWatch {
     const milliseconds per_address = std::min(timeout_, milliseconds(3000));
     for (std::string address; offer >> address;) {
       std::string why;
-      Descriptor socket_fd = connect_within(address, port, per_address, why);
+      tcp::Descriptor socket_fd = tcp::connect_within(address, port, per_address, why);
       if (!socket_fd) {
         tried.push_back(fmt::format("{}:{} ({})", address, port, why));
         continue;
@@ -339,7 +197,6 @@ class TcpPeerWatch final : public PeerWatch {
         tried.push_back(fmt::format("{}:{} ({})", address, port, errno_text()));
         continue;
       }
-      set_no_delay(socket_fd.get());
       peers_.push_back(Peer{0, std::move(socket_fd), {}, {}, false});
       return;
     }
@@ -356,10 +213,11 @@ class TcpPeerWatch final : public PeerWatch {
     while (!stopping_ && !reported_) {
       if (Clock::now() >= next_heartbeat) {
         for (Peer& peer : peers_)
-          if (!peer.departed && !send_now(peer.socket.get(), heartbeat)) closed(peer, errno_text());
+          if (!peer.departed && !tcp::send_now(peer.socket.get(), heartbeat))
+            closed(peer, errno_text());
         next_heartbeat = Clock::now() + heartbeat_;
       }
-      read_ready(remaining(next_heartbeat));
+      read_ready(tcp::remaining(next_heartbeat));
       // Silence is judged after reading: a rank thawed after a freeze reads
       // what waited for it before it looks at the clock.
       for (Peer& peer : peers_) {
@@ -454,7 +312,7 @@ class TcpPeerWatch final : public PeerWatch {
       notice.push_back(static_cast<char>(length & 0xff));
       notice.append(lost.reason, 0, length);
       for (Peer& peer : peers_)
-        if (!peer.departed) send_now(peer.socket.get(), notice);
+        if (!peer.departed) tcp::send_now(peer.socket.get(), notice);
     }
     on_lost_(lost);
   }
@@ -469,9 +327,8 @@ class TcpPeerWatch final : public PeerWatch {
   milliseconds heartbeat_;
   LostPeerHandler on_lost_;
   std::vector<std::string> host_names_;
-  std::string offer_;
   std::vector<Peer> peers_;
-  Descriptor wake_read_, wake_write_;
+  tcp::Descriptor wake_read_, wake_write_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> reported_{false};
   std::thread thread_;
@@ -491,9 +348,11 @@ std::string describe(const LostPeer& lost, int own_rank) {
       to_int(ExitCode::kLostPeer));
 }
 
-std::unique_ptr<PeerWatch> watch_peers(Communicator& communicator, const PeerWatchOptions& options,
-                                       LostPeerHandler on_lost) {
-  return std::make_unique<TcpPeerWatch>(communicator, options, std::move(on_lost));
+std::unique_ptr<PeerWatch> watch_peers(Communicator& communicator,
+                                       std::vector<std::string> host_names,
+                                       const PeerWatchOptions& options, LostPeerHandler on_lost) {
+  return std::make_unique<TcpPeerWatch>(communicator, std::move(host_names), options,
+                                        std::move(on_lost));
 }
 
 LostPeerHandler exit_on_lost_peer(int own_rank) {

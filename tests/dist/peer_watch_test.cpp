@@ -50,7 +50,8 @@ TEST(PeerWatch, RanksKnowEachOthersHostsAndAGoodbyeIsNoLoss) {
     const std::unique_ptr<Communicator> world = make_gloo_communicator(address, 1, 2);
     std::vector<std::string> hosts;
     {
-      const std::unique_ptr<PeerWatch> watch = watch_peers(*world, options, count_reports);
+      const std::unique_ptr<PeerWatch> watch =
+          watch_peers(*world, gather_host_names(*world), options, count_reports);
       hosts = watch->host_names();
       world->barrier();  // both watches run
     }
@@ -60,7 +61,8 @@ TEST(PeerWatch, RanksKnowEachOthersHostsAndAGoodbyeIsNoLoss) {
   });
   const std::unique_ptr<Communicator> world = make_gloo_communicator(address, 0, 2);
   {
-    const std::unique_ptr<PeerWatch> watch = watch_peers(*world, options, count_reports);
+    const std::unique_ptr<PeerWatch> watch =
+        watch_peers(*world, gather_host_names(*world), options, count_reports);
     EXPECT_EQ(watch->host_names(), std::vector<std::string>(2, this_host_name()));
     world->barrier();
     rank1_gone.get_future().wait();

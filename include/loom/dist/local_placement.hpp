@@ -30,6 +30,10 @@ std::string describe_placement(const std::vector<std::string>& host_names);
 // This machine's name (gethostname). Throws loom::Error when it fails.
 std::string this_host_name();
 
+// Every rank's host name, by rank, gathered over `communicator` (a
+// collective: every rank calls it).
+std::vector<std::string> gather_host_names(Communicator& communicator);
+
 // Gathers every rank's host name over `communicator` (a collective: every
 // rank calls it) and returns this rank's placement. Ranks on different
 // nodes must have different host names, as they do on clusters and cloud

@@ -56,14 +56,17 @@ class PeerWatch {
 };
 
 // Starts the watch (a collective: every rank calls it, after the ranks
-// have met over `communicator`). Throws loom::Error naming the ranks and
-// the address when a rank cannot reach rank 0's listening socket within
-// the timeout. The returned object's destructor says goodbye to the peers
-// (a rank that ends deliberately, with an error or not, is not lost), but
-// first gives a peer whose connection already closed a moment to be named:
-// when a collective failed because a peer died, that is the error to give.
-std::unique_ptr<PeerWatch> watch_peers(Communicator& communicator, const PeerWatchOptions& options,
-                                       LostPeerHandler on_lost);
+// have met over `communicator`), given every rank's host name, by rank
+// (gather_host_names), for the messages. Throws loom::Error naming the
+// ranks and the address when a rank cannot reach rank 0's listening socket
+// within the timeout. The returned object's destructor says goodbye to the
+// peers (a rank that ends deliberately, with an error or not, is not
+// lost), but first gives a peer whose connection already closed a moment
+// to be named: when a collective failed because a peer died, that is the
+// error to give.
+std::unique_ptr<PeerWatch> watch_peers(Communicator& communicator,
+                                       std::vector<std::string> host_names,
+                                       const PeerWatchOptions& options, LostPeerHandler on_lost);
 
 // The handler `loom train` uses: logs describe(lost) as an error and ends
 // the process at once with ExitCode::kLostPeer (no unwinding: the main
