@@ -38,12 +38,10 @@ finish() {
   local code=$?
   "$hosts_dir/stop.sh" "$state" || code=1
   "$hosts_dir/stop.sh" "$other" || code=1
-  if [[ ${LOOM_TEST_KEEP:-0} == 1 ]]; then echo "work folder kept: $work"; else rm -rf "$work"; fi
+  remove_work "$work"
   exit "$code"
 }
 trap finish EXIT
-started=$SECONDS
-elapsed() { echo "[$((SECONDS - started)) s] $*"; }
 
 # expect_output WANT COMMAND...: COMMAND succeeds and prints exactly WANT.
 expect_output() {

@@ -50,13 +50,11 @@ state=$work/hosts
 finish() {
   local code=$?
   "$hosts_dir/stop.sh" "$state" >/dev/null || code=1
-  if [[ ${LOOM_TEST_KEEP:-0} == 1 ]]; then echo "work folder kept: $work"; else rm -rf "$work"; fi
+  remove_work "$work"
   exit "$code"
 }
 trap finish EXIT
 cd "$work"
-started=$SECONDS
-say() { echo "[$((SECONDS - started)) s] $*"; }
 
 timeout_s=5  # dist.timeout of the fault cases
 resume_iters=240
@@ -134,7 +132,7 @@ same_losses() {
   local compared
   compared=$(compare_losses runs/reference/metrics.jsonl "runs/$1/metrics.jsonl" "$resume_iters") ||
     fail "$1's losses differ from the reference's: $compared"
-  say "$1: $compared"
+  elapsed "$1: $compared"
 }
 
 same_weights() {
@@ -143,7 +141,7 @@ same_weights() {
   local compared
   compared=$(/usr/bin/python3 "$source_dir/tests/cluster/compare_weights.py" \
     export-reference "export-$1" 1e-5 2>&1) || fail "$1's weights differ: $compared"
-  say "$1: weights: $compared"
+  elapsed "$1: weights: $compared"
 }
 
 expect_placement() {
@@ -169,7 +167,7 @@ after_fault() {
   wait_until 10 "every loom process of $run ended" no_loom_left
   local latest
   latest=$(cat "runs/$run/checkpoints/latest") || fail "$run has no latest checkpoint"
-  say "$run: latest checkpoint $latest"
+  elapsed "$run: latest checkpoint $latest"
   local file
   for file in "$run".*log; do mv "$file" "${file%.log}.fault.log"; done
   if [[ $launch == env ]]; then
@@ -227,7 +225,7 @@ kill)
   reap "$rank0_pid"
   code0=$reaped
   took=$(seconds_since "$t0")
-  say "rank 1 killed on h2: rank 0 on h1 exited $code0 after $took s"
+  elapsed "rank 1 killed on h2: rank 0 on h1 exited $code0 after $took s"
   [[ $code0 == 5 ]] || fail "rank 0 exited $code0, not 5: $(tail -n 3 kill.rank0.log)"
   awk -v t="$took" 'BEGIN { exit !(t < 3) }' || fail "rank 0 took $took s to notice a killed peer"
   expect_lost kill.rank0.log "lost rank 1 on host h2: its connection closed without a goodbye"
@@ -244,7 +242,7 @@ kill-mpirun)
   reap "$mpirun_pid"
   code=$reaped
   took=$(seconds_since "$t0")
-  say "rank 1 killed on h2: mpirun on h1 exited $code after $took s"
+  elapsed "rank 1 killed on h2: mpirun on h1 exited $code after $took s"
   [[ $code != 0 ]] || fail "mpirun exited 0 after a rank was killed"
   awk -v t="$took" 'BEGIN { exit !(t < 10) }' || fail "mpirun took $took s to end"
   expect_lost killm.log "lost rank 1 on host h2: its connection closed without a goodbye"
@@ -261,7 +259,7 @@ link)
   reap "$rank1_pid"
   code1=$reaped
   took1=$(seconds_since "$t0")
-  say "h2's link down: rank 0 (h1) exited $code0 after $took0 s, rank 1 (h2) $code1 after $took1 s"
+  elapsed "h2's link down: rank 0 (h1) exited $code0 after $took0 s, rank 1 (h2) $code1 after $took1 s"
   "$hosts_dir/link.sh" "$state" h2 up
   [[ $code0 == 5 && $code1 == 5 ]] || fail "the ranks exited $code0 and $code1, not 5 and 5"
   for took in "$took0" "$took1"; do
@@ -281,13 +279,13 @@ freeze)
   reap "$rank0_pid"
   code0=$reaped
   took0=$(seconds_since "$t0")
-  say "h2 frozen: rank 0 (h1) exited $code0 after $took0 s"
+  elapsed "h2 frozen: rank 0 (h1) exited $code0 after $took0 s"
   kill -CONT "${frozen[@]}"
   t1=$EPOCHREALTIME
   reap "$rank1_pid"
   code1=$reaped
   took1=$(seconds_since "$t1")
-  say "h2 thawed: rank 1 (h2) exited $code1 after $took1 s"
+  elapsed "h2 thawed: rank 1 (h2) exited $code1 after $took1 s"
   [[ $code0 == 5 && $code1 == 5 ]] || fail "the ranks exited $code0 and $code1, not 5 and 5"
   awk -v t="$took0" -v limit=$((timeout_s + 5)) 'BEGIN { exit !(t < limit) }' ||
     fail "rank 0 took $took0 s to give up on a frozen peer (dist.timeout $timeout_s s)"
@@ -300,4 +298,4 @@ freeze)
   fail "no case '$case_name' (mpirun, env, kill, kill-mpirun, link, freeze)"
   ;;
 esac
-say "$case_name: passed"
+elapsed "$case_name: passed"

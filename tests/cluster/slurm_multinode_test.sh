@@ -72,13 +72,11 @@ finish() {
   # takes whatever is left in their namespaces.
   "$source_dir/cluster/local-slurm/stop.sh" "$slurm_state" >/dev/null || code=1
   "$source_dir/cluster/local-hosts/stop.sh" "$hosts" >/dev/null || code=1
-  if [[ ${LOOM_TEST_KEEP:-0} == 1 ]]; then echo "work folder kept: $work"; else rm -rf "$work"; fi
+  remove_work "$work"
   exit "$code"
 }
 trap finish EXIT
 cd "$work"
-started=$SECONDS
-elapsed() { echo "[$((SECONDS - started)) s] $*"; }
 
 "$source_dir/cluster/local-hosts/start.sh" --hosts 2 "$hosts" >hosts.log 2>&1 || fail "local-hosts start.sh: $(cat hosts.log)"
 "$source_dir/cluster/local-slurm/start.sh" "$slurm_state" --hosts "$hosts" >slurm.log 2>&1 ||
@@ -164,7 +162,7 @@ if [[ $case_name == kill ]]; then
   [[ $state == FAILED && $exit_code != 0:0 && $exit_code != 3:0 && $restarts == 0 ]] ||
     fail "job $job_id ended $state with exit code $exit_code after $restarts restarts, expected FAILED, not requeued"
   grep -q "error: lost rank 1 on host h2: its connection closed without a goodbye" "$job_log" ||
-    fail "rank 0 did not say it lost rank 1 on h2"
+    fail "rank 0 did not elapsed it lost rank 1 on h2"
   ! grep -q "requeueing job" "$job_log" || fail "train.sbatch requeued job $job_id after a lost rank"
   idle=$(slurm sinfo --noheader --Node --format=%T | grep -cx idle || true)
   [[ $idle == 2 ]] || fail "after the failed job $idle of 2 nodes are idle: $(slurm sinfo --Node)"

@@ -50,12 +50,10 @@ finish() {
     [[ ! -f $work/slurm/log/slurmctld.log ]] || { echo "--- end of slurmctld's log:"; tail -20 "$work/slurm/log/slurmctld.log"; }
   fi
   "$source_dir/cluster/local-slurm/stop.sh" "$work/slurm" || code=1
-  if [[ ${LOOM_TEST_KEEP:-0} == 1 ]]; then echo "work folder kept: $work"; else rm -rf "$work"; fi
+  remove_work "$work"
   exit "$code"
 }
 trap finish EXIT
-started=$SECONDS
-elapsed() { echo "[$((SECONDS - started)) s] $*"; }
 
 # Ports of our own, so that a SLURM already on the machine is no obstacle;
 # one CPU for the job, the other for the reference run.

@@ -7,6 +7,16 @@ fail() {
   exit 1
 }
 
+# elapsed MESSAGE...: MESSAGE after the seconds since the test began.
+test_started=$SECONDS
+elapsed() { echo "[$((SECONDS - test_started)) s] $*"; }
+
+# remove_work FOLDER: deletes a test's work folder, or keeps it and says
+# where when LOOM_TEST_KEEP=1.
+remove_work() {
+  if [[ ${LOOM_TEST_KEEP:-0} == 1 ]]; then echo "work folder kept: $1"; else rm -rf "$1"; fi
+}
+
 # ctest's SKIP_RETURN_CODE for these tests.
 skip() {
   echo "SKIP: $*"
