@@ -64,10 +64,7 @@ job_log=
 finish() {
   local code=$?
   [[ -z $reference_pid ]] || kill "$reference_pid" 2>/dev/null || true
-  if ((code != 0 && code != 77)); then
-    [[ -z $job_log || ! -f $job_log ]] || { echo "--- end of the job's log $job_log:"; grep -v '] step [0-9]*/' "$job_log" | tail -40; }
-    [[ ! -f $slurm_state/log/slurmctld.log ]] || { echo "--- end of slurmctld's log:"; tail -20 "$slurm_state/log/slurmctld.log"; }
-  fi
+  show_slurm_failure "$code" "$job_log" "$slurm_state"
   # SLURM first (it cancels the jobs through h1), then the hosts, which
   # takes whatever is left in their namespaces.
   "$source_dir/cluster/local-slurm/stop.sh" "$slurm_state" >/dev/null || code=1

@@ -45,10 +45,7 @@ job_log=
 finish() {
   local code=$?
   [[ -z $reference_pid ]] || kill "$reference_pid" 2>/dev/null || true
-  if ((code != 0 && code != 77)); then
-    [[ -z $job_log || ! -f $job_log ]] || { echo "--- end of the job's log $job_log:"; grep -v '] step [0-9]*/' "$job_log" | tail -40; }
-    [[ ! -f $work/slurm/log/slurmctld.log ]] || { echo "--- end of slurmctld's log:"; tail -20 "$work/slurm/log/slurmctld.log"; }
-  fi
+  show_slurm_failure "$code" "$job_log" "$work/slurm"
   "$source_dir/cluster/local-slurm/stop.sh" "$work/slurm" || code=1
   remove_work "$work"
   exit "$code"

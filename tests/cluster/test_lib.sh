@@ -17,6 +17,16 @@ remove_work() {
   if [[ ${LOOM_TEST_KEEP:-0} == 1 ]]; then echo "work folder kept: $1"; else rm -rf "$1"; fi
 }
 
+# show_slurm_failure CODE JOB_LOG SLURM_STATE: after a SLURM test failed
+# (CODE neither 0 nor 77), the end of the job's log (without its step
+# lines) and of slurmctld's, for the reader of ctest's output.
+show_slurm_failure() {
+  local code=$1 job_log=$2 slurm_state=$3
+  ((code != 0 && code != 77)) || return 0
+  [[ -z $job_log || ! -f $job_log ]] || { echo "--- end of the job's log $job_log:"; grep -v '] step [0-9]*/' "$job_log" | tail -40; }
+  [[ ! -f $slurm_state/log/slurmctld.log ]] || { echo "--- end of slurmctld's log:"; tail -20 "$slurm_state/log/slurmctld.log"; }
+}
+
 # ctest's SKIP_RETURN_CODE for these tests.
 skip() {
   echo "SKIP: $*"
