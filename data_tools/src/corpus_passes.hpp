@@ -29,6 +29,11 @@ std::unique_ptr<text::Tokenizer> build_tokenizer(const config::PrepareConfig& pr
                                                  Progress::Style progress_style,
                                                  std::uint64_t total_bytes);
 
+// Throws CorpusError when the reader handed the filters no record at all:
+// the inputs hold no text to read, which is a different failure, and fixed
+// differently, from text that the cleaning filters removed.
+void refuse_unread_corpus(const ChunkReader& chunks, const std::vector<std::string>& inputs);
+
 // The split of document number `index` (counted over all inputs, after
 // cleaning): a seeded hash, so the assignment depends on nothing but the
 // document's position, the seed and the fraction. Document 0 always trains.

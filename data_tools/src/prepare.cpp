@@ -149,6 +149,14 @@ TokenizedCorpus tokenize_in_two_passes(const config::PrepareConfig& prepare,
 
 }  // namespace
 
+void refuse_unread_corpus(const ChunkReader& chunks, const std::vector<std::string>& inputs) {
+  if (chunks.filter().counts().records_in > 0) return;
+  throw CorpusError(fmt::format(
+      "prepare: found no text in {}: {} bytes read, but not one line, JSONL text or chat "
+      "message (empty files, or separator lines alone); nothing to write",
+      fmt::join(inputs, ", "), chunks.bytes_read()));
+}
+
 PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions& options) {
   const config::PrepareConfig& prepare = config.prepare;
   const std::string& store = config.data.store;
@@ -207,6 +215,7 @@ PrepareReport prepare_corpus(const config::Config& config, const PrepareOptions&
                                                         open_chunks, pool, style, report);
   EncodeTotals& totals = corpus.totals;
   if (totals.train.tokens == 0) {
+    refuse_unread_corpus(*corpus.chunks, prepare.inputs);
     throw Error(fmt::format("prepare: no text left in {} after cleaning; nothing to write",
                             fmt::join(prepare.inputs, ", ")));
   }

@@ -13,7 +13,7 @@ std::unique_ptr<RecordReader> open_text_reader(const std::string& path,
                                                const ReaderOptions& options);
 std::unique_ptr<RecordReader> open_jsonl_reader(const std::string& path,
                                                 const ReaderOptions& options);
-// `package` is the folder holding Messages/.
+// `package` is a package, its messages folder or one channel folder.
 std::unique_ptr<RecordReader> open_discord_reader(const std::string& package,
                                                   const ReaderOptions& options);
 std::unique_ptr<RecordReader> open_telegram_reader(const std::string& path,

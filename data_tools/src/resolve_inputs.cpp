@@ -89,6 +89,18 @@ std::optional<fs::path> telegram_export_file(const fs::path& folder) {
   return std::nullopt;
 }
 
+// Telegram Desktop exports HTML unless told otherwise: a chat as
+// messages.html (messages2.html, ...) beside css/ and js/, a whole account
+// as export_results.html beside lists/ and chats/. The page that says so.
+std::optional<fs::path> telegram_html_export_page(const fs::path& folder) {
+  std::error_code error;
+  const fs::path account = folder / "export_results.html";
+  if (fs::is_regular_file(account, error)) return account;
+  const fs::path chat = folder / "messages.html";
+  if (fs::is_regular_file(chat, error) && fs::is_directory(folder / "css", error)) return chat;
+  return std::nullopt;
+}
+
 std::vector<std::string> glob_matches(const std::string& pattern) {
   glob_t matches{};
   const int status = ::glob(pattern.c_str(), 0, nullptr, &matches);
@@ -159,7 +171,8 @@ class InputCollector {
     }
     if (kept == 0) {
       fail(forced_ == InputFormat::discord
-               ? "no Discord data package (a folder with Messages) in it"
+               ? "no Discord data package (a folder with Messages), messages folder or channel "
+                 "folder in it"
                : "no files in it (hidden files, .h5 token stores and this run's outputs are "
                  "skipped)");
     }
@@ -188,8 +201,10 @@ class InputCollector {
                 [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
     } else if (fs::is_regular_file(status)) {
       if (forced_ == InputFormat::discord) {
-        fail(fmt::format("'{}' is a file; a Discord data package is the folder holding Messages",
-                         path.string()));
+        fail(fmt::format(
+            "'{}' is a file; a Discord data package is the folder holding Messages (or that "
+            "folder, or one channel folder in it)",
+            path.string()));
       }
       found.push_back(file_input(path));
     } else {
@@ -201,11 +216,10 @@ class InputCollector {
   // to `found` as one input; false for any other folder.
   bool add_export_folder(const fs::path& folder, std::vector<InputFile>& found) const {
     if (looks_for_packages()) {
-      if (const std::optional<fs::path> messages = discord_messages_folder(folder)) {
-        std::uint64_t bytes = 0;
-        for (const DiscordChannel& channel : discord_channels(*messages))
-          bytes += channel.bytes;
-        found.push_back(InputFile{folder.string(), bytes, InputFormat::discord});
+      if (const std::optional<DiscordPackage> package = find_discord_package(folder)) {
+        // Refused here, before any reading, like a folder without files.
+        if (package->channels.empty()) fail(package->missing_messages());
+        found.push_back(InputFile{folder.string(), package->bytes(), InputFormat::discord});
         return true;
       }
     }
@@ -213,6 +227,12 @@ class InputCollector {
       if (const std::optional<fs::path> result = telegram_export_file(folder)) {
         found.push_back(InputFile{result->string(), fs::file_size(*result), InputFormat::telegram});
         return true;
+      }
+      if (const std::optional<fs::path> page = telegram_html_export_page(folder)) {
+        fail(fmt::format(
+            "'{}' is a Telegram Desktop export in HTML ({}), which Loom does not read; export "
+            "again with Format 'Machine-readable JSON' and give the folder holding result.json",
+            folder.string(), page->filename().string()));
       }
     }
     return false;

@@ -1,17 +1,20 @@
 // Telegram Desktop's JSON export ("Export chat history" or "Export Telegram
-// data", machine-readable JSON): a single chat {"name", "type", "id",
-// "messages": [...]} or a whole account {..., "chats": {"list": [chat,
-// ...]}, ...}. Each chat is one document and each message with text one
-// record (a multi-line message stays one record). Whole-account exports run
-// to gigabytes, so the file is walked with a JsonCursor: only one message is
-// ever held, and every other member (contacts, left_chats, other_data, a
-// chat's name) is skipped unkept.
+// data", Format "Machine-readable JSON"): a single chat {"name", "type",
+// "id", "messages": [...]} or a whole account {..., "chats": {"list":
+// [chat, ...]}, "left_chats": {"list": [chat, ...]}, ...}. Each chat is one
+// document and each message with text one record (a multi-line message
+// stays one record); left chats (groups and channels the owner left) follow
+// the others. Whole-account exports run to gigabytes, so the file is walked
+// with a JsonCursor: only one message is ever held, and every other member
+// (contacts, other_data, a chat's name) is skipped unkept.
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "json_cursor.hpp"
 #include "readers.hpp"
 #include "record_pieces.hpp"
+#include <fmt/format.h>
 
 namespace loom::data_tools {
 namespace {
@@ -58,7 +61,8 @@ std::optional<std::string> message_record(const json& message, bool author_prefi
 class TelegramReader : public RecordReader {
  public:
   TelegramReader(const std::string& path, const ReaderOptions& options)
-      : cursor_(InputStream::open(path)),
+      : path_(path),
+        cursor_(InputStream::open(path)),
         author_prefix_(options.author_prefix),
         pieces_(options.max_record_bytes) {
     cursor_.expect('{', "a Telegram export (a JSON object)");
@@ -67,7 +71,11 @@ class TelegramReader : public RecordReader {
 
   bool next(Record& record) override {
     while (!pieces_.next(record)) {
-      if (!find_next_message()) return false;
+      if (!find_next_message()) {
+        if (!handed_out_) throw CorpusError(no_text_found());
+        return false;
+      }
+      handed_out_ = true;
     }
     return true;
   }
@@ -86,7 +94,7 @@ class TelegramReader : public RecordReader {
   // What a member named `key` of a `parent` object leads to, if anything.
   static std::optional<Kind> member_kind(Kind parent, const std::string& key) {
     if ((parent == Kind::root || parent == Kind::chat) && key == "messages") return Kind::messages;
-    if (parent == Kind::root && key == "chats") return Kind::chats;
+    if (parent == Kind::root && (key == "chats" || key == "left_chats")) return Kind::chats;
     if (parent == Kind::chats && key == "list") return Kind::chat_list;
     return std::nullopt;
   }
@@ -96,8 +104,29 @@ class TelegramReader : public RecordReader {
     cursor_.expect(is_array ? '[' : '{', is_array ? "an array" : "an object");
     // Every chat's messages start a document, whether the chat is the whole
     // file or one in an account's list.
-    if (kind == Kind::messages) chat_starts_ = true;
+    if (kind == Kind::messages) {
+      chat_starts_ = true;
+      ++chats_;
+    }
+    if (kind == Kind::chats) found_chats_ = true;
     stack_.push_back(Level{kind});
+  }
+
+  // The export ended without a message with text: what it held instead.
+  std::string no_text_found() const {
+    const std::string about = fmt::format("telegram export '{}'", path_);
+    if (chats_ == 0) {
+      return fmt::format(
+          "{}: found {}; expected Telegram Desktop's JSON export of a chat ({{\"name\", "
+          "\"type\", \"messages\": [...]}}) or of a whole account ({{\"chats\": {{\"list\": "
+          "[...]}}}})",
+          about,
+          found_chats_ ? "'chats' without a chat in its list" : "no 'messages' and no 'chats'");
+    }
+    return fmt::format(
+        "{}: found {} chat{} with {} message{}, none with text (service messages, media "
+        "without a caption); expected messages whose \"text\" is not empty",
+        about, chats_, chats_ == 1 ? "" : "s", messages_, messages_ == 1 ? "" : "s");
   }
 
   // Walks on to the next message with text and hands it to pieces_; false
@@ -110,11 +139,14 @@ class TelegramReader : public RecordReader {
           stack_.pop_back();
         } else if (level.kind == Kind::chat_list) {
           enter(Kind::chat);
-        } else if (std::optional<std::string> text =
-                       message_record(cursor_.parse_value(kMessageMembers), author_prefix_)) {
-          pieces_.assign(std::move(*text), chat_starts_);
-          chat_starts_ = false;
-          return true;
+        } else {
+          ++messages_;
+          if (std::optional<std::string> text =
+                  message_record(cursor_.parse_value(kMessageMembers), author_prefix_)) {
+            pieces_.assign(std::move(*text), chat_starts_);
+            chat_starts_ = false;
+            return true;
+          }
         }
         continue;
       }
@@ -133,11 +165,17 @@ class TelegramReader : public RecordReader {
     return false;
   }
 
+  std::string path_;
   JsonCursor cursor_;
   bool author_prefix_;
   RecordPieces pieces_;
   std::vector<Level> stack_;
   bool chat_starts_ = false;
+  // What was met, for the error when no message has text.
+  bool found_chats_ = false;    // a "chats" or "left_chats" member
+  std::uint64_t chats_ = 0;     // "messages" arrays entered
+  std::uint64_t messages_ = 0;  // their elements
+  bool handed_out_ = false;     // a record was
 };
 
 }  // namespace

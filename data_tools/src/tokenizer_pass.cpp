@@ -51,8 +51,10 @@ std::unique_ptr<text::Tokenizer> build_tokenizer(const config::PrepareConfig& pr
       Progress progress("sampling for SentencePiece", total_bytes, progress_style);
       const std::unique_ptr<ChunkReader> chunks = open_chunks();
       const std::vector<std::string> sample = sample_lines(prepare, *chunks, progress);
-      if (sample.empty())
+      if (sample.empty()) {
+        refuse_unread_corpus(*chunks, prepare.inputs);
         throw UsageError("prepare: the corpus has no text to train a tokenizer on");
+      }
       text::SentencePieceOptions options;
       options.model_type = config::enum_name(prepare.tokenizer);
       options.vocab_size = static_cast<std::uint32_t>(prepare.vocab_size);

@@ -201,7 +201,7 @@ TEST(TelegramReader, WholeAccountExportHasOneDocumentPerChat) {
   ASSERT_EQ(inputs.size(), 1u);
   EXPECT_EQ(inputs[0].format, InputFormat::telegram);
   EXPECT_EQ(read_inputs({path}, "auto", with_authors()),
-            (Lines{"# Bob: hi alice", "  Alice: hi @bob", "# Club 2: news"}));
+            (Lines{"# Bob: hi alice", "  Alice: hi @bob", "# Club 2: news", "# Eve: left behind"}));
 }
 
 TEST(TelegramReader, MalformedExportIsLocated) {

@@ -131,10 +131,12 @@ TEST(ResolveInputs, PathsMatchingNothingAreErrors) {
                 "skipped)");
   EXPECT_EQ(corpus_error_of([&] { resolve_inputs({dir.file("a.txt")}, "discord"); }),
             "input '" + dir.file("a.txt") + "': '" + dir.file("a.txt") +
-                "' is a file; a Discord data package is the folder holding Messages");
+                "' is a file; a Discord data package is the folder holding Messages (or that "
+                "folder, or one channel folder in it)");
   EXPECT_EQ(corpus_error_of([&] { resolve_inputs({dir.path().string()}, "discord"); }),
             "input '" + dir.path().string() +
-                "': no Discord data package (a folder with Messages) in it");
+                "': no Discord data package (a folder with Messages), messages folder or "
+                "channel folder in it");
   EXPECT_EQ(corpus_error_of([&] { resolve_inputs({dir.file("a.txt")}, "csv"); }),
             "unknown input format 'csv'; expected auto, text, jsonl, discord or telegram");
 }

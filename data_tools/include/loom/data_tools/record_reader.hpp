@@ -88,10 +88,15 @@ class RecordReader {
 // case. A store named or matched by a glob is read like any other file.
 // The format is given ("text", "jsonl", "discord", "telegram": every input
 // is read so), or with "auto" guessed:
-//  - a folder with Messages/ (or messages/) is a Discord data package, one
-//    input; so is such a folder met inside a folder being walked;
+//  - a Discord data package is one input: the package folder (its messages
+//    folder found by what it holds, whatever its name's case or language),
+//    the messages folder itself, or one channel folder; so is such a folder
+//    met inside a folder being walked. One whose channels have no
+//    messages.json or messages.csv is refused, saying what it holds;
 //  - a folder with result.json is a Telegram export: that file alone (its
-//    photos/ and files/ are not corpus);
+//    photos/ and files/ are not corpus); one with export_results.html or
+//    messages.html (and css/) is Telegram's HTML export, refused with a
+//    pointer to the JSON one;
 //  - *.jsonl, *.jsonl.gz, *.jsonl.zst -> jsonl;
 //  - result.json, or a .json whose top-level object has "messages" or
 //    "chats" (checked by streaming through it) -> telegram, also .gz/.zst;
@@ -134,11 +139,13 @@ std::vector<InputFile> resolve_inputs(const std::vector<std::string>& paths,
 //    the owner's name from account/user.json ("global_name", else
 //    "username"), or "me". One channel's file is held in memory at a time
 //    (packages list newest first; it is sorted by message id).
-//  - telegram: one document per chat (a whole-account export's chats.list;
-//    left_chats are not read), one record per message with text (service
+//  - telegram: one document per chat (a whole-account export's chats.list,
+//    then its left_chats.list), one record per message with text (service
 //    messages and empty texts skipped; entity arrays concatenated); the
 //    author prefix is "from" ("unknown" when null). Streamed: memory is
 //    bounded by one message.
+// A chat export that yields no message with text is a CorpusError saying
+// what it held: it is never what the user meant to give.
 // Inputs are opened as they are reached; errors are CorpusError naming the
 // file and position. bytes_read() sums the finished inputs' `bytes` and the
 // current one's progress. UsageError when max_record_bytes < 4.
