@@ -39,6 +39,8 @@ packages=(
   shellcheck
   # the playground's test in a real headless browser
   chromium chromium-driver python3-selenium
+  # the server under load: an HTTP benchmark (bench/serve_load_bench.sh, a test)
+  wrk
 )
 
 missing=()

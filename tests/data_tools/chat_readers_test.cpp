@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 
+#include "chat_export_fixtures.hpp"
 #include "corpus_test_support.hpp"
 #include <gtest/gtest.h>
 
@@ -119,6 +120,107 @@ TEST(DiscordReader, MalformedChannelFilesAreLocated) {
             json + ": message 2: expected an 'ID' of digits, found none");
 }
 
+TEST(DiscordReader, EveryLayoutSince2020GivesEveryMessageWithText) {
+  for (const DiscordLayout& layout : discord_layouts()) {
+    SCOPED_TRACE(layout.name);
+    TempDir dir;
+    const fs::path package = dir.path() / "package";
+    const fs::path messages = write_discord_layout(package, layout);
+    const std::vector<InputFile> inputs = resolve_inputs({package.string()}, "auto");
+    ASSERT_EQ(inputs.size(), 1u);
+    EXPECT_EQ(inputs[0].format, InputFormat::discord);
+    EXPECT_EQ(read_inputs({package.string()}), discord_fixture_records());
+    // The package inside a folder being walked, and forced.
+    EXPECT_EQ(read_inputs({dir.path().string()}), discord_fixture_records());
+    EXPECT_EQ(read_inputs({package.string()}, "discord"), discord_fixture_records());
+    // The messages folder named itself, with a trailing slash, keeps the
+    // owner found beside it.
+    const Lines as_alice = read_inputs({messages.string() + "/"}, "auto", with_authors());
+    ASSERT_EQ(as_alice.size(), 5u);
+    EXPECT_EQ(as_alice[0], "# Alice: h\xC3\xA9llo w\xC3\xB6rld \xF0\x9F\x91\x8B");
+    // One channel folder alone.
+    const std::string channel =
+        (messages / (std::string(layout.channel_prefix) + discord_channel_fixtures()[0].id))
+            .string();
+    EXPECT_EQ(read_inputs({channel}),
+              (Lines{"# \xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "  trailing comma,"}));
+  }
+}
+
+TEST(DiscordReader, AByteOrderMarkBeforeTheCsvHeaderIsSkipped) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "messages" / "42");
+  write_file(dir.file("messages/42/messages.csv"),
+             "\xEF\xBB\xBFID,Timestamp,Contents,Attachments\n1,2020-01-01,hello,\n");
+  EXPECT_EQ(read_inputs({dir.path().string()}), (Lines{"# hello"}));
+}
+
+TEST(DiscordReader, FoldersThatOnlyLookLikeAPackageAreText) {
+  TempDir dir;
+  // A corpus folder named messages, numbered folders without a channel's
+  // files, and a messages folder without index.json or channels.
+  fs::create_directories(dir.path() / "notes" / "messages" / "2021");
+  write_file(dir.file("notes/messages/2021/day.txt"), "a day");
+  fs::create_directories(dir.path() / "notes" / "c12");
+  write_file(dir.file("notes/c12/messages.txt"), "not a channel");
+  EXPECT_EQ(read_inputs({dir.path().string()}), (Lines{"# not a channel", "# a day"}));
+}
+
+TEST(DiscordReader, APackageWithoutMessagesSaysWhatItHolds) {
+  TempDir dir;
+  const fs::path package = dir.path() / "package";
+  for (const char* channel : {"c1", "c2", "c3"}) {
+    fs::create_directories(package / "Messages" / channel);
+    write_file((package / "Messages" / channel / "channel.json").string(), R"({"id": "1"})");
+  }
+  const std::string expected =
+      "discord package '" + package.string() +
+      "': found folder 'Messages' with 3 channel folders but no messages.json or messages.csv in "
+      "any; expected one in each (a package without them is incomplete: request the data again)";
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({package.string()}); }),
+            "input '" + package.string() + "': " + expected);
+  EXPECT_EQ(corpus_error_kind([&] { read_inputs({package.string()}); }),
+            "InputResolutionError, exit 2");
+  // Opened without resolving first, the reader says the same.
+  EXPECT_EQ(corpus_error_of([&] {
+              open_records({InputFile{package.string(), 0, InputFormat::discord}}, {})
+                  ->next(*std::make_unique<Record>());
+            }),
+            expected);
+  const std::string channel = (package / "Messages" / "c2").string();
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({channel}); }),
+            "input '" + channel + "': discord channel folder '" + channel +
+                "': found channel.json but no messages.json or messages.csv; expected one of "
+                "them beside it");
+
+  const fs::path empty = dir.path() / "empty";
+  fs::create_directories(empty / "messages");
+  write_file((empty / "messages" / "index.json").string(), "{}");
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({empty.string()}); }),
+            "input '" + empty.string() + "': discord package '" + empty.string() +
+                "': found folder 'messages' with no channel folders; expected one per channel "
+                "its owner wrote in, c<id>/ (<id>/ in packages before mid-2021), holding "
+                "messages.json or messages.csv");
+}
+
+TEST(DiscordReader, APackageWhoseMessagesHaveNoTextSaysSo) {
+  TempDir dir;
+  const fs::path messages = dir.path() / "package" / "messages";
+  fs::create_directories(messages / "c7");
+  fs::create_directories(messages / "8");
+  write_file((messages / "c7" / "messages.json").string(),
+             R"([{"ID": 2, "Contents": "", "Attachments": "https://cdn.example/a.png"},
+                 {"ID": 1, "Contents": null, "Attachments": ""}])");
+  write_file((messages / "8" / "messages.csv").string(),
+             "ID,Timestamp,Contents,Attachments\n3,t,,https://cdn.example/b.png\n");
+  const std::string package = (dir.path() / "package").string();
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({package}); }),
+            "discord package '" + package +
+                "': found 2 channels listing 3 messages, none with text (attachments alone or "
+                "empty); expected messages with Contents");
+  EXPECT_EQ(corpus_error_kind([&] { read_inputs({package}); }), "CorpusError, exit 1");
+}
+
 const char* kSingleChat = R"({
  "name": "Bob",
  "type": "personal_chat",
@@ -230,6 +332,57 @@ TEST(TelegramReader, MalformedExportIsLocated) {
   const std::string trailing = write_file(dir.file("e.json"), "{\"messages\": []} {}");
   EXPECT_EQ(corpus_error_of([&] { read_inputs({trailing}, "telegram"); }),
             trailing + ":1:18: malformed JSON: expected the end of the file, found '{'");
+}
+
+TEST(TelegramReader, AnExportWithoutMessageTextSaysWhatItHolds) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "a");
+  const std::string neither =
+      write_file(dir.file("a/result.json"), R"({"about": "x", "contacts": {"list": []}})");
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({neither}); }),
+            "telegram export '" + neither +
+                "': found no 'messages' and no 'chats'; expected Telegram Desktop's JSON export "
+                "of a chat ({\"name\", \"type\", \"messages\": [...]}) or of a whole account "
+                "({\"chats\": {\"list\": [...]}})");
+  const std::string no_chats =
+      write_file(dir.file("b.json"), R"({"chats": {"about": "x", "list": []}})");
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({no_chats}); }),
+            "telegram export '" + no_chats +
+                "': found 'chats' without a chat in its list; expected Telegram Desktop's JSON "
+                "export of a chat ({\"name\", \"type\", \"messages\": [...]}) or of a whole "
+                "account ({\"chats\": {\"list\": [...]}})");
+  const std::string silent = write_file(dir.file("c.json"),
+                                        R"({"name": "Bob", "type": "personal_chat", "messages": [
+           {"id": 1, "type": "service", "action": "phone_call", "text": ""},
+           {"id": 2, "type": "message", "from": "Bob", "photo": "photos/1.jpg", "text": ""},
+           {"id": 3, "type": "message", "from": "Bob", "text": [{"type": "bold", "text": ""}]}]})");
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({silent}); }),
+            "telegram export '" + silent +
+                "': found 1 chat with 3 messages, none with text (service messages, media "
+                "without a caption); expected messages whose \"text\" is not empty");
+  EXPECT_EQ(corpus_error_kind([&] { read_inputs({silent}); }), "CorpusError, exit 1");
+}
+
+TEST(TelegramReader, AnHtmlExportIsRefusedWithThePathToJson) {
+  TempDir dir;
+  const fs::path chat = dir.path() / "ChatExport_2024-05-01";
+  fs::create_directories(chat / "css");
+  write_file((chat / "messages.html").string(), "<html></html>");
+  write_file((chat / "css" / "style.css").string(), "body {}");
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({dir.path().string()}); }),
+            "input '" + dir.path().string() + "': '" + chat.string() +
+                "' is a Telegram Desktop export in HTML (messages.html), which Loom does not "
+                "read; export again with Format 'Machine-readable JSON' and give the folder "
+                "holding result.json");
+  const fs::path account = dir.path() / "DataExport_2024-05-01";
+  fs::create_directories(account / "lists");
+  write_file((account / "export_results.html").string(), "<html></html>");
+  EXPECT_EQ(corpus_error_kind([&] { read_inputs({account.string()}); }),
+            "InputResolutionError, exit 2");
+  // Exported in both formats, the JSON is read.
+  write_file((account / "result.json").string(), R"({"chats": {"list": [{"messages": [
+    {"type": "message", "text": ["a ", {"type": "code", "text": "b"}]}]}]}})");
+  EXPECT_EQ(read_inputs({account.string()}), (Lines{"# a b"}));
 }
 
 // Peak resident memory of this process in KiB, or -1 where /proc has none.

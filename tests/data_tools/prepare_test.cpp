@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "chat_export_fixtures.hpp"
 #include "corpus_passes.hpp"
 #include "test_support.hpp"
 #include <gtest/gtest.h>
@@ -326,6 +327,45 @@ TEST(Prepare, CharSinglePassRefusesACorpusCleanedToNothing) {
   for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
     names.push_back(entry.path().filename().string());
   EXPECT_EQ(names, std::vector<std::string>{"short.txt"});
+}
+
+TEST(Prepare, InputsWithNoTextAreNotBlamedOnCleaning) {
+  TempDir dir;
+  write_file(dir.file("empty.txt"), "");
+  write_file(dir.file("separators.txt"), "<|endoftext|>\n<|endoftext|>\n");
+  const std::vector<std::string> inputs = {dir.file("empty.txt"), dir.file("separators.txt")};
+  const std::string expected = "prepare: found no text in " + inputs[0] + ", " + inputs[1] +
+                               ": 28 bytes read, but not one line, JSONL text or chat message "
+                               "(empty files, or separator lines alone); nothing to write";
+  // Both the one-pass char tokenizer and SentencePiece's sampling pass.
+  for (const char* tokenizer : {"char", "bpe"}) {
+    SCOPED_TRACE(tokenizer);
+    try {
+      run(make_config(inputs, dir.file("x.h5"), {std::string("prepare.tokenizer=") + tokenizer}));
+      FAIL() << "expected a CorpusError";
+    } catch (const CorpusError& e) {
+      EXPECT_EQ(std::string(e.what()), expected);
+      EXPECT_EQ(e.exit_code(), ExitCode::kFailure);
+    }
+  }
+}
+
+TEST(Prepare, EveryDiscordLayoutKeepsEveryMessageWithText) {
+  for (const DiscordLayout& layout : discord_layouts()) {
+    SCOPED_TRACE(layout.name);
+    TempDir dir;
+    write_discord_layout(dir.path() / "package", layout);
+    const std::string store = dir.file("chat.h5");
+    const PrepareReport report =
+        run(make_config({(dir.path() / "package").string()}, store, {"prepare.val_fraction=0"}));
+    EXPECT_EQ(report.filters.records_in, 5u);
+    EXPECT_EQ(report.filters.records_out, 5u);
+    EXPECT_EQ(documents_of(store, data::Split::train),
+              (std::vector<std::string>{
+                  "h\xC3\xA9llo w\xC3\xB6rld \xF0\x9F\x91\x8B\nline one\nline two\nshe said "
+                  "\"hi\", then left\n",
+                  "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\ntrailing comma,\n"}));
+  }
 }
 
 TEST(Prepare, AFailureWhileTokenizingIsReportedNotCrashed) {
