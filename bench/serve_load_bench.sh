@@ -211,7 +211,7 @@ for entry in "${cases[@]}"; do
   [[ $extra = slow ]] && label="$label + slow reader + silent client"
   errors=$(($(value connect_errors "$result") + $(value read_errors "$result") + \
     $(value write_errors "$result") + $(value timeouts "$result")))
-  rows+=("$(printf '%-42s %8s %7s %7s %6s %7s %7s %8s %7s %11s %22s' "$label" \
+  rows+=("$(printf '%-46s %8s %7s %7s %6s %7s %7s %8s %7s %11s %22s' "$label" \
     "$(value rps "$result")" "$(value ok "$result")" "$(value busy "$result")" \
     "$(($(value busy_malformed "$result") + $(value other "$result")))" \
     "$(value p50_ms "$result")" "$(value p99_ms "$result")" "$(value max_ms "$result")" \
@@ -220,7 +220,7 @@ for entry in "${cases[@]}"; do
   [[ -z $side ]] || rows+=("    $side")
 done
 
-printf '%-42s %8s %7s %7s %6s %7s %7s %8s %7s %11s %22s\n' case "req/s" 200 "503" wrong \
+printf '%-46s %8s %7s %7s %6s %7s %7s %8s %7s %11s %22s\n' case "req/s" 200 "503" wrong \
   "p50 ms" "p99 ms" "max ms" "sockerr" "health s/bad" "RSS MB start mid end"
 printf '%s\n' "${rows[@]}"
 health=$(curl -s --max-time 10 "$url/v1/health" || echo "no answer")
