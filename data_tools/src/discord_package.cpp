@@ -188,7 +188,7 @@ std::optional<std::string> discord_owner_name(const DiscordPackage& package) {
   nlohmann::json user;
   try {
     user = nlohmann::json::parse(content);
-  } catch (const nlohmann::json::parse_error& error) {
+  } catch (const nlohmann::json::exception& error) {  // parse_error, or out_of_range for "1e400"
     throw CorpusError(malformed_json(user_file->string(), content, error));
   }
   for (const char* key : {"global_name", "username"}) {

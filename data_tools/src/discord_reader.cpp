@@ -51,7 +51,7 @@ LoadedChannel load_json_channel(const std::string& path) {
   json messages;
   try {
     messages = json::parse(content);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) {  // parse_error, or out_of_range for "1e400"
     throw CorpusError(malformed_json(path, content, error));
   }
   if (!messages.is_array()) {

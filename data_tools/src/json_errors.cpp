@@ -31,11 +31,24 @@ std::string malformed_json(const std::string& path, TextPosition where,
   return fmt::format("{}:{}:{}: malformed JSON: {}", path, where.line, where.column, complaint);
 }
 
+std::size_t json_error_offset(std::string_view content, const nlohmann::json::exception& error) {
+  if (const auto* parse_error = dynamic_cast<const nlohmann::json::parse_error*>(&error)) {
+    // byte counts from 1 and points at the byte the parser stopped on.
+    return parse_error->byte > 0 ? parse_error->byte - 1 : 0;
+  }
+  // "number overflow parsing '1e400'": the quoted text is the number.
+  const std::string_view what = error.what();
+  const std::size_t open = what.find('\'');
+  const std::size_t close = open == std::string_view::npos ? open : what.find('\'', open + 1);
+  if (close == std::string_view::npos) return 0;
+  const std::size_t found = content.find(what.substr(open + 1, close - open - 1));
+  return found == std::string_view::npos ? 0 : found;
+}
+
 std::string malformed_json(const std::string& path, std::string_view content,
-                           const nlohmann::json::parse_error& error) {
-  // error.byte counts from 1 and points at the byte the parser stopped on.
-  const std::size_t offset = error.byte > 0 ? error.byte - 1 : 0;
-  return malformed_json(path, position_in(content, offset), json_complaint(error));
+                           const nlohmann::json::exception& error) {
+  return malformed_json(path, position_in(content, json_error_offset(content, error)),
+                        json_complaint(error));
 }
 
 std::string json_kind(const nlohmann::json& value) {

@@ -29,9 +29,18 @@ std::string json_complaint(const nlohmann::json::exception& error);
 // "FILE:LINE:COLUMN: malformed JSON: COMPLAINT"
 std::string malformed_json(const std::string& path, TextPosition where, std::string_view complaint);
 
-// The same for a parse error in `content`, the whole of the file `path`.
+// Where in `content` the parser gave up, 0-based. nlohmann::json::parse
+// throws a parse_error, which says where, or, for a number too large for a
+// double ("1e400"), an out_of_range that only quotes the number: its first
+// appearance in `content` is taken.
+std::size_t json_error_offset(std::string_view content, const nlohmann::json::exception& error);
+
+// The same for an exception of nlohmann::json::parse(content), `content`
+// being the whole of the file `path`. Readers catch json::exception, not
+// only parse_error, or a number out of range escapes as nlohmann's own
+// exception.
 std::string malformed_json(const std::string& path, std::string_view content,
-                           const nlohmann::json::parse_error& error);
+                           const nlohmann::json::exception& error);
 
 // "an object", "a string", ... for messages that say what was found.
 std::string json_kind(const nlohmann::json& value);

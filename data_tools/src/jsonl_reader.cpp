@@ -51,10 +51,11 @@ class JsonlReader : public RecordReader {
   json parse_line() const {
     try {
       return json::parse(line_);
-    } catch (const json::parse_error& error) {
-      // A line holds no newline, so the parser's byte position is the column.
+    } catch (const json::exception& error) {
+      // A line holds no newline, so the offset in it is the column.
       throw CorpusError(malformed_json(
-          lines_.path(), TextPosition{lines_.line_number(), error.byte}, json_complaint(error)));
+          lines_.path(), TextPosition{lines_.line_number(), json_error_offset(line_, error) + 1},
+          json_complaint(error)));
     }
   }
 

@@ -108,7 +108,8 @@ GenerateRequest parse_generate_request(std::string_view body, const ServeLimits&
   json parsed;
   try {
     parsed = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number beyond a double ("1e400").
     throw BadRequest("the body is not valid JSON: " + without_exception_tag(e.what()));
   }
   if (!parsed.is_object()) {

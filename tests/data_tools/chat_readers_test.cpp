@@ -115,6 +115,10 @@ TEST(DiscordReader, MalformedChannelFilesAreLocated) {
             json +
                 ":3:21: malformed JSON: syntax error while parsing object - unexpected string "
                 "literal; expected '}'");
+  // out_of_range, not a parse_error, in nlohmann; found by fuzz/corpus_discord_json.
+  write_file(json, "[\n  {\"ID\": 1e400, \"Contents\": \"a\"}\n]");
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({package}); }),
+            json + ":2:10: malformed JSON: number overflow parsing '1e400'");
   write_file(json, "[{\"ID\": 1, \"Contents\": \"a\"}, {\"Contents\": \"b\"}]");
   EXPECT_EQ(corpus_error_of([&] { read_inputs({package}); }),
             json + ": message 2: expected an 'ID' of digits, found none");

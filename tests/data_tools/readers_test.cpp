@@ -255,6 +255,16 @@ TEST(JsonlReader, MalformedLineGivesFileLineAndColumn) {
                 "'}'; expected string literal");
 }
 
+// nlohmann reports a number beyond a double as out_of_range, not as a
+// parse error; found by fuzz/corpus_jsonl.
+TEST(JsonlReader, NumberTooLargeIsMalformedJsonWithItsColumn) {
+  TempDir dir;
+  const std::string path =
+      write_file(dir.file("a.jsonl"), "{\"text\": \"ok\"}\n{\"n\": 1e400, \"text\": \"a\"}\n");
+  EXPECT_EQ(corpus_error_of([&] { read_inputs({path}); }),
+            path + ":2:7: malformed JSON: number overflow parsing '1e400'");
+}
+
 TEST(JsonlReader, MissingOrWrongFieldIsNamed) {
   TempDir dir;
   const std::string missing = write_file(dir.file("m.jsonl"), "{\"text\": \"a\"}\n{\"body\": 1}\n");

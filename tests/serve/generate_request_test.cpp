@@ -74,6 +74,13 @@ TEST(GenerateRequest, BadJsonSaysWhere) {
             "parsing value - unexpected end of input; expected '[', '{', or a literal");
 }
 
+// nlohmann reports a number beyond a double as out_of_range, not as a
+// parse error; found by fuzz/generate_request.
+TEST(GenerateRequest, NumberTooLargeIsBadJson) {
+  EXPECT_EQ(refusal(R"({"temperature": 1e400})"),
+            "the body is not valid JSON: number overflow parsing '1e400'");
+}
+
 TEST(GenerateRequest, TheBodyMustBeAnObject) {
   EXPECT_EQ(refusal(R"(["prompt"])"), "the body must be a JSON object, got array");
 }
