@@ -113,16 +113,18 @@ for target in "${targets[@]}"; do
 
   echo "== $target: ${seconds}s, max_len $(max_len_of "$target") (log: $log)"
   status=0
+  started=$SECONDS
   # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags
   "$binary" "$corpus" -max_total_time="$seconds" -max_len="$(max_len_of "$target")" \
     -timeout=10 -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$artifacts/" \
     "${dict_args[@]}" ${FUZZ_ARGS:-} >"$log" 2>&1 || status=$?
+  ran=$((SECONDS - started))
 
   done_line=$(grep -a ' cov: [0-9]* ft: ' "$log" | tail -1 || true)
   executions=$(grep -a '^stat::number_of_executed_units:' "$log" | awk '{print $2}' | tail -1)
   rate=$(grep -a '^stat::average_exec_per_sec:' "$log" | awk '{print $2}' | tail -1)
   coverage=$(sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\/[0-9a-zA-Z]*\).*/cov \1 ft \2 corpus \3/p' <<<"$done_line")
-  summary+=("$(printf '%-20s %6ss %10s execs %7s exec/s  %s' "$target" "$seconds" \
+  summary+=("$(printf '%-20s %6ss %10s execs %7s exec/s  %s' "$target" "$ran" \
     "${executions:-?}" "${rate:-?}" "${coverage:-no final line}")")
 
   reproducers=("$artifacts"/*)

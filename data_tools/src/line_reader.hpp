@@ -27,6 +27,9 @@ class LineReader {
   // cut line.
   bool next(std::string& line, bool& continues_previous);
 
+  // Whether the piece just returned was cut: its line goes on in the next.
+  bool line_goes_on() const { return continuing_; }
+
   // 1-based number of the line the last piece came from.
   std::uint64_t line_number() const { return line_number_; }
   std::uint64_t bytes_read() const { return input_.bytes_read(); }

@@ -80,6 +80,15 @@ TEST(TextReader, LongLinesAreCutAtCharacterBoundaries) {
                    "  12345678", "  12345678", "+ 9"}));
 }
 
+TEST(TextReader, ALongLineStartingWithTheSeparatorIsText) {
+  TempDir dir;
+  // Cut at 14 bytes, its first piece is the separator alone; the line is not
+  // one (found by fuzz/corpus_text).
+  write_file(dir.file("a.txt"), "story\n<|endoftext|>\xC3\xA9 and more\n<|endoftext|>\nnext\n");
+  EXPECT_EQ(read_inputs({dir.file("a.txt")}, "auto", with_limit(14)),
+            (Lines{"# story", "  <|endoftext|>", "+ \xC3\xA9 and more", "# next"}));
+}
+
 TEST(TextReader, InvalidBytesAreCutBetweenUnitsAsTheTokenizerReadsThem) {
   TempDir dir;
   // With an 8-byte limit: a truncated emoji (a maximal invalid subsequence,
