@@ -23,6 +23,9 @@ packages=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # tokenizers and the web playground
   libsentencepiece-dev libcpp-httplib-dev libgloo-dev
+  # the fuzz targets (scripts/fuzz.sh): clang with libFuzzer and the
+  # sanitizer runtimes (a Recommends of clang, so named), llvm-symbolizer
+  clang libclang-rt-14-dev llvm
   # tests, including the h5py interop check; ccache speeds up rebuilds
   libgtest-dev libgmock-dev python3 python3-h5py python3-numpy ccache
   # the safetensors export round trip (scripts/load_safetensors.py, a test)
