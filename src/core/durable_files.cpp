@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
+#include <utility>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -20,7 +22,8 @@ namespace fs = std::filesystem;
   throw Error(fmt::format("{}: cannot {} ({})", path.string(), action, std::strerror(error)));
 }
 
-// A descriptor closed on every path out; fsync itself reports the errors.
+// A descriptor opened to fsync, closed on every path out; fsync itself
+// reports the errors.
 class FileDescriptor {
  public:
   FileDescriptor(const fs::path& path, int flags, const char* action) : path_(path) {
@@ -33,16 +36,8 @@ class FileDescriptor {
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
 
-  int get() const { return fd_; }
   void sync(const char* action) {
     if (::fsync(fd_) != 0) fail(path_, action, errno);
-  }
-  // close(2) can report a deferred write error; a file that failed to close
-  // must not be taken for written.
-  void close(const char* action) {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail(path_, action, errno);
   }
 
  private:
@@ -79,23 +74,56 @@ void sync_tree(const fs::path& root) {
   sync_directory(root);
 }
 
-void write_file_synced(const fs::path& path, const std::string& text) {
-  FileDescriptor file(path, O_WRONLY | O_CREAT | O_TRUNC, "create");
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t count = ::write(file.get(), text.data() + written, text.size() - written);
+FileWriter::FileWriter(fs::path path, bool append) : path_(std::move(path)) {
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+  fd_ = ::open(path_.c_str(), flags, 0644);
+  if (fd_ < 0) fail(path_, append ? "open for appending" : "create", errno);
+}
+
+FileWriter::~FileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void FileWriter::write(const void* data, std::size_t bytes) {
+  if (fd_ < 0) throw Error(fmt::format("{}: cannot write (already closed)", path_.string()));
+  const auto* from = static_cast<const char*>(data);
+  while (bytes > 0) {
+    const ssize_t count = ::write(fd_, from, bytes);
     if (count < 0 && errno == EINTR) continue;
-    if (count < 0) fail(path, "write", errno);
-    written += static_cast<std::size_t>(count);
+    if (count < 0) fail(path_, "write", errno);
+    from += count;
+    bytes -= static_cast<std::size_t>(count);
   }
-  file.sync("sync");
-  file.close("close");
+}
+
+void FileWriter::sync() {
+  if (fd_ >= 0 && ::fsync(fd_) != 0) fail(path_, "sync", errno);
+}
+
+void FileWriter::close() {
+  const int fd = fd_;
+  fd_ = -1;
+  if (fd >= 0 && ::close(fd) != 0) fail(path_, "close", errno);
+}
+
+void write_file_synced(const fs::path& path, const std::string& text) {
+  FileWriter file(path);
+  file.write(text);
+  file.sync();
+  file.close();
 }
 
 void replace_file(const fs::path& target, const fs::path& temp, const std::string& text) {
-  write_file_synced(temp, text);
+  try {
+    write_file_synced(temp, text);
+  } catch (...) {
+    std::error_code ignored;  // the write's error is the one worth reporting
+    fs::remove(temp, ignored);
+    throw;
+  }
   rename_path(temp, target);
-  sync_directory(target.parent_path());
+  // A bare file name lives in the working folder.
+  sync_directory(target.has_parent_path() ? target.parent_path() : fs::path("."));
 }
 
 void rename_path(const fs::path& from, const fs::path& to) {

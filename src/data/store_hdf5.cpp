@@ -2,6 +2,7 @@
 // store; see store_hdf5.hpp.
 #include "store_hdf5.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include <fmt/format.h>
@@ -27,6 +28,22 @@ void require_one_value(hid_t attribute, const char* name, const std::string& fil
   }
 }
 
+// HDF5 describes a failed system call in a line of many fields ("file
+// write failed: time = ..., filename = ..., errno = 28, error message = 'No
+// space left on device', buf = ..."); the errno's text is what a user
+// needs, and the file is named already. Other details pass unchanged.
+std::string system_error_text(const std::string& detail) {
+  const std::string field = "error message = '";
+  const std::size_t start = detail.find(field);
+  if (start == std::string::npos) return detail;
+  const std::size_t text_start = start + field.size();
+  const std::size_t end = detail.find('\'', text_start);
+  if (end == std::string::npos) return detail;
+  const std::size_t summary_end = detail.find(':');
+  const std::string summary = detail.substr(0, std::min(summary_end, start));
+  return fmt::format("{}: {}", summary, detail.substr(text_start, end - text_start));
+}
+
 }  // namespace
 
 Hid& Hid::operator=(Hid&& other) noexcept {
@@ -47,6 +64,13 @@ herr_t Hid::close() {
 }
 
 Hdf5Session::Hdf5Session() : lock_(hdf5_mutex()) {
+  // HDF5 1.10 keeps a file whose close failed (a full disk as it flushed)
+  // half open, and its exit handler then crashes closing it again: a full
+  // disk would end `loom prepare` with SIGSEGV after its error message. The
+  // store closes every file it opens itself, so the handler has nothing
+  // else to do. It must be switched off before the library starts.
+  static std::once_flag no_exit_handler;
+  std::call_once(no_exit_handler, [] { H5dont_atexit(); });
   H5Eget_auto2(H5E_DEFAULT, &saved_function_, &saved_data_);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
@@ -88,7 +112,7 @@ Hid checked(hid_t id, Hid::Closer closer, const std::string& file, const std::st
 
 void check(herr_t status, const std::string& file, const std::string& what) {
   if (status >= 0) return;
-  const std::string detail = hdf5_error_detail();
+  const std::string detail = system_error_text(hdf5_error_detail());
   throw StoreError(detail.empty() ? fmt::format("{}: {}", file, what)
                                   : fmt::format("{}: {} ({})", file, what, detail));
 }

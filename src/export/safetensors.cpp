@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "loom/core/durable_files.hpp"
 #include "loom/core/error.hpp"
 
 // Tensors are written from memory as they are: the format is little-endian.
@@ -235,15 +236,12 @@ std::string safetensors_header(const std::vector<TensorBytes>& tensors, const Me
 void write_safetensors(const fs::path& path, const std::vector<TensorBytes>& tensors,
                        const Metadata& metadata) {
   const std::string header = safetensors_header(tensors, metadata);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(fmt::format("{}: cannot create the file", path.string()));
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  for (const TensorBytes* tensor : data_order(tensors)) {
-    out.write(static_cast<const char*>(tensor->data),
-              static_cast<std::streamsize>(checked_byte_size(*tensor)));
-  }
+  // Each write checked: a full disk is reported with its errno, naming the file.
+  durable::FileWriter out(path);
+  out.write(header);
+  for (const TensorBytes* tensor : data_order(tensors))
+    out.write(tensor->data, checked_byte_size(*tensor));
   out.close();
-  if (!out) throw Error(fmt::format("{}: writing the tensors failed", path.string()));
 }
 
 SafetensorsHeader read_safetensors_header(const fs::path& path) {

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
 
+#include "loom/core/durable_files.hpp"
 #include "loom/core/error.hpp"
 
 namespace loom::run_dir {
@@ -240,15 +240,9 @@ std::string render_loss_svg(const std::vector<LossCurves>& given, const std::str
 
 void write_loss_svg(const std::string& path, const std::vector<LossCurves>& runs,
                     const std::string& title) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << render_loss_svg(runs, title);
-    if (!out.flush()) throw Error(fmt::format("{}: cannot write the loss plot", temporary));
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) throw Error(fmt::format("{}: cannot write the loss plot: {}", path, error.message()));
+  // Through a temporary file, removed if the disk is full: a reader sees the
+  // old plot or the new one.
+  durable::replace_file(path, path + ".tmp", render_loss_svg(runs, title));
 }
 
 }  // namespace loom::run_dir

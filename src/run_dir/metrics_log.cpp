@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -62,9 +63,7 @@ MetricsLog::MetricsLog(std::string path, std::int64_t resume_step) : path_(std::
     const std::vector<nlohmann::json> records = parse_lines(path_, read_all(path_), torn);
     if (resume_step >= 0 || torn) rewrite(records, resume_step);
   }
-  out_.open(path_, std::ios::binary | std::ios::app);
-  if (!out_)
-    throw Error(fmt::format("{}: cannot open for appending: {}", path_, std::strerror(errno)));
+  out_ = std::make_unique<durable::FileWriter>(path_, /*append=*/true);
 }
 
 // Keeps the records up to `last_step` (all when negative), dropping a torn
@@ -84,13 +83,11 @@ void MetricsLog::rewrite(const std::vector<nlohmann::json>& records, std::int64_
 }
 
 void MetricsLog::append(const nlohmann::json& record) {
-  // One write per line, flushed: a reader never sees half a record except
-  // the last one of a killed run.
+  // One write(2) per line: a reader never sees half a record except the
+  // last one of a killed run (or of a full disk), which the next open drops.
   const std::string line =
       record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  out_.write(line.data(), static_cast<std::streamsize>(line.size()));
-  out_.flush();
-  if (!out_) throw Error(fmt::format("{}: cannot append a record", path_));
+  out_->write(line);
 }
 
 }  // namespace loom::run_dir

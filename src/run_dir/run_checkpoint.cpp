@@ -1,7 +1,9 @@
 #include "loom/run_dir/run_checkpoint.hpp"
 
 #include <cmath>
+#include <exception>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -90,12 +92,38 @@ TrainingState state_from_json(const nlohmann::json& json, const std::string& sou
   }
 }
 
+// Writes what `save` gives its byte sink to `path`, fsynced. LibTorch's
+// zip writer must never see a failed write: it throws, and then throws
+// again from its destructor as it finishes the archive, which ends the
+// process (std::terminate) instead of reporting a full disk. So the sink
+// takes every byte, keeps the first error (a loom::Error naming the file
+// and the errno text) and rethrows it once LibTorch is done.
+template <class Save>
+void save_through_checked_writes(const fs::path& path, Save&& save) {
+  durable::FileWriter file(path);
+  std::exception_ptr first_error;
+  const std::function<std::size_t(const void*, std::size_t)> sink = [&](const void* data,
+                                                                        std::size_t bytes) {
+    if (first_error) return bytes;
+    try {
+      file.write(data, bytes);
+    } catch (...) {
+      first_error = std::current_exception();
+    }
+    return bytes;
+  };
+  save(sink);
+  if (first_error) std::rethrow_exception(first_error);
+  file.sync();
+  file.close();
+}
+
 // Modules and optimizers by reference (torch::save wants a shared_ptr).
 template <class Saveable>
 void save_archive(const Saveable& object, const fs::path& path) {
   torch::serialize::OutputArchive archive;
   object.save(archive);
-  archive.save_to(path.string());
+  save_through_checked_writes(path, [&](const auto& sink) { archive.save_to(sink); });
 }
 
 std::map<std::string, std::string> values_by_key(const config::Config& config) {
@@ -160,7 +188,8 @@ void write_run_checkpoint(const fs::path& dir, const CheckpointContents& content
     std::lock_guard<std::mutex> lock(generator.mutex());
     rng_states.push_back(generator.get_state());
   }
-  torch::save(rng_states, (dir / kRngFile).string());
+  save_through_checked_writes(dir / kRngFile,
+                              [&](const auto& sink) { torch::save(rng_states, sink); });
   durable::write_file_synced(dir / kStateFile, state_to_json(contents.state).dump(2) + "\n");
   durable::write_file_synced(dir / kConfigFile, config::to_yaml(contents.config));
   durable::write_file_synced(dir / kTokenizerFile, contents.tokenizer.dump() + "\n");

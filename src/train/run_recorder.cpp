@@ -1,7 +1,6 @@
 #include "loom/train/run_recorder.hpp"
 
 #include <cmath>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -106,7 +105,8 @@ std::vector<std::string> RunRecorder::write_samples(std::int64_t step, model::La
   }
   const fs::path dir = run_dir_ / "samples";
   fs::create_directories(dir);
-  std::ofstream(dir / fmt::format("step-{:08d}.txt", step)) << file_text;
+  // Checked, where an ofstream would drop a full disk's error silently.
+  durable::write_file_synced(dir / fmt::format("step-{:08d}.txt", step), file_text);
   return samples;
 }
 

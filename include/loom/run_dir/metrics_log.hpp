@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "loom/core/durable_files.hpp"
 
 namespace loom::run_dir {
 
@@ -21,6 +23,8 @@ class MetricsLog {
   // "step" greater than it.
   explicit MetricsLog(std::string path, std::int64_t resume_step = -1);
 
+  // Throws loom::Error naming the file and the errno text when the write
+  // fails (a full disk).
   void append(const nlohmann::json& record);
   const std::string& path() const { return path_; }
 
@@ -28,7 +32,7 @@ class MetricsLog {
   void rewrite(const std::vector<nlohmann::json>& records, std::int64_t last_step);
 
   std::string path_;
-  std::ofstream out_;
+  std::unique_ptr<durable::FileWriter> out_;
 };
 
 // Every complete record of a metrics file, in order. A torn last line (a run
