@@ -22,6 +22,7 @@ using checkpoint_detail::step_of_dir_name;
 using checkpoint_detail::why_incomplete;
 
 constexpr const char* kDirPrefix = "step-";
+constexpr const char* kSetAsideSuffix = ".damaged";
 
 struct PassedOver {
   std::int64_t step;
@@ -33,32 +34,13 @@ struct PassedOver {
 // `passed_over` with the reason.
 std::vector<Checkpoint> scan(const fs::path& dir, std::vector<PassedOver>* passed_over) {
   std::vector<Checkpoint> complete;
-  std::error_code error;
-  // Only a folder that is not there has no checkpoints; one that cannot be
-  // read is an error, or a resume would silently start from scratch.
-  if (fs::status(dir, error).type() == fs::file_type::not_found) return complete;
-  for (fs::directory_iterator entry(dir, error), end; !error && entry != end;
-       entry.increment(error)) {
-    const std::string name = entry->path().filename().string();
-    const std::optional<std::int64_t> step = step_of_dir_name(name);
-    std::error_code not_a_folder;
-    if (!step || !entry->is_directory(not_a_folder)) continue;
-    std::string reason = why_incomplete(entry->path(), *step);
+  for (Checkpoint& folder : checkpoint_detail::step_folders(dir)) {
+    std::string reason = why_incomplete(folder.dir, folder.step);
     if (reason.empty()) {
-      complete.push_back({*step, entry->path()});
+      complete.push_back(std::move(folder));
     } else if (passed_over != nullptr) {
-      passed_over->push_back({*step, name, std::move(reason)});
+      passed_over->push_back({folder.step, folder.dir.filename().string(), std::move(reason)});
     }
-  }
-  if (error) {
-    throw CheckpointError(
-        fmt::format("{}: cannot list checkpoints ({})", dir.string(), error.message()));
-  }
-  std::sort(complete.begin(), complete.end(),
-            [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
-  if (passed_over != nullptr) {
-    std::sort(passed_over->begin(), passed_over->end(),
-              [](const PassedOver& a, const PassedOver& b) { return a.step < b.step; });
   }
   return complete;
 }
@@ -78,6 +60,43 @@ std::optional<std::int64_t> step_of_dir_name(const std::string& name) {
     return std::nullopt;
   }
   return step;
+}
+
+std::vector<Checkpoint> step_folders(const fs::path& dir) {
+  std::vector<Checkpoint> folders;
+  std::error_code error;
+  // Only a folder that is not there has no checkpoints; one that cannot be
+  // read is an error, or a resume would silently start from scratch.
+  if (fs::status(dir, error).type() == fs::file_type::not_found) return folders;
+  for (fs::directory_iterator entry(dir, error), end; !error && entry != end;
+       entry.increment(error)) {
+    const std::optional<std::int64_t> step = step_of_dir_name(entry->path().filename().string());
+    std::error_code not_a_folder;
+    if (step && entry->is_directory(not_a_folder)) folders.push_back({*step, entry->path()});
+  }
+  if (error) {
+    throw CheckpointError(
+        fmt::format("{}: cannot list checkpoints ({})", dir.string(), error.message()));
+  }
+  std::sort(folders.begin(), folders.end(),
+            [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
+  return folders;
+}
+
+std::string set_aside_name(std::int64_t step, int attempt) {
+  const std::string name = checkpoint_dir_name(step) + kSetAsideSuffix;
+  return attempt <= 1 ? name : fmt::format("{}-{}", name, attempt);
+}
+
+std::optional<std::int64_t> step_of_set_aside_name(const std::string& name) {
+  const std::size_t suffix = name.find(kSetAsideSuffix);
+  if (suffix == std::string::npos) return std::nullopt;
+  const std::string rest = name.substr(suffix + std::char_traits<char>::length(kSetAsideSuffix));
+  const bool numbered =
+      rest.size() > 1 && rest[0] == '-' &&
+      std::all_of(rest.begin() + 1, rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!rest.empty() && !numbered) return std::nullopt;
+  return step_of_dir_name(name.substr(0, suffix));
 }
 
 std::string pointer_text(std::int64_t step) {

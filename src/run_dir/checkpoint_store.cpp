@@ -109,15 +109,27 @@ Checkpoint CheckpointStore::write(std::int64_t step, const Fill& fill) {
   }
 
   if (exists) {
-    log::warn("{}: replacing an incomplete checkpoint folder ({})", final_dir.string(),
-              why_incomplete(final_dir, step));
-    remove_checkpoint_folder(final_dir, temp_path("replaced-" + name));
+    const std::string problem = why_incomplete(final_dir, step);
+    const fs::path kept = set_aside({step, final_dir});
+    log::warn("{}: not a complete checkpoint ({}); kept as {}, writing step {} anew",
+              final_dir.string(), problem, kept.string(), step);
   }
   rename_path(temp, final_dir);
   sync_directory(dir_);
   replace_file(dir_ / kLatestPointer, temp_path(kLatestPointer), pointer_text(step));
   apply_retention();
   return {step, final_dir};
+}
+
+fs::path CheckpointStore::set_aside(const Checkpoint& checkpoint) {
+  for (int attempt = 1;; ++attempt) {
+    const fs::path target = dir_ / checkpoint_detail::set_aside_name(checkpoint.step, attempt);
+    std::error_code error;
+    if (fs::exists(fs::symlink_status(target, error))) continue;
+    rename_path(checkpoint.dir, target);
+    sync_directory(dir_);
+    return target;
+  }
 }
 
 void CheckpointStore::mark_best(std::int64_t step) {

@@ -111,7 +111,7 @@ Trainer::Trainer(const config::Config& config, TrainingObserver& observer)
   state_.loss_scaler = scaler_.state();
   std::vector<std::string> config_changes;
   if (std::optional<Resumed> resumed =
-          checkpointer_.resume(launch_.world_size, data_.train->accumulation_steps())) {
+          checkpointer_.resume(communicator_, data_.train->accumulation_steps())) {
     scaler_.load_state(resumed->state.loss_scaler);
     resumed->state.config_fingerprint = state_.config_fingerprint;
     state_ = resumed->state;

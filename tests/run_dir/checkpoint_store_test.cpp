@@ -12,9 +12,11 @@
 
 #include "checkpoint_test_support.hpp"
 #include "test_support.hpp"
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "loom/core/checksum.hpp"
 #include "loom/core/log.hpp"
 
 namespace loom::run_dir {
@@ -39,27 +41,35 @@ TEST(CheckpointStore, WrittenCheckpointReadsBack) {
   EXPECT_EQ(entries_of(dir), (Names{"latest", "step-00000500"}));
   EXPECT_EQ(read_file((dir / "latest").string()), "step-00000500\n");
   EXPECT_EQ(entries_of(written.dir), (Names{"DONE", "model.bin", "optimizer.bin", "rng"}));
-  EXPECT_EQ(read_file((written.dir / "DONE").string()),
-            R"({
+  const auto crc32_of = [&](const char* file) {
+    return crc32_hex(checksum_file(written.dir / file).crc32);
+  };
+  EXPECT_EQ(
+      read_file((written.dir / "DONE").string()),
+      fmt::format(R"({{
   "files": [
-    {
+    {{
       "bytes": 307200,
+      "crc32": "{}",
       "path": "model.bin"
-    },
-    {
+    }},
+    {{
       "bytes": 204800,
+      "crc32": "{}",
       "path": "optimizer.bin"
-    },
-    {
+    }},
+    {{
       "bytes": 5000,
+      "crc32": "{}",
       "path": "rng/rank-0.bin"
-    }
+    }}
   ],
   "format": "loom-checkpoint",
   "step": 500,
-  "version": 1
-}
-)");
+  "version": 2
+}}
+)",
+                  crc32_of("model.bin"), crc32_of("optimizer.bin"), crc32_of("rng/rank-0.bin")));
 }
 
 TEST(CheckpointStore, ReadingAMissingFolderFindsNothingAndCreatesNothing) {
@@ -221,7 +231,8 @@ TEST(CheckpointStore, AFailingFillLeavesNothingBehind) {
   EXPECT_EQ(store.latest(), good);
 }
 
-TEST(CheckpointStore, AnIncompleteFolderOfTheSameStepIsReplaced) {
+// Replaced by a new write, but not deleted: set aside for a person to look at.
+TEST(CheckpointStore, AnIncompleteFolderOfTheSameStepIsSetAsideAndReplaced) {
   TempDir run;
   const fs::path dir = run.path() / "checkpoints";
   CheckpointStore store(dir, 3);
@@ -229,7 +240,8 @@ TEST(CheckpointStore, AnIncompleteFolderOfTheSameStepIsReplaced) {
   write_file((dir / "step-00000004" / "model.bin").string(), "half");
   const Checkpoint written = store.write(4, payload_for(4));
   EXPECT_TRUE(payload_matches(written));
-  EXPECT_EQ(entries_of(dir), (Names{"latest", "step-00000004"}));
+  EXPECT_EQ(entries_of(dir), (Names{"latest", "step-00000004", "step-00000004.damaged"}));
+  EXPECT_EQ(read_file((dir / "step-00000004.damaged" / "model.bin").string()), "half");
 }
 
 TEST(CheckpointStore, ErrorsNameThePath) {

@@ -6,12 +6,13 @@
 //   step-00001000/
 //   latest                    "step-00001000\n": the newest one written
 //   best                      "step-00000500\n": set by mark_best
+//   step-00000250.damaged/    set aside by a resume: it failed verification
 //   .tmp-step-00001500-4242/  a write in progress, or a crashed writer's
 //                             (.tmp-<what>-<pid>: also pointer updates and
 //                             checkpoints being deleted)
 //
 // A checkpoint is written into a .tmp- folder, a DONE marker listing the
-// files and their sizes is added last, every file and folder in it is
+// files with their sizes and CRC-32s is added last, every file and folder in it is
 // fsynced, and only then is it renamed to step-N (rename is atomic) and the
 // parent folder fsynced. The `latest` and `best` pointers are small files replaced the
 // same way. What counts is the folders, not the pointers: a complete
@@ -88,8 +89,9 @@ class CheckpointStore {
   // from `fill` removes the temporary folder and propagates. Throws
   // CheckpointError when a complete checkpoint of `step` already exists (a
   // folder cannot be replaced atomically; an incomplete one is replaced),
-  // and on I/O errors, naming the path. Failing to delete an old checkpoint
-  // is only a warning: the new one is safe by then.
+  // and on I/O errors, naming the path; an incomplete folder of that step
+  // is set aside (set_aside), not deleted. Failing to delete an old
+  // checkpoint is only a warning: the new one is safe by then.
   Checkpoint write(std::int64_t step, const Fill& fill);
 
   // Points `best` at the complete checkpoint of `step` and applies
@@ -97,6 +99,15 @@ class CheckpointStore {
   // when checkpoint.keep_best is on and a validation loss improves. Throws
   // CheckpointError when there is no complete checkpoint of `step`.
   void mark_best(std::int64_t step);
+
+  // Takes a damaged checkpoint out of the run's way: renames its folder to
+  // step-N.damaged (checkpoint_verification.hpp finds these), a name that
+  // is never listed, resumed from, counted by retention or deleted. So
+  // keep_last counts good checkpoints only, step N can be written again,
+  // and the damaged bytes stay for a person to look at: Loom never deletes
+  // what failed a check. Returns the new path; throws loom::Error naming
+  // the folder when it cannot be renamed.
+  std::filesystem::path set_aside(const Checkpoint& checkpoint);
 
   std::vector<Checkpoint> list() const { return list_checkpoints(dir_); }
   std::optional<Checkpoint> latest() const { return latest_checkpoint(dir_); }

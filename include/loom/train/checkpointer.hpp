@@ -1,11 +1,10 @@
 // The run's checkpoints as a policy (docs/ARCHITECTURE.md, invariant 5):
-// what a resume may take from the latest checkpoint and the checks that
-// make it safe, when a checkpoint is written (checkpoint.interval, the last
-// step, a new best validation loss with checkpoint.keep_best; not while
-// steps go bad, so that a diverging run stops with the last good one; a
-// stop saves all the same, as bad steps change no weights), and
-// on rank 0 alone the store that writes them. Every rank calls every
-// method; the ones that write do nothing on the other ranks.
+// which checkpoint a resume takes (the newest that passes its checksums,
+// chosen by rank 0 for every rank) and the checks that make it safe, when a checkpoint is written
+// (checkpoint.interval, the last step, a new best validation loss with checkpoint.keep_best; not
+// while steps go bad, so that a diverging run stops with the last good one; a stop saves all the
+// same, as bad steps change no weights), and on rank 0 alone the store that writes them. Every rank
+// calls every method; the ones that write do nothing on the other ranks.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +18,7 @@
 #include <torch/optim/adamw.h>
 
 #include "loom/config/config.hpp"
+#include "loom/dist/communicator.hpp"
 #include "loom/model/language_model.hpp"
 #include "loom/run_dir/checkpoint_store.hpp"
 #include "loom/run_dir/run_checkpoint.hpp"
@@ -47,11 +47,18 @@ class Checkpointer {
   Checkpointer(const std::filesystem::path& directory, int rank, CheckpointedParts parts,
                TrainingObserver& observer);
 
-  // Loads the latest checkpoint into the parts (weights, optimizer state,
-  // random generators) when there is one and checkpoint.resume allows.
-  // Throws loom::UsageError when it cannot continue this run: resume is
-  // never, the model shape or tokenizer differ, it is past train.max_iters.
-  std::optional<Resumed> resume(int world_size, std::int64_t accumulation_steps);
+  // Loads the newest checkpoint that verifies into the parts (weights,
+  // optimizer state, random generators) when there is one and
+  // checkpoint.resume allows. Rank 0 verifies, newest first, warns about
+  // each one passed over (naming the file that failed) and sets it aside
+  // (CheckpointStore::set_aside), and tells the others which step to load;
+  // a collective, so every rank of `communicator` calls it. Throws
+  // loom::UsageError when it cannot continue this run: resume is never, the
+  // model shape or tokenizer differ, it is past train.max_iters; loom::Error
+  // with ExitCode::kDamaged, naming every failure and changing nothing on
+  // disk, when checkpoints exist but none verifies; loom::Error when a rank
+  // cannot see the checkpoint rank 0 chose.
+  std::optional<Resumed> resume(dist::Communicator& communicator, std::int64_t accumulation_steps);
 
   // After the step `state.step`: writes a checkpoint when one is due.
   // `bad_step`: the step was not finite (none then); `new_best`: its
@@ -66,6 +73,10 @@ class Checkpointer {
 
  private:
   void save(const run_dir::TrainingState& state);
+  // Rank 0's pick among the checkpoints: a step, kNoCheckpoint, or a throw.
+  std::int64_t choose_checkpoint();
+  // The step every rank resumes from (rank 0's choice), or kNoCheckpoint.
+  std::int64_t agree_on_checkpoint(dist::Communicator& communicator);
 
   CheckpointedParts parts_;
   TrainingObserver& observer_;
