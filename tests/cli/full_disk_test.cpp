@@ -108,10 +108,13 @@ std::vector<std::string> temporaries_under(const fs::path& dir) {
 
 class FullDisk : public ::testing::Test {
  protected:
-  // Mounts a tmpfs of `bytes` at <temp>/disk; skips the test where it
-  // cannot (not root, or no mount allowed here, as in most containers).
-  void mount_disk(std::uint64_t bytes) {
+  void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  }
+
+  // Mounts a tmpfs of `bytes` at <temp>/disk; skips the test where it
+  // cannot (no mount allowed here, as in many containers).
+  void mount_disk(std::uint64_t bytes) {
     disk_ = std::make_unique<TmpfsMount>(dir_.path() / "disk", bytes);
     if (!disk_->mounted()) {
       GTEST_SKIP() << "cannot mount a tmpfs on " << disk_->dir().string() << ": " << disk_->error();
@@ -217,6 +220,8 @@ TEST_F(FullDisk, PrepareLeavesNoStoreOrThePreviousOneIntact) {
 class FullDiskExport : public FullDisk {
  protected:
   void SetUp() override {
+    FullDisk::SetUp();
+    if (IsSkipped()) return;
     const CommandResult trained = train_tiny_run_with_loom(dir_.path().string(), config_);
     ASSERT_EQ(trained.exit_code, 0) << trained.err;
   }
