@@ -26,7 +26,21 @@ endif
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
+# SANITIZE builds Loom's code with sanitizers in a folder of its own
+# (cmake/LoomSanitizers.cmake), e.g.
+#   make test SANITIZE=address,undefined    build-address-undefined/
+#   make test SANITIZE=thread               build-thread/
+# CI runs the parts of the suite that fit its time under each:
+# scripts/sanitize.sh.
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+comma := ,
+BUILD_DIR := $(BUILD_DIR)-$(subst $(comma),-,$(SANITIZE))
+override CMAKE_ARGS += -DLOOM_SANITIZE=$(SANITIZE)
+endif
 PEER_LOOM ?=
+# CTEST_ARGS go to ctest after the others, e.g. CTEST_ARGS="-LE slurm".
+CTEST_ARGS ?=
 ifneq ($(PEER_LOOM),)
 # `override`: kept also when CMAKE_ARGS is given on the command line.
 override CMAKE_ARGS += -DLOOM_PEER_LOOM=$(abspath $(PEER_LOOM))
@@ -59,7 +73,7 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 test: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 # The demo needs the `loom` binary and the libraries it links, not the tests:
 # building only that target is about a third of the whole build.

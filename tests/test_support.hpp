@@ -1,16 +1,19 @@
 // Helpers shared by the test suites: temporary folders that clean up after
-// themselves, writing, reading and listing files, and running the built
-// `loom` binary.
+// themselves, writing, reading and listing files, running the built `loom`
+// binary, and waiting with a deadline.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -32,6 +35,33 @@ std::string error_message(const std::function<void()>& call) {
   }
   ADD_FAILURE() << "threw nothing";
   return {};
+}
+
+// Asks `done` every `interval` until it says true; false once `timeout` has
+// passed without. Tests wait for what they expect this way, never by
+// sleeping for a guessed time, so a slow machine makes them slower, not red.
+template <class Done>
+bool poll_until(Done done, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds interval = std::chrono::milliseconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+  }
+  return true;
+}
+
+// Runs `work` on a thread of its own and waits at most `timeout` for it to
+// end: true when it did. When it did not (a deadlock, say), the thread is
+// left behind, detached, so that the test fails instead of hanging with it;
+// `work` must therefore own what it uses (captured by value or shared_ptr).
+inline bool finishes_within(std::chrono::milliseconds timeout, std::function<void()> work) {
+  std::packaged_task<void()> task(std::move(work));
+  std::future<void> ended = task.get_future();
+  std::thread(std::move(task)).detach();
+  if (ended.wait_for(timeout) != std::future_status::ready) return false;
+  ended.get();  // rethrows what `work` threw
+  return true;
 }
 
 class TempDir {

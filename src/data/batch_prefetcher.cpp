@@ -116,4 +116,9 @@ Batch BatchPrefetcher::next() {
   return impl_->pop();
 }
 
+std::int64_t BatchPrefetcher::queued() const {
+  const std::lock_guard<std::mutex> lock(impl_->mutex);
+  return static_cast<std::int64_t>(impl_->ready.size());
+}
+
 }  // namespace loom::data

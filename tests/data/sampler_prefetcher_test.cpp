@@ -3,11 +3,13 @@
 // errors delivered by next().
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "sampler_test_support.hpp"
+#include "test_support.hpp"
 #include <gtest/gtest.h>
 
 #include "loom/core/error.hpp"
@@ -31,16 +33,18 @@ TEST(BatchPrefetcher, YieldsTheDirectSequenceAtEveryDepth) {
 }
 
 TEST(BatchPrefetcher, StopsPromptlyWithAFullQueue) {
-  const std::vector<std::uint32_t> tokens = counting_tokens(1000);
-  const BatchSampler sampler(view_of(tokens, {0}), sampler_options(16, 8, 2));
-  const auto start = std::chrono::steady_clock::now();
-  {
-    BatchPrefetcher prefetcher(sampler, 0, 3);
-    expect_same_batch(prefetcher.next(), sampler.batch(0, 0));
-    // Let the producer fill the queue and block on it.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // Owned by the thread that ends the prefetcher, which outlives the test if
+  // stopping deadlocks.
+  const auto tokens = std::make_shared<const std::vector<std::uint32_t>>(counting_tokens(1000));
+  const BatchSampler sampler(view_of(*tokens, {0}), sampler_options(16, 8, 2));
+  auto prefetcher = std::make_shared<std::unique_ptr<BatchPrefetcher>>(
+      std::make_unique<BatchPrefetcher>(sampler, 0, 3));
+  expect_same_batch((*prefetcher)->next(), sampler.batch(0, 0));
+  // The producer refills the queue and then blocks on it.
+  ASSERT_TRUE(poll_until([&] { return (*prefetcher)->queued() == 3; }, std::chrono::seconds(30)))
+      << "the producer did not fill the queue; " << (*prefetcher)->queued() << " queued";
+  EXPECT_TRUE(finishes_within(std::chrono::seconds(5), [prefetcher, tokens] { prefetcher->reset(); }))
+      << "ending a prefetcher whose producer waits on a full queue did not return in 5 s";
 }
 
 TEST(BatchPrefetcher, RethrowsTheSamplersErrorAfterTheGoodBatches) {

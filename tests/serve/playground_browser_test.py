@@ -28,6 +28,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -77,7 +78,11 @@ def train_tiny_run(loom, folder):
 
 
 def start_server(loom, run_dir):
-    server = subprocess.Popen([loom, "serve", run_dir, "--port", "0", "--max-tokens", "1500"],
+    # One LibTorch thread: with its default of every core, a machine loaded
+    # by other tests (ctest -j2, builds) starves OpenMP's thread team, and the
+    # tiny model streamed 5 tokens/s where it streams hundreds alone.
+    server = subprocess.Popen([loom, "serve", run_dir, "--port", "0", "--max-tokens", "1500",
+                               "--threads", "1"],
                               stdout=subprocess.PIPE, text=True)
     line = server.stdout.readline()
     match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
@@ -141,7 +146,10 @@ def test_page(browser, url, screenshot):
                    {childList: true, subtree: true, characterData: true});""")
     browser.find_element(By.ID, "generate").click()
     status = browser.find_element(By.ID, "status")
-    wait.until(lambda _: status.get_attribute("data-finished"))
+    try:
+        wait.until(lambda _: status.get_attribute("data-finished"))
+    except TimeoutException:
+        raise AssertionError(f"the generation did not finish within 60 s: {status.text!r}")
     check(status.get_attribute("data-finished") == "length",
           f"the generation did not finish by length: {status.text!r}")
     check(re.match(r"done \(length\): 1200 tokens in [\d.]+ s, \d+ tokens/s, seed 7$", status.text),

@@ -126,6 +126,10 @@ class BatchPrefetcher {
   // here, by this and every later call.
   Batch next();
 
+  // How many assembled micro-batches wait in the queue now: `depth` once the
+  // producer has filled it and blocks. For tests and diagnostics.
+  std::int64_t queued() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

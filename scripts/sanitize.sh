@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds Loom's code with sanitizers and runs the part of the suite that CI
+# runs under them (cmake/LoomSanitizers.cmake; each build in a folder of its
+# own, as `make test SANITIZE=...` makes it):
+#
+#   scripts/sanitize.sh address,undefined
+#       AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer over
+#       the whole build, and every test but those labelled slurm, multihost,
+#       browser and cuda: those start daemons, hosts and a browser around the
+#       same `loom` code that the rest of the suite already runs under the
+#       sanitizers, and take a third of the suite's time; and load, whose
+#       memory bound and request rates do not hold for an instrumented
+#       server (the server's own tests run).
+#   scripts/sanitize.sh thread
+#       ThreadSanitizer over the tests of the threaded parts (label threads:
+#       the thread pool, the batch prefetcher, the CPU worker pool, the
+#       gradient sync's communication thread, the peer watch, the server),
+#       building only what they need.
+#
+# Extra arguments go to ctest (e.g. -R Prefetcher). Exits non-zero when the
+# build fails, a test fails, or a sanitizer reports anything.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+usage() {
+  echo "usage: scripts/sanitize.sh address,undefined|thread [ctest arguments...]" >&2
+  exit 2
+}
+(($# >= 1)) || usage
+sanitize=$1
+shift
+case $sanitize in
+  address,undefined)
+    build_targets=()
+    tests=(-LE '^(slurm|multihost|browser|cuda|load)$')
+    ;;
+  thread)
+    build_targets=(--target core_tests sampler_tests train_tests peer_watch_tests
+      gradient_sync_tests serve_tests)
+    tests=(-L '^threads$')
+    ;;
+  *) usage ;;
+esac
+
+build_dir="build-${sanitize//,/-}"
+jobs=$(nproc)
+make configure SANITIZE="$sanitize"
+cmake --build "$build_dir" -j "$jobs" "${build_targets[@]}"
+ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" "${tests[@]}" "$@"
