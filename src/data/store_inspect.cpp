@@ -187,6 +187,10 @@ StoreContents inspect_store(const std::string& path) {
   metadata.filters_json = read_string_attribute(root, kFiltersAttribute, path);
   metadata.report_json = read_string_attribute(root, kReportAttribute, path);
   metadata.created = read_string_attribute(root, kCreatedAttribute, path);
+  if (H5Aexists(root, kChecksumsAttribute) > 0) {
+    metadata.checksums =
+        checksums_from_json(read_string_attribute(root, kChecksumsAttribute, path), path);
+  }
   check_json_attributes(metadata, path);
 
   const ExpectedType token_type{dtype_bytes(metadata.dtype), dtype};

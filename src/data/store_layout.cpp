@@ -105,6 +105,38 @@ std::vector<SourceFile> sources_from_json(const std::string& json, const std::st
   }
 }
 
+std::string checksums_to_json(const std::vector<DatasetChecksum>& checksums) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const DatasetChecksum& checksum : checksums) {
+    list.push_back(
+        {{"dataset", checksum.dataset}, {"bytes", checksum.bytes}, {"crc32", checksum.crc32}});
+  }
+  return list.dump();
+}
+
+std::vector<DatasetChecksum> checksums_from_json(const std::string& json, const std::string& file) {
+  auto invalid = [&](const std::string& reason) {
+    return StoreError(
+        fmt::format("{}: attribute {} is not a JSON list of {{dataset, bytes, crc32}}: {}", file,
+                    kChecksumsAttribute, reason));
+  };
+  try {
+    const nlohmann::json list = nlohmann::json::parse(json);
+    if (!list.is_array()) throw invalid(fmt::format("found a JSON {}", list.type_name()));
+    std::vector<DatasetChecksum> checksums;
+    for (const nlohmann::json& entry : list) {
+      DatasetChecksum checksum;
+      checksum.dataset = entry.at("dataset").get<std::string>();
+      checksum.bytes = entry.at("bytes").get<std::uint64_t>();
+      checksum.crc32 = entry.at("crc32").get<std::uint32_t>();
+      checksums.push_back(std::move(checksum));
+    }
+    return checksums;
+  } catch (const nlohmann::json::exception& e) {
+    throw invalid(e.what());
+  }
+}
+
 void check_json_attributes(const StoreMetadata& metadata, const std::string& file) {
   check_tokenizer(parse_attribute(metadata.tokenizer_json, kTokenizerAttribute, file),
                   metadata.vocab_size, file);

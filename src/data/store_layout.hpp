@@ -23,6 +23,8 @@ inline constexpr const char* kSourcesAttribute = "sources";
 inline constexpr const char* kFiltersAttribute = "filters";
 inline constexpr const char* kReportAttribute = "report";
 inline constexpr const char* kCreatedAttribute = "created";
+// Optional: absent in stores written before it.
+inline constexpr const char* kChecksumsAttribute = "checksums";
 
 // Every dataset starts at a file offset that is a multiple of this, so a
 // mapping (page-aligned) gives aligned uint16, uint32 and uint64 values.
@@ -42,6 +44,11 @@ std::optional<TokenDtype> dtype_from_name(const std::string& name);
 std::string sources_to_json(const std::vector<SourceFile>& sources);
 // Throws StoreError naming `file` when `json` is not such a list.
 std::vector<SourceFile> sources_from_json(const std::string& json, const std::string& file);
+
+// The checksums attribute: a JSON list of {"dataset", "bytes", "crc32"}.
+std::string checksums_to_json(const std::vector<DatasetChecksum>& checksums);
+// Throws StoreError naming `file` when `json` is not such a list.
+std::vector<DatasetChecksum> checksums_from_json(const std::string& json, const std::string& file);
 
 // The attributes kept as JSON text given by the caller (tokenizer, filters,
 // report): each must parse, and the tokenizer's must be an object with a

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "loom/core/checksum.hpp"
 #include "loom/data/token_store.hpp"
 
 namespace loom::data {
@@ -77,11 +78,14 @@ void sync_path(const std::string& path, int flags, const char* what) {
 using BlockSource = std::function<const unsigned char*(std::uint64_t start, std::uint64_t count)>;
 
 // A contiguous, unfiltered dataset allocated at creation (so it has a file
-// offset and can be mapped), filled from `read_block`, `per_block` values at
-// a time.
-void write_dataset(hid_t store, const std::string& name, hid_t stored_type, hid_t memory_type,
-                   std::uint64_t count, std::uint64_t per_block, const BlockSource& read_block,
-                   const std::string& file) {
+// offset and can be mapped), filled from `read_block`, `per_block` values
+// of `width` bytes at a time. Returns the CRC-32 of its bytes, summed on the
+// way: the stored type is little-endian, as are the machines Loom runs on,
+// so the bytes in memory are the bytes in the file.
+DatasetChecksum write_dataset(hid_t store, const std::string& name, hid_t stored_type,
+                              hid_t memory_type, std::size_t width, std::uint64_t count,
+                              std::uint64_t per_block, const BlockSource& read_block,
+                              const std::string& file) {
   const std::string what = fmt::format("cannot write {}", name);
   const hsize_t dims = count;
   Hid file_space = checked(H5Screate_simple(1, &dims, nullptr), H5Sclose, file, what);
@@ -93,10 +97,12 @@ void write_dataset(hid_t store, const std::string& name, hid_t stored_type, hid_
   Hid dataset = checked(H5Dcreate2(store, name.c_str(), stored_type, file_space.get(), H5P_DEFAULT,
                                    create.get(), H5P_DEFAULT),
                         H5Dclose, file, what);
+  Crc32 crc;
   for (std::uint64_t start = 0; start < count; start += per_block) {
     const hsize_t offset = start;
     const hsize_t length = std::min(per_block, count - start);
     const unsigned char* const values = read_block(start, length);
+    crc.update(values, length * width);
     check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &offset, nullptr, &length, nullptr),
           file, what);
     Hid memory_space = checked(H5Screate_simple(1, &length, nullptr), H5Sclose, file, what);
@@ -105,6 +111,7 @@ void write_dataset(hid_t store, const std::string& name, hid_t stored_type, hid_
           file, what);
   }
   check(dataset.close(), file, what);
+  return {name, count * width, crc.value()};
 }
 
 // Refuses to replace what is at `path` unless asked, and never replaces
@@ -214,6 +221,7 @@ void TokenStoreWriter::Impl::write_hdf5(const StoreMetadata& metadata,
   check(H5Pset_alignment(access.get(), 1, store_detail::kDatasetAlignment), file,
         "cannot create HDF5 file");
   store_detail::use_file_locks_where_supported(access.get(), file, "cannot create HDF5 file");
+  std::vector<DatasetChecksum> checksums;
   // H5F_ACC_TRUNC replaces a NAME.h5.tmp left by a killed run.
   Hid store = checked(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), H5Fclose,
                       file, "cannot create HDF5 file");
@@ -228,16 +236,18 @@ void TokenStoreWriter::Impl::write_hdf5(const StoreMetadata& metadata,
       convert_ids(dtype, block.data(), count, final_ids, stored, converted.data());
       return converted.data();
     };
-    write_dataset(store.get(), store_detail::tokens_dataset(split), file_type(stored),
-                  memory_type(stored), data.token_count, per_token_block, tokens, file);
+    checksums.push_back(write_dataset(store.get(), store_detail::tokens_dataset(split),
+                                      file_type(stored), memory_type(stored), stored_width,
+                                      data.token_count, per_token_block, tokens, file));
     const BlockSource doc_starts = [&](std::uint64_t start, std::uint64_t count) {
       data.doc_starts.read(start * sizeof(std::uint64_t), block.data(),
                            count * sizeof(std::uint64_t));
       return block.data();
     };
-    write_dataset(store.get(), store_detail::doc_offsets_dataset(split), H5T_STD_U64LE,
-                  H5T_NATIVE_UINT64, data.doc_count,
-                  store_detail::kSpillBlockBytes / sizeof(std::uint64_t), doc_starts, file);
+    checksums.push_back(
+        write_dataset(store.get(), store_detail::doc_offsets_dataset(split), H5T_STD_U64LE,
+                      H5T_NATIVE_UINT64, sizeof(std::uint64_t), data.doc_count,
+                      store_detail::kSpillBlockBytes / sizeof(std::uint64_t), doc_starts, file));
   }
   const hid_t root = store.get();
   write_u32_attribute(root, store_detail::kFormatVersionAttribute, metadata.format_version, file);
@@ -249,6 +259,8 @@ void TokenStoreWriter::Impl::write_hdf5(const StoreMetadata& metadata,
   write_string_attribute(root, store_detail::kFiltersAttribute, metadata.filters_json, file);
   write_string_attribute(root, store_detail::kReportAttribute, metadata.report_json, file);
   write_string_attribute(root, store_detail::kCreatedAttribute, metadata.created, file);
+  write_string_attribute(root, store_detail::kChecksumsAttribute,
+                         store_detail::checksums_to_json(checksums), file);
   // Closing flushes HDF5's metadata: a failure here (a full disk) is real.
   check(store.close(), file, "cannot finish HDF5 file");
 }

@@ -11,7 +11,9 @@
 //   root attributes: format_version (uint32), vocab_size (uint32), dtype
 //   (string), tokenizer (JSON string), sources (JSON string: [{name, bytes,
 //   crc32}]), filters (JSON string), report (JSON string), created (ISO 8601
-//   UTC string)
+//   UTC string), checksums (JSON string: [{dataset, bytes, crc32}], the
+//   CRC-32 of each dataset's bytes as stored; optional: stores written
+//   before it have none, and `loom verify` says so)
 //
 // Writing goes to NAME.h5.tmp, which is renamed to NAME.h5 only when
 // complete; an existing store is never replaced unless asked. Reading opens
@@ -39,6 +41,14 @@ struct SourceFile {
   std::uint32_t crc32 = 0;  // of the file's bytes as stored (compressed if it was)
 };
 
+// The CRC-32 (core/checksum.hpp) of one dataset's bytes as stored, taken
+// by the writer as it streams them in.
+struct DatasetChecksum {
+  std::string dataset;  // "/train/tokens"
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;
+};
+
 struct StoreMetadata {
   std::uint32_t format_version = kStoreFormatVersion;
   std::uint32_t vocab_size = 0;
@@ -48,6 +58,8 @@ struct StoreMetadata {
   std::string filters_json = "{}";  // what cleaning prepare applied, and what it removed
   std::string report_json = "{}";   // prepare's closing report
   std::string created;              // set by the writer when empty
+  // Set by the writer; empty in a store written before Loom recorded them.
+  std::vector<DatasetChecksum> checksums;
 };
 
 // A bad, foreign, truncated or newer store; the message names the file and
