@@ -28,6 +28,7 @@ void add_eval_command(CLI::App& app, Command& selected);
 void add_export_command(CLI::App& app, Command& selected);
 void add_serve_command(CLI::App& app, Command& selected);
 void add_doctor_command(CLI::App& app, Command& selected);
+void add_verify_command(CLI::App& app, Command& selected);
 
 // Logs as a loaded config's run.log_level and run.log_all_ranks say, except
 // where the command line gave -v/-q or --log-all-ranks: those win. A command

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   loom::cli::add_export_command(app, selected);
   loom::cli::add_serve_command(app, selected);
   loom::cli::add_doctor_command(app, selected);
+  loom::cli::add_verify_command(app, selected);
 
   try {
     app.parse(argc, argv);
