@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "byte_flip.hpp"
 #include "free_port.hpp"
 #include "test_support.hpp"
 #include "tiny_run.hpp"
@@ -158,6 +159,29 @@ TEST_F(DataParallel, ACheckpointResumesOnAnotherNumberOfRanks) {
         run_dir::read_checkpoint_info(run_dir::resolve_checkpoint(dir_.path() / "runs" / name));
     EXPECT_EQ(info.state.world_size, second);
   }
+}
+
+// A damaged latest checkpoint under two ranks: rank 0 verifies, passes it
+// over and tells rank 1 which step to load, so both resume from the one
+// before it, and the stitched run equals the uninterrupted one.
+TEST_F(DataParallel, EveryRankPassesOverADamagedCheckpointForTheSameOne) {
+  const TrainedRun straight = train(1, "straight", 4);
+  const std::string checkpoints = " --set checkpoint.interval=3 --set checkpoint.keep_best=false";
+  train(2, "damaged", 4, checkpoints + " --set train.max_iters=6");
+  const fs::path latest = dir_.path() / "runs" / "damaged" / "checkpoints" / "step-00000006";
+  flip_byte(latest / "optimizer.pt");
+  const auto resumed = run_command(mpirun(2) + train_args(config_, "damaged", 4) + checkpoints);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("optimizer.pt does not match its checksum"), std::string::npos)
+      << resumed.err;
+  EXPECT_NE(resumed.err.find("passing over it for step 3 (kept as step-00000006.damaged)"),
+            std::string::npos)
+      << resumed.err;
+  const TrainedRun stitched = read_run("damaged");
+  ASSERT_EQ(stitched.losses.size(), 12U);
+  for (std::size_t s = 0; s < 12; ++s)
+    EXPECT_NEAR(stitched.losses[s], straight.losses[s], 1e-5 * straight.losses[s])
+        << "step " << s + 1;
 }
 
 TEST_F(DataParallel, OnlyRankZeroWritesAndAllRanksAgreeOnTheRun) {
