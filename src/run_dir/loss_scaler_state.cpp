@@ -1,5 +1,7 @@
 #include "loom/run_dir/loss_scaler_state.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -14,6 +16,17 @@ T json_field(const nlohmann::json& json, const char* key, const std::string& sou
   const auto entry = json.is_object() ? json.find(key) : json.end();
   if (entry == json.end()) {
     throw Error(fmt::format("{}: loss scaler state has no '{}'", source, key));
+  }
+  // nlohmann converts a float (or an integer beyond 64 bits, read as one)
+  // to an integer unchecked, undefined behaviour out of range.
+  if constexpr (std::is_same_v<T, std::int64_t>) {
+    if (!entry->is_number_integer() ||
+        (entry->is_number_unsigned() &&
+         entry->get<std::uint64_t>() >
+             static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))) {
+      throw Error(fmt::format("{}: loss scaler state '{}' is {}, expected an integer", source, key,
+                              entry->dump()));
+    }
   }
   try {
     return entry->get<T>();

@@ -4,6 +4,7 @@
 #include <exception>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -75,15 +76,31 @@ nlohmann::json state_to_json(const TrainingState& state) {
   return json;
 }
 
+// An integer key of state.json. nlohmann converts a float (and an integer
+// beyond 64 bits, which it reads as one) to an integer unchecked, which is
+// undefined behaviour out of range: only a JSON integer that fits is taken.
+std::int64_t integer_key(const nlohmann::json& json, const char* key, const std::string& source) {
+  const nlohmann::json& value = json.at(key);
+  const bool fits = value.is_number_integer() &&
+                    !(value.is_number_unsigned() &&
+                      value.get<std::uint64_t>() >
+                          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+  if (!fits) {
+    throw CheckpointError(
+        fmt::format("{}: '{}' is {}, expected an integer", source, key, value.dump()));
+  }
+  return value.get<std::int64_t>();
+}
+
 TrainingState state_from_json(const nlohmann::json& json, const std::string& source) {
   try {
     TrainingState state;
-    state.step = json.at("step").get<std::int64_t>();
+    state.step = integer_key(json, "step", source);
     const nlohmann::json& best = json.at("best_val_loss");
     if (!best.is_null()) state.best_val_loss = best.get<double>();
     state.loss_scaler = loss_scaler_state_from_json(json.at("loss_scaler"), source);
     state.train_seconds = json.at("train_seconds").get<double>();
-    state.world_size = json.at("world_size").get<std::int64_t>();
+    state.world_size = integer_key(json, "world_size", source);
     state.config_fingerprint = json.at("config_fingerprint").get<std::string>();
     if (state.step < 0) throw CheckpointError(fmt::format("{}: step is negative", source));
     return state;

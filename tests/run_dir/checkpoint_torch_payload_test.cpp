@@ -155,5 +155,23 @@ TEST(CheckpointTorchPayload, AnOptimizerFileForOtherGroupsIsACheckpointErrorNami
   }
 }
 
+// Found by fuzz/checkpoint_state: nlohmann reads an integer beyond 64 bits
+// as a float and would convert it to the step unchecked.
+TEST(CheckpointInfo, AStateJsonIntegerOutOfRangeIsACheckpointErrorNamingTheKey) {
+  TempDir checkpoint;
+  write_file((checkpoint.path() / "state.json").string(),
+             R"({"step": -318446744073709551616, "best_val_loss": null,
+                 "loss_scaler": {"enabled": false, "scale": 1.0, "good_steps": 0},
+                 "train_seconds": 1.5, "world_size": 1, "config_fingerprint": "x"})");
+  const std::string state = (checkpoint.path() / "state.json").string();
+  try {
+    read_checkpoint_info(checkpoint.path());
+    FAIL() << "read a step beyond 64 bits";
+  } catch (const CheckpointError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              state + ": 'step' is -3.1844674407370955e+20, expected an integer");
+  }
+}
+
 }  // namespace
 }  // namespace loom::run_dir

@@ -172,6 +172,14 @@ TEST(DynamicLossScaler, BadStatesAndOptionsAreRefused) {
                   "run/state.json");
             }),
             "run/state.json: loss scaler state 'scale' is \"big\", expected a number");
+  // Found by fuzz/checkpoint_state: an integer beyond 64 bits is read as a
+  // float, which nlohmann would convert unchecked.
+  EXPECT_EQ(error_message<Error>([] {
+              run_dir::loss_scaler_state_from_json(
+                  nlohmann::json::parse(R"({"enabled":true,"scale":2,"good_steps":1e300})"),
+                  "run/state.json");
+            }),
+            "run/state.json: loss scaler state 'good_steps' is 1e+300, expected an integer");
   LossScalerOptions options;
   options.backoff_factor = 1.0;
   EXPECT_EQ(error_message<Error>([&] { DynamicLossScaler(true, options); }),
