@@ -37,6 +37,29 @@ max_len_of() {
   esac
 }
 
+# libFuzzer flags for one target. token_store runs in fork mode, where a
+# crash, timeout or out-of-memory does not end the run: HDF5 1.10 itself
+# crashes and hangs on some damaged files (fuzz/README.md), which Loom
+# cannot prevent, and the run should go on looking for Loom's bugs. Each
+# input kept is then replayed alone and judged by its stack (third_party).
+extra_args_of() {
+  case $1 in
+    token_store) echo "-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1" ;;
+  esac
+}
+
+# Whether replaying `input` fails inside a third-party library (HDF5) rather
+# than Loom: the innermost frame that is not the sanitizers', libFuzzer's or
+# libc's lies in libhdf5.
+third_party() {
+  local binary=$1 input=$2 frame
+  frame=$(timeout 120 "$binary" -timeout=5 "$input" 2>&1 |
+    grep -E '^ +#[0-9]+ 0x' |
+    grep -vE '__sanitizer|__interceptor|__asan|__ubsan|fuzzer::|libc\.so|/libc\.|pthread|raise|abort' |
+    head -n 1 || true)
+  [[ $frame == *libhdf5* ]]
+}
+
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
@@ -112,28 +135,41 @@ for target in "${targets[@]}"; do
   [[ -f $root/fuzz/dict/$target.dict ]] && dict_args=("-dict=$root/fuzz/dict/$target.dict")
 
   echo "== $target: ${seconds}s, max_len $(max_len_of "$target") (log: $log)"
+  read -ra extra_args <<<"$(extra_args_of "$target")"
   status=0
   started=$SECONDS
   # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags
   "$binary" "$corpus" -max_total_time="$seconds" -max_len="$(max_len_of "$target")" \
     -timeout=10 -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$artifacts/" \
-    "${dict_args[@]}" ${FUZZ_ARGS:-} >"$log" 2>&1 || status=$?
+    "${dict_args[@]}" "${extra_args[@]}" ${FUZZ_ARGS:-} >"$log" 2>&1 || status=$?
   ran=$((SECONDS - started))
 
   done_line=$(grep -a ' cov: [0-9]* ft: ' "$log" | tail -1 || true)
   executions=$(grep -a '^stat::number_of_executed_units:' "$log" | awk '{print $2}' | tail -1)
   rate=$(grep -a '^stat::average_exec_per_sec:' "$log" | awk '{print $2}' | tail -1)
-  coverage=$(sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\/[0-9a-zA-Z]*\).*/cov \1 ft \2 corpus \3/p' <<<"$done_line")
+  coverage=$(sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*[/0-9a-zA-Z]*\).*/cov \1 ft \2 corpus \3/p' <<<"$done_line")
   summary+=("$(printf '%-20s %6ss %10s execs %7s exec/s  %s' "$target" "$ran" \
     "${executions:-?}" "${rate:-?}" "${coverage:-no final line}")")
 
-  reproducers=("$artifacts"/*)
-  if ((status != 0)) || [[ -e ${reproducers[0]} ]]; then
+  tolerated=()
+  if ((${#extra_args[@]})); then
+    for input in "$artifacts"/*; do
+      if [[ -e $input ]] && third_party "$binary" "$input"; then
+        tolerated+=("$input")
+        echo "warning: $target: $(basename "$input" | cut -d- -f1) inside HDF5, not Loom" \
+          "(see fuzz/README.md): $input"
+      fi
+    done
+  fi
+  reproducers=()
+  for input in "$artifacts"/*; do
+    [[ -e $input && " ${tolerated[*]} " != *" $input "* ]] && reproducers+=("$input")
+  done
+  if ((status != 0)) || ((${#reproducers[@]})); then
     failed+=("$target")
     echo "!! $target failed (exit $status); the end of its log:"
     tail -n 40 "$log"
     for reproducer in "${reproducers[@]}"; do
-      [[ -e $reproducer ]] || continue
       echo "!! reproducer: $reproducer"
       echo "   rerun:   $binary $reproducer"
       echo "   keep it: cp $reproducer fuzz/regressions/$target/  (replayed by ctest -L fuzz)"
