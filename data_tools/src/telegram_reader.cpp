@@ -45,7 +45,10 @@ std::string flatten_text(const json& text) {
 // The record of one message, or nothing for service messages ("type":
 // "service": joins, pins, calls) and messages without text (a photo alone).
 std::optional<std::string> message_record(const json& message, bool author_prefix) {
-  if (!message.is_object() || message.value("type", "") != "message") return std::nullopt;
+  // find, not value("type", ""): value throws nlohmann's type_error when
+  // "type" is there but not a string (found by fuzz/corpus_telegram).
+  const auto type = message.is_object() ? message.find("type") : message.end();
+  if (type == message.end() || *type != "message") return std::nullopt;
   const auto text = message.find("text");
   if (text == message.end()) return std::nullopt;
   std::string flat = flatten_text(*text);

@@ -256,6 +256,17 @@ TEST(TelegramReader, SingleChatExport) {
                    "  Bob: caf\xC3\xA9"}));
 }
 
+// Found by fuzz/corpus_telegram: a "type" that is not a string escaped as
+// nlohmann's type_error; such a message is simply not a text message.
+TEST(TelegramReader, AMessageWhoseTypeIsNotAStringIsSkipped) {
+  TempDir dir;
+  const std::string path =
+      write_file(dir.file("result.json"),
+                 R"({"messages": [{"type": ["message"], "text": "a"}, {"type": 5, "text": "b"},)"
+                 R"( {"type": "message", "text": "c"}]})");
+  EXPECT_EQ(read_inputs({path}), (Lines{"# c"}));
+}
+
 TEST(TelegramReader, CompactJsonAndNumbersBetweenMembers) {
   TempDir dir;
   const std::string compact = write_file(
