@@ -148,8 +148,12 @@ for target in "${targets[@]}"; do
   ran=$((SECONDS - started))
 
   done_line=$(grep -a ' cov: [0-9]* ft: ' "$log" | tail -1 || true)
-  executions=$(grep -a '^stat::number_of_executed_units:' "$log" | awk '{print $2}' | tail -1)
-  rate=$(grep -a '^stat::average_exec_per_sec:' "$log" | awk '{print $2}' | tail -1)
+  # Fork mode (token_store) prints no stat:: lines; its last status line
+  # counts the executions.
+  executions=$(grep -a '^stat::number_of_executed_units:' "$log" | awk '{print $2}' | tail -1 || true)
+  [[ -n $executions ]] || executions=$(sed -n 's/^#\([0-9]*\):* .*/\1/p' <<<"$done_line")
+  rate=$(grep -a '^stat::average_exec_per_sec:' "$log" | awk '{print $2}' | tail -1 || true)
+  [[ -n $rate || -z $executions ]] || rate=$((executions / (ran > 0 ? ran : 1)))
   coverage=$(sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*[/0-9a-zA-Z]*\).*/cov \1 ft \2 corpus \3/p' <<<"$done_line")
   summary+=("$(printf '%-20s %6ss %10s execs %7s exec/s  %s' "$target" "$ran" \
     "${executions:-?}" "${rate:-?}" "${coverage:-no final line}")")
@@ -168,6 +172,11 @@ for target in "${targets[@]}"; do
   for input in "$artifacts"/*; do
     [[ -e $input && " ${tolerated[*]} " != *" $input "* ]] && reproducers+=("$input")
   done
+  # In fork mode libFuzzer exits non-zero after the findings it went on
+  # past; when all of them were HDF5's, that is not a failure.
+  if ((${#tolerated[@]} && ${#reproducers[@]} == 0)); then
+    status=0
+  fi
   if ((status != 0)) || ((${#reproducers[@]})); then
     failed+=("$target")
     echo "!! $target failed (exit $status); the end of its log:"
