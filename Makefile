@@ -30,7 +30,7 @@ CMAKE_ARGS ?=
 # (cmake/LoomSanitizers.cmake), e.g.
 #   make test SANITIZE=address,undefined    build-address-undefined/
 #   make test SANITIZE=thread               build-thread/
-# CI runs the parts of the suite that fit its time under each:
+# The parts of the suite sized for CI under each:
 # scripts/sanitize.sh.
 SANITIZE ?=
 ifneq ($(SANITIZE),)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds Loom's code with sanitizers and runs the part of the suite that CI
-# runs under them (cmake/LoomSanitizers.cmake; each build in a folder of its
-# own, as `make test SANITIZE=...` makes it):
+# Builds Loom's code with sanitizers and runs the part of the suite sized
+# for CI under them (cmake/LoomSanitizers.cmake; each build in a folder of
+# its own, as `make test SANITIZE=...` makes it):
 #
 #   scripts/sanitize.sh address,undefined
 #       AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer over

@@ -54,9 +54,8 @@ class TrainCli : public ::testing::Test {
     named.push_back("run.name=" + name);
     const pid_t child = start_training(named);
     const std::string metrics = run_dir(name) + "/metrics.jsonl";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (logged_losses(metrics).size() < steps && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    poll_until([&] { return logged_losses(metrics).size() >= steps; }, std::chrono::seconds(60),
+               std::chrono::milliseconds(1));
     return child;
   }
 
@@ -175,13 +174,13 @@ TEST_F(TrainCli, KilledAtRandomMomentsItAlwaysResumesFromALoadableCheckpoint) {
     // Once this child has trained (a new checkpoint appeared, however slow
     // the machine is to start it), kill it at a random moment: in a step,
     // in a checkpoint write, or in retention.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (latest_step() == before && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+    const bool trained = poll_until([&] { return latest_step() != before; },
+                                    std::chrono::seconds(60), std::chrono::milliseconds(2));
+    if (trained) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
     kill(child, SIGKILL);
     int status = 0;
     waitpid(child, &status, 0);
+    ASSERT_TRUE(trained) << "trial " << trial << ": no new checkpoint within 60 s";
 
     const std::optional<run_dir::Checkpoint> latest = run_dir::latest_checkpoint(checkpoints);
     ASSERT_TRUE(latest.has_value()) << "trial " << trial;

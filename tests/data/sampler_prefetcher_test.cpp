@@ -43,8 +43,9 @@ TEST(BatchPrefetcher, StopsPromptlyWithAFullQueue) {
   // The producer refills the queue and then blocks on it.
   ASSERT_TRUE(poll_until([&] { return (*prefetcher)->queued() == 3; }, std::chrono::seconds(30)))
       << "the producer did not fill the queue; " << (*prefetcher)->queued() << " queued";
-  EXPECT_TRUE(finishes_within(std::chrono::seconds(5), [prefetcher, tokens] { prefetcher->reset(); }))
-      << "ending a prefetcher whose producer waits on a full queue did not return in 5 s";
+  EXPECT_TRUE(finishes_within(std::chrono::seconds(5), [prefetcher, tokens] {
+    prefetcher->reset();
+  })) << "ending a prefetcher whose producer waits on a full queue did not return in 5 s";
 }
 
 TEST(BatchPrefetcher, RethrowsTheSamplersErrorAfterTheGoodBatches) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "free_port.hpp"
+#include "test_support.hpp"
 #include <gtest/gtest.h>
 
 #include "loom/dist/local_placement.hpp"
@@ -68,9 +69,9 @@ TEST(PeerWatch, RanksKnowEachOthersHostsAndAGoodbyeIsNoLoss) {
     rank1_gone.get_future().wait();
     // Ten timeouts after rank 1 said goodbye and closed its connection:
     // neither the closing nor the silence since is a loss.
-    const auto until = std::chrono::steady_clock::now() + 10 * options.timeout;
-    while (std::chrono::steady_clock::now() < until && reports == 0)
-      std::this_thread::sleep_for(20ms);
+    EXPECT_FALSE(test::poll_until(
+        [&] { return reports != 0; },
+        std::chrono::duration_cast<std::chrono::milliseconds>(10 * options.timeout), 20ms));
   }
   world->barrier();
   EXPECT_EQ(rank1.get(), std::vector<std::string>(2, this_host_name()));

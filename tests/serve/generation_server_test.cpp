@@ -7,11 +7,14 @@
 #include "loom/serve/generation_server.hpp"
 
 #include <chrono>
+#include <future>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "infer/generation_test_support.hpp"
+#include "test_support.hpp"
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -100,15 +103,20 @@ class GenerationServerTest : public ::testing::Test {
     }
     model_ = untrained_gpt(*tokenizer_);
     ServedModel served{model_, tokenizer_, {{"name", "tiny"}, {"step", 12}}, std::nullopt};
-    server_ = std::make_unique<GenerationServer>(served, limits);
+    server_ = std::make_shared<GenerationServer>(served, limits);
     port_ = server_->bind("127.0.0.1", 0);
-    serving_ = std::thread([this] { server_->serve(); });
+    std::packaged_task<void()> serve([server = server_] { server->serve(); });
+    served_ = serve.get_future();
+    std::thread(std::move(serve)).detach();
   }
 
+  // Stops the server; fails the test, instead of hanging it, when serve()
+  // does not return within 10 s (the serving thread then keeps the server).
   void stop() {
     if (!server_) return;
     server_->stop();
-    serving_.join();
+    EXPECT_EQ(served_.wait_for(10s), std::future_status::ready)
+        << "serve() did not return within 10 s of stop()";
     server_.reset();
   }
 
@@ -136,12 +144,7 @@ class GenerationServerTest : public ::testing::Test {
 
   // Waits until `count` generations are running; false after 30 s.
   bool wait_for_running(int count) const {
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (running() != count) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(10ms);
-    }
-    return true;
+    return poll_until([&] { return running() == count; }, 30s);
   }
 
   static void expect_error(const httplib::Result& result, int status, const std::string& message) {
@@ -153,8 +156,8 @@ class GenerationServerTest : public ::testing::Test {
 
   std::shared_ptr<const text::Tokenizer> tokenizer_;
   std::shared_ptr<model::LanguageModel> model_;
-  std::unique_ptr<GenerationServer> server_;
-  std::thread serving_;
+  std::shared_ptr<GenerationServer> server_;
+  std::future<void> served_;  // ready once serve() has returned
   int port_ = 0;
 };
 
@@ -345,13 +348,21 @@ TEST_F(GenerationServerTest, ThePlaygroundPageIsServed) {
   EXPECT_NE(page->body.find("/v1/generate"), std::string::npos);
 }
 
-TEST_F(GenerationServerTest, StopEndsServeEvenBeforeItStarts) {
+TEST_F(GenerationServerTest, StopEndsServeWhileServingAndEvenBeforeItStarts) {
   start();
-  stop();  // joins the serving thread: serve() returned
-  GenerationServer idle({model_, tokenizer_, {}, std::nullopt}, ServeLimits{});
-  idle.bind("127.0.0.1", 0);
-  idle.stop();
-  idle.serve();  // returns at once
+  const int served_port = port_;
+  stop();  // checks that serve() returned
+  httplib::Client late("127.0.0.1", served_port);
+  late.set_connection_timeout(5, 0);
+  EXPECT_FALSE(late.Get("/v1/health")) << "the port still answers after stop()";
+
+  // Stopped before serve() was called: serve() returns at once.
+  auto idle = std::make_shared<GenerationServer>(ServedModel{model_, tokenizer_, {}, std::nullopt},
+                                                 ServeLimits{});
+  idle->bind("127.0.0.1", 0);
+  idle->stop();
+  EXPECT_TRUE(finishes_within(10s, [idle] { idle->serve(); }))
+      << "serve() after stop() did not return";
 }
 
 }  // namespace

@@ -55,18 +55,17 @@ class ServeProcess {
   // the process ended or 60 s went by without it.
   int wait_for_port() {
     const std::regex address(R"(at http://127\.0\.0\.1:(\d+)/)");
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::smatch match;
-      const std::string out = read_file(out_);
-      if (std::regex_search(out, match, address)) return std::stoi(match[1]);
-      if (waitpid(pid_, &status_, WNOHANG) == pid_) {
-        pid_ = -1;
-        return 0;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return 0;
+    int port = 0;
+    poll_until(
+        [&] {
+          std::smatch match;
+          const std::string out = read_file(out_);
+          if (std::regex_search(out, match, address)) port = std::stoi(match[1]);
+          if (port == 0 && waitpid(pid_, &status_, WNOHANG) == pid_) pid_ = -1;
+          return port != 0 || pid_ == -1;
+        },
+        60s, 20ms);
+    return port;
   }
 
   // Sends `signal` (if still running) and returns the exit code, -1 when
@@ -182,12 +181,10 @@ TEST_F(ServeCli, AnAddressOtherThanLoopbackIsServedWithAWarning) {
   ServeProcess server(scratch_, {run_dir(), "--port", "0", "--host", "0.0.0.0"});
   const std::regex address(R"(at http://0\.0\.0\.0:(\d+)/)");
   std::smatch match;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
   std::string out;
-  while (!std::regex_search(out = server.out(), match, address) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  ASSERT_TRUE(std::regex_search(out, match, address)) << server.err();
+  ASSERT_TRUE(
+      poll_until([&] { return std::regex_search(out = server.out(), match, address); }, 60s, 20ms))
+      << server.err();
   EXPECT_NE(server.err().find("there is no authentication"), std::string::npos) << server.err();
   httplib::Client client("127.0.0.1", std::stoi(match[1]));
   const httplib::Result health = client.Get("/v1/health");
