@@ -85,53 +85,14 @@ poll_health() {
   done
 }
 
-# A streaming generation of 100,000 tokens whose client never reads, with
-# a 4 KB receive buffer: the server's writes block once the buffers are
-# full, and --write-timeout later it drops the client. Prints what the
-# client received and whether the server hung up, after $2 seconds.
+# A streaming generation whose client reads nothing for $1 seconds, and a
+# connection that sends nothing for $1 seconds (tests/serve/misbehaving_client.py).
+# Its key=value pairs come back prefixed: slow_reader_dropped=1, ...
 slow_reader() {
-  python3 - "$port" "$1" <<'EOF'
-import socket, sys, time
-port, seconds = int(sys.argv[1]), float(sys.argv[2])
-client = socket.socket()
-client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-client.connect(("127.0.0.1", port))
-body = b'{"prompt": "the king", "max_tokens": 100000, "stream": true}'
-client.sendall(b"POST /v1/generate HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-time.sleep(seconds)
-client.settimeout(5)
-received, closed = 0, False
-try:
-    while True:
-        data = client.recv(1 << 16)
-        if not data:
-            closed = True
-            break
-        received += len(data)
-except socket.timeout:
-    pass
-except ConnectionResetError:
-    closed = True
-print(f"slow_reader_bytes={received} slow_reader_dropped={int(closed)}")
-EOF
+  "$repo/tests/serve/misbehaving_client.py" slow-reader "$port" "$1" | sed 's/\([a-z]*=\)/slow_reader_\1/g'
 }
-
-# A connection that sends nothing for $1 seconds; prints whether the server
-# hung up on it meanwhile.
 silent_client() {
-  python3 - "$port" "$1" <<'EOF'
-import socket, sys
-client = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-client.settimeout(float(sys.argv[2]))
-try:
-    closed = client.recv(1) == b""
-except socket.timeout:
-    closed = False
-except ConnectionResetError:
-    closed = True
-print(f"silent_client_dropped={int(closed)}")
-EOF
+  "$repo/tests/serve/misbehaving_client.py" silent "$port" "$1" | sed 's/\([a-z]*=\)/silent_client_\1/g'
 }
 
 # One wrk run at `connections` for `seconds`; its key=value line on stdout.

@@ -69,45 +69,11 @@ rss_before=$(rss_kb)
 # 100,000 tokens streamed to a client with a 4 KB receive buffer that reads
 # nothing for 12 s: once the buffers are full the server's write blocks,
 # and after --write-timeout (3 s) it drops the client and frees the slot.
-python3 - "$port" >"$work/slow.txt" 2>&1 <<'EOF' &
-import socket, sys, time
-client = socket.socket()
-client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-client.connect(("127.0.0.1", int(sys.argv[1])))
-body = b'{"prompt": "the king", "max_tokens": 100000, "stream": true}'
-client.sendall(b"POST /v1/generate HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-time.sleep(12)
-client.settimeout(5)
-received, dropped = 0, False
-try:
-    while True:
-        data = client.recv(1 << 16)
-        if not data:
-            dropped = True
-            break
-        received += len(data)
-except socket.timeout:
-    pass
-except ConnectionResetError:
-    dropped = True
-print(f"received={received} dropped={int(dropped)}")
-EOF
+"$source_dir/tests/serve/misbehaving_client.py" slow-reader "$port" 12 >"$work/slow.txt" 2>&1 &
 helpers+=($!)
 slow=$!
 # A connection that sends nothing: httplib's read timeout (5 s) ends it.
-python3 - "$port" >"$work/silent.txt" 2>&1 <<'EOF' &
-import socket, sys
-client = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-client.settimeout(15)
-try:
-    dropped = client.recv(1) == b""
-except socket.timeout:
-    dropped = False
-except ConnectionResetError:
-    dropped = True
-print(f"dropped={int(dropped)}")
-EOF
+"$source_dir/tests/serve/misbehaving_client.py" silent "$port" 15 >"$work/silent.txt" 2>&1 &
 helpers+=($!)
 silent=$!
 # /v1/health every 0.2 s through the load: "STATUS SECONDS" per probe.
