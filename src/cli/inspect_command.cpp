@@ -33,6 +33,17 @@ std::string plural(std::uint64_t count, const char* noun) {
   return fmt::format("{} {}{}", count, noun, count == 1 ? "" : "s");
 }
 
+// One of the counts prepare recorded beside its filters, as text; "?" when
+// the store does not hold it as a number (the reader checks only that the
+// attribute is a JSON object).
+std::string filter_count(const nlohmann::json& filters, const char* key) {
+  const auto counts = filters.find("counts");
+  if (counts == filters.end() || !counts->is_object()) return "?";
+  const auto count = counts->find(key);
+  if (count == counts->end() || !count->is_number()) return "?";
+  return count->dump();
+}
+
 // "none", or the filters that were on and what they removed.
 std::string describe_filters(const std::string& filters_json) {
   const nlohmann::json filters = nlohmann::json::parse(filters_json);
@@ -44,9 +55,8 @@ std::string describe_filters(const std::string& filters_json) {
     }
   }
   if (enabled.empty()) return "none";
-  const nlohmann::json& counts = filters.value("counts", nlohmann::json::object());
   return fmt::format("{}; kept {} of {} messages/lines", fmt::join(enabled, ", "),
-                     counts.value("records_out", 0), counts.value("records_in", 0));
+                     filter_count(filters, "records_out"), filter_count(filters, "records_in"));
 }
 
 ExitCode run_inspect(const InspectArgs& args) {

@@ -2,6 +2,8 @@
 #include "store_layout.hpp"
 
 #include <ctime>
+#include <limits>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -9,12 +11,23 @@
 namespace loom::data::store_detail {
 namespace {
 
-// The attribute's text as JSON; StoreError when it does not parse.
+// The attribute's text as JSON; StoreError when it does not parse (nlohmann
+// reports a number beyond a double, such as 1e400, as out_of_range rather
+// than parse_error, hence the base class).
 nlohmann::json parse_attribute(const std::string& json, const char* name, const std::string& file) {
   try {
     return nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw StoreError(fmt::format("{}: attribute '{}' is not valid JSON: {}", file, name, e.what()));
+  }
+}
+
+// An attribute that must hold a JSON object (filters, report).
+void check_object_attribute(const std::string& json, const char* name, const std::string& file) {
+  const nlohmann::json value = parse_attribute(json, name, file);
+  if (!value.is_object()) {
+    throw StoreError(fmt::format("{}: attribute '{}' holds a JSON {}; expected an object", file,
+                                 name, value.type_name()));
   }
 }
 
@@ -64,6 +77,60 @@ void check_tokenizer(const nlohmann::json& tokenizer, std::uint32_t vocab_size,
   }
 }
 
+// One entry of the sources or checksums attribute: a name (a file or a
+// dataset) with its size and CRC-32.
+struct NamedChecksum {
+  std::string name;
+  std::uint64_t bytes = 0;
+  std::uint32_t crc32 = 0;
+};
+
+// An unsigned integer of at most `max`. nlohmann's get<>() converts a float
+// or a wider number unchecked (undefined for a float out of range), so the
+// type and range are checked here.
+std::uint64_t unsigned_field(const nlohmann::json& entry, const char* key, std::uint64_t max) {
+  const nlohmann::json& value = entry.at(key);
+  if (!value.is_number_unsigned() || value.get<std::uint64_t>() > max) {
+    throw std::invalid_argument(fmt::format("field '{}' is {}; expected an integer from 0 to {}",
+                                            key, describe(value), max));
+  }
+  return value.get<std::uint64_t>();
+}
+
+// A JSON list of {name_key, "bytes", "crc32"}; StoreError naming `file` and
+// `attribute` when it is anything else.
+std::vector<NamedChecksum> named_checksums_from_json(const std::string& json, const char* attribute,
+                                                     const char* name_key,
+                                                     const std::string& file) {
+  auto invalid = [&](const std::string& reason) {
+    return StoreError(fmt::format("{}: attribute {} is not a JSON list of {{{}, bytes, crc32}}: {}",
+                                  file, attribute, name_key, reason));
+  };
+  const nlohmann::json list = parse_attribute(json, attribute, file);
+  if (!list.is_array()) throw invalid(fmt::format("found a JSON {}", list.type_name()));
+  std::vector<NamedChecksum> entries;
+  for (const nlohmann::json& entry : list) {
+    try {
+      if (!entry.is_object())
+        throw std::invalid_argument(fmt::format("an entry is a JSON {}", entry.type_name()));
+      const nlohmann::json& name = entry.at(name_key);
+      if (!name.is_string()) {
+        throw std::invalid_argument(
+            fmt::format("field '{}' is {}; expected a string", name_key, describe(name)));
+      }
+      entries.push_back({name.get<std::string>(),
+                         unsigned_field(entry, "bytes", std::numeric_limits<std::uint64_t>::max()),
+                         static_cast<std::uint32_t>(unsigned_field(
+                             entry, "crc32", std::numeric_limits<std::uint32_t>::max()))});
+    } catch (const nlohmann::json::exception& e) {
+      throw invalid(e.what());
+    } catch (const std::invalid_argument& e) {
+      throw invalid(e.what());
+    }
+  }
+  return entries;
+}
+
 }  // namespace
 
 std::optional<TokenDtype> dtype_from_name(const std::string& name) {
@@ -84,25 +151,11 @@ std::string sources_to_json(const std::vector<SourceFile>& sources) {
 }
 
 std::vector<SourceFile> sources_from_json(const std::string& json, const std::string& file) {
-  auto invalid = [&](const std::string& reason) {
-    return StoreError(fmt::format(
-        "{}: attribute sources is not a JSON list of {{name, bytes, crc32}}: {}", file, reason));
-  };
-  try {
-    const nlohmann::json list = nlohmann::json::parse(json);
-    if (!list.is_array()) throw invalid(fmt::format("found a JSON {}", list.type_name()));
-    std::vector<SourceFile> sources;
-    for (const nlohmann::json& entry : list) {
-      SourceFile source;
-      source.name = entry.at("name").get<std::string>();
-      source.bytes = entry.at("bytes").get<std::uint64_t>();
-      source.crc32 = entry.at("crc32").get<std::uint32_t>();
-      sources.push_back(std::move(source));
-    }
-    return sources;
-  } catch (const nlohmann::json::exception& e) {
-    throw invalid(e.what());
+  std::vector<SourceFile> sources;
+  for (NamedChecksum& entry : named_checksums_from_json(json, kSourcesAttribute, "name", file)) {
+    sources.push_back({std::move(entry.name), entry.bytes, entry.crc32});
   }
+  return sources;
 }
 
 std::string checksums_to_json(const std::vector<DatasetChecksum>& checksums) {
@@ -115,33 +168,19 @@ std::string checksums_to_json(const std::vector<DatasetChecksum>& checksums) {
 }
 
 std::vector<DatasetChecksum> checksums_from_json(const std::string& json, const std::string& file) {
-  auto invalid = [&](const std::string& reason) {
-    return StoreError(
-        fmt::format("{}: attribute {} is not a JSON list of {{dataset, bytes, crc32}}: {}", file,
-                    kChecksumsAttribute, reason));
-  };
-  try {
-    const nlohmann::json list = nlohmann::json::parse(json);
-    if (!list.is_array()) throw invalid(fmt::format("found a JSON {}", list.type_name()));
-    std::vector<DatasetChecksum> checksums;
-    for (const nlohmann::json& entry : list) {
-      DatasetChecksum checksum;
-      checksum.dataset = entry.at("dataset").get<std::string>();
-      checksum.bytes = entry.at("bytes").get<std::uint64_t>();
-      checksum.crc32 = entry.at("crc32").get<std::uint32_t>();
-      checksums.push_back(std::move(checksum));
-    }
-    return checksums;
-  } catch (const nlohmann::json::exception& e) {
-    throw invalid(e.what());
+  std::vector<DatasetChecksum> checksums;
+  for (NamedChecksum& entry :
+       named_checksums_from_json(json, kChecksumsAttribute, "dataset", file)) {
+    checksums.push_back({std::move(entry.name), entry.bytes, entry.crc32});
   }
+  return checksums;
 }
 
 void check_json_attributes(const StoreMetadata& metadata, const std::string& file) {
   check_tokenizer(parse_attribute(metadata.tokenizer_json, kTokenizerAttribute, file),
                   metadata.vocab_size, file);
-  parse_attribute(metadata.filters_json, kFiltersAttribute, file);
-  parse_attribute(metadata.report_json, kReportAttribute, file);
+  check_object_attribute(metadata.filters_json, kFiltersAttribute, file);
+  check_object_attribute(metadata.report_json, kReportAttribute, file);
 }
 
 std::string utc_now_iso8601() {

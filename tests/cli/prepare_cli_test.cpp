@@ -1,6 +1,10 @@
 // `loom prepare`, `loom inspect` and `loom-synth` run as a user runs them.
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "data/store_test_support.hpp"
 #include "test_support.hpp"
 #include <gtest/gtest.h>
 
@@ -33,6 +37,29 @@ TEST(PrepareCli, PreparesFromFlagsAndReports) {
   ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
   EXPECT_NE(inspect.out.find("  tokenizer  char, vocabulary "), std::string::npos) << inspect.out;
   EXPECT_NE(inspect.out.find("  cleaning   none\n"), std::string::npos) << inspect.out;
+}
+
+// The counts beside the filters are shown as recorded, and as "?" when a
+// store holds something else there (not an exception out of inspect).
+TEST(PrepareCli, InspectShowsTheFilterCountsOrWhatIsMissing) {
+  TempDir dir;
+  write_file(dir.file("a.txt"), "one story\n<|endoftext|>\nanother story\n");
+  const std::string store = dir.file("a.h5");
+  ASSERT_EQ(run_loom("prepare -i '" + dir.file("a.txt") + "' -o '" + store + "' --progress none")
+                .exit_code,
+            0);
+  for (const auto& [counts, shown] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"records_in":9,"records_out":7})", "kept 7 of 9"},
+           {R"("seven")", "kept ? of ?"},
+           {R"({"records_in":[9],"records_out":7})", "kept 7 of ?"}}) {
+    StorePatch(store).set_string_attribute("filters",
+                                           R"({"min_chars":10,"counts":)" + counts + "}");
+    const auto inspect = run_loom("inspect '" + store + "'");
+    ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+    EXPECT_NE(inspect.out.find("  cleaning   min_chars=10; " + shown + " messages/lines\n"),
+              std::string::npos)
+        << inspect.out;
+  }
 }
 
 TEST(PrepareCli, RefusesAnExistingStoreWithExitCodeAndMessage) {

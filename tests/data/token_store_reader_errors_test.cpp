@@ -305,7 +305,39 @@ INSTANTIATE_TEST_SUITE_P(
                           "'vocab_size' is 100"},
         JsonAttributeCase{"tokenizer", R"({"kind":"char","vocab_size":-100})",
                           "attribute 'tokenizer' has field 'vocab_size' = -100, but attribute "
-                          "'vocab_size' is 100"}));
+                          "'vocab_size' is 100"},
+        // Found by reading after the fuzzers found the same in the corpus
+        // readers: nlohmann reports 1e400 as out_of_range, not parse_error.
+        JsonAttributeCase{"tokenizer", R"({"kind":"char","vocab_size":1e400})",
+                          "attribute 'tokenizer' is not valid JSON: "
+                          "[json.exception.out_of_range.406] number overflow parsing '1e400'"},
+        JsonAttributeCase{"filters", "[]",
+                          "attribute 'filters' holds a JSON array; expected an object"},
+        JsonAttributeCase{"report", "7",
+                          "attribute 'report' holds a JSON number; expected an object"},
+        // The sizes and checksums are read as the integers they must be:
+        // nlohmann would convert a float or a wider number unchecked.
+        JsonAttributeCase{"sources", R"([{"name":"a.txt","bytes":10,"crc32":1e30}])",
+                          "attribute sources is not a JSON list of {name, bytes, crc32}: field "
+                          "'crc32' is 1e+30; expected an integer from 0 to 4294967295"},
+        JsonAttributeCase{"sources", R"([{"name":"a.txt","bytes":10,"crc32":4294967296}])",
+                          "attribute sources is not a JSON list of {name, bytes, crc32}: field "
+                          "'crc32' is 4294967296; expected an integer from 0 to 4294967295"},
+        JsonAttributeCase{"sources", R"([{"name":"a.txt","bytes":-1,"crc32":0}])",
+                          "attribute sources is not a JSON list of {name, bytes, crc32}: field "
+                          "'bytes' is -1; expected an integer from 0 to 18446744073709551615"},
+        JsonAttributeCase{"sources", R"([{"name":7,"bytes":1,"crc32":0}])",
+                          "attribute sources is not a JSON list of {name, bytes, crc32}: field "
+                          "'name' is 7; expected a string"},
+        JsonAttributeCase{"sources", R"([{"name":"a.txt","crc32":0}])",
+                          "attribute sources is not a JSON list of {name, bytes, crc32}: "
+                          "[json.exception.out_of_range.403] key 'bytes' not found"},
+        JsonAttributeCase{"checksums", R"([["/train/tokens",1,2]])",
+                          "attribute checksums is not a JSON list of {dataset, bytes, crc32}: "
+                          "an entry is a JSON array"},
+        JsonAttributeCase{"checksums", R"([{"dataset":"/train/tokens","bytes":1e400,"crc32":0}])",
+                          "attribute 'checksums' is not valid JSON: "
+                          "[json.exception.out_of_range.406] number overflow parsing '1e400'"}));
 
 }  // namespace
 }  // namespace loom::data
