@@ -72,7 +72,8 @@ std::string canonical_path(const fs::path& path) {
 
 // The format of a file, from its name and, for .json, its top-level keys.
 InputFormat guess_file_format(const fs::path& path) {
-  const std::string_view name = without_compression_suffix(path.filename().string());
+  const std::string file_name = path.filename().string();  // the view below points into it
+  const std::string_view name = without_compression_suffix(file_name);
   if (ends_with_ignoring_case(name, ".jsonl")) return InputFormat::jsonl;
   if (equals_ignoring_case(name, "result.json")) return InputFormat::telegram;
   if (ends_with_ignoring_case(name, ".json") && has_telegram_members(path.string())) {
