@@ -15,6 +15,16 @@ namespace fs = std::filesystem;
 
 constexpr const char* kPluginName = "libloom_sentencepiece.so";
 
+// AddressSanitizer and ThreadSanitizer refuse to open a library with
+// RTLD_DEEPBIND: it would bind past their interceptors of malloc and the
+// rest (google/sanitizers#611). Sanitizer builds open the plugin without it;
+// RTLD_LOCAL still keeps SentencePiece's protobuf out of the global scope.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kBindOwnSymbolsFirst = 0;
+#else
+constexpr int kBindOwnSymbolsFirst = RTLD_DEEPBIND;
+#endif
+
 std::vector<fs::path> candidate_paths() {
   std::vector<fs::path> paths;
   if (const char* explicit_path = std::getenv("LOOM_SENTENCEPIECE_PLUGIN"))
@@ -37,7 +47,7 @@ const PluginApi* open_plugin(std::string& tried) {
     }
     // RTLD_DEEPBIND: SentencePiece binds to its own protobuf first;
     // RTLD_LOCAL: nothing else in the process binds to it.
-    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | kBindOwnSymbolsFirst);
     if (handle == nullptr) {
       tried += fmt::format("\n  {}: {}", path.string(), dlerror());
       continue;
