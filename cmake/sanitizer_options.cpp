@@ -5,15 +5,51 @@
 //
 // Each runtime calls its hook, if the program defines one, once at start-up.
 
-#include <cstdlib>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace {
 
+// Whether the environment holds a variable of this name. The sanitizers ask
+// for their options before the C library has set up getenv (which then
+// sees nothing) and before their interceptors of open and read are ready,
+// so this reads /proc/self/environ (NUL-separated NAME=value entries) with
+// raw system calls and a byte-by-byte match, uninstrumented (the shadow
+// memory that instrumented code checks is not mapped yet).
+__attribute__((no_sanitize("address", "thread", "undefined"))) bool environment_has(
+    const char* name) {
+  const long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool found = false;
+  long matched = 0;  // characters of "name=" matched in this entry; -1: not this one
+  char buffer[4096];
+  long count = 0;
+  while (!found && (count = syscall(SYS_read, fd, buffer, sizeof buffer)) > 0) {
+    for (long i = 0; i < count && !found; ++i) {
+      const char c = buffer[i];
+      if (c == '\0') {
+        matched = 0;
+      } else if (matched >= 0) {
+        const char expected = name[matched] != '\0' ? name[matched] : '=';
+        if (c != expected) {
+          matched = -1;
+        } else if (c == '=') {
+          found = true;
+        } else {
+          ++matched;
+        }
+      }
+    }
+  }
+  syscall(SYS_close, fd);
+  return found;
+}
+
 // Whether this process is an MPI rank: mpirun sets OMPI_COMM_WORLD_SIZE,
-// srun with PMIx sets PMIX_RANK. (getenv only reads the environment block,
-// which the loader has set up before any sanitizer starts.)
-bool is_mpi_rank() {
-  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr;
+// srun with PMIx sets PMIX_RANK.
+__attribute__((no_sanitize("address", "thread", "undefined"))) bool is_mpi_rank() {
+  return environment_has("OMPI_COMM_WORLD_SIZE") || environment_has("PMIX_RANK");
 }
 
 }  // namespace
