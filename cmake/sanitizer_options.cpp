@@ -98,4 +98,21 @@ __attribute__((visibility("default"), used)) const char* __lsan_default_suppress
       "leak:libhwloc.so\n";
 }
 
+// Races ThreadSanitizer reports with a frame in a prebuilt library, whose
+// synchronisation it cannot see: only instrumented code and intercepted
+// calls (pthread, malloc) tell it what happens before what, and the atomics
+// and barriers inside these libraries are neither. Seen on Loom's tests:
+// LibTorch's Gloo work objects and oneDNN/OpenMP kernels (their own
+// reference counts and barriers), cpp-httplib's worker threads, and an
+// exception handed across threads through std::exception_ptr, whose count
+// libstdc++ keeps with atomics. A race whose stacks run only through Loom's
+// code and the C++ library is still reported.
+__attribute__((visibility("default"), used)) const char* __tsan_default_suppressions() {
+  return "race:libtorch_cpu.so\n"
+         "race:libdnnl.so\n"
+         "race:libgomp.so\n"
+         "race:libcpp-httplib.so\n"
+         "race:std::runtime_error::~runtime_error\n";
+}
+
 }  // extern "C"

@@ -104,18 +104,9 @@ submit() {
 
 # wait_job ID SECONDS: waits until job ID has ended; sets state and exit_code.
 wait_job() {
-  local deadline=$((SECONDS + $2)) line
-  while :; do
-    line=$(slurm scontrol show job "$1" --oneliner)
-    state=$(sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' <<<"$line")
-    exit_code=$(sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p' <<<"$line")
-    case $state in
-      PENDING | CONFIGURING | RUNNING | COMPLETING | REQUEUED | REQUEUE_HOLD | REQUEUE_FED | RESIZING | SUSPENDED) ;;
-      *) return 0 ;;
-    esac
-    ((SECONDS < deadline)) || fail "job $1 still $state after $2 s"
-    sleep 2
-  done
+  wait_for_job_end "$2" "$1" slurm
+  state=$job_state
+  exit_code=$job_exit_code
 }
 
 # same_losses RUN MAX_ITERS: every step's loss in RUN within 1e-5 of the

@@ -83,17 +83,8 @@ job_id=$(cd "$work" && LOOM=$loom sbatch --parsable --job-name=requeue --time=1 
 job_log=$work/logs/requeue-$job_id.out
 elapsed "submitted job $job_id"
 
-job_state() { scontrol show job "$job_id" --oneliner | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
-deadline=$((SECONDS + 600))
-while :; do
-  state=$(job_state)
-  case $state in
-    PENDING | CONFIGURING | RUNNING | COMPLETING | REQUEUED | REQUEUE_HOLD | REQUEUE_FED | RESIZING | SUSPENDED) ;;
-    *) break ;;
-  esac
-  ((SECONDS < deadline)) || fail "job $job_id still $state after 10 minutes"
-  sleep 2
-done
+wait_for_job_end 600 "$job_id"
+state=$job_state
 elapsed "job $job_id ended: $state"
 
 reference_status=0
@@ -102,7 +93,7 @@ reference_pid=
 ((reference_status == 0)) || { tail -5 "$work/reference.log"; fail "the reference run exited with $reference_status"; }
 
 # The job finished, with exit code 0, at train.max_iters.
-exit_code=$(scontrol show job "$job_id" --oneliner | sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p')
+exit_code=$job_exit_code
 [[ $state == COMPLETED && $exit_code == 0:0 ]] || fail "job $job_id ended $state with exit code $exit_code, expected COMPLETED 0:0"
 check_signal_stops "$job_log" "$job_id" "$work/runs/run" "$max_iters"
 restarts=$(sed -n 's/.*restart count \([0-9]*\),.*/\1/p' "$job_log" | sort -n | tail -1)

@@ -114,3 +114,28 @@ check_signal_stops() {
   ((exits_3 == ${#stop_steps[@]} && requeues == exits_3)) ||
     fail "${#stop_steps[@]} stops with a checkpoint, $exits_3 exits with code 3 and $requeues requeues: expected the same number"
 }
+
+# wait_for_job_end SECONDS ID [COMMAND...]: polls `COMMAND scontrol show job
+# ID` every 2 s until the job is in a final state, and sets job_state and
+# job_exit_code (COMMAND: how to reach the controller, e.g. a function that
+# enters a host; nothing for this machine's). Only final states end the
+# wait: SLURM also shows passing ones (SIGNALING while --signal is
+# delivered, COMPLETING, REQUEUED, STAGE_OUT, ...), which seen once took a
+# requeued job for ended.
+wait_for_job_end() {
+  local seconds=$1 id=$2 line
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  while :; do
+    line=$("$@" scontrol show job "$id" --oneliner)
+    job_state=$(sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' <<<"$line")
+    job_exit_code=$(sed -n 's/.* ExitCode=\([0-9:]*\).*/\1/p' <<<"$line")
+    case $job_state in
+      COMPLETED | CANCELLED | FAILED | TIMEOUT | NODE_FAIL | PREEMPTED | BOOT_FAIL | DEADLINE | OUT_OF_MEMORY)
+        return 0
+        ;;
+    esac
+    ((SECONDS < deadline)) || fail "job $id still ${job_state:-unknown} after $seconds s"
+    sleep 2
+  done
+}
