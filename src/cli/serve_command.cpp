@@ -3,6 +3,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -13,9 +14,11 @@
 #include <fmt/format.h>
 #include <pthread.h>
 
+#include "loom/config/enums.hpp"
 #include "loom/core/error.hpp"
 #include "loom/core/log.hpp"
 #include "loom/run_dir/run_model.hpp"
+#include "loom/serve/chat_template.hpp"
 #include "loom/serve/generation_server.hpp"
 #include "loom/train/compute_setup.hpp"
 
@@ -30,7 +33,31 @@ struct ServeArgs {
   std::int64_t threads = 0;
   std::string precision;  // --precision; empty: the run's train.precision
   serve::ServeLimits limits;
+  std::string api_key;  // --api-key, else $LOOM_API_KEY; empty: none
+  // Override the run's chat section when given.
+  std::string chat_template;
+  std::string user_name;
+  std::string assistant_name;
 };
+
+// The run's chat template, with serve's flags over its chat section.
+serve::ChatTemplate chat_template(const ServeArgs& args, config::Config config) {
+  if (!args.chat_template.empty()) {
+    // CLI11 checked the word.
+    config.chat.template_kind = *config::parse_enum<config::ChatTemplateKind>(args.chat_template);
+  }
+  if (!args.user_name.empty()) config.chat.user_name = args.user_name;
+  if (!args.assistant_name.empty()) config.chat.assistant_name = args.assistant_name;
+  return serve::ChatTemplate::from_config(config);
+}
+
+// --api-key, else the environment's LOOM_API_KEY (which keeps the key out
+// of the process list).
+std::string api_key(const ServeArgs& args) {
+  if (!args.api_key.empty()) return args.api_key;
+  const char* from_environment = std::getenv("LOOM_API_KEY");
+  return from_environment ? from_environment : "";
+}
 
 // SIGINT and SIGTERM stop the server. They are blocked first thing, before
 // LibTorch or the server start any thread (threads inherit the mask), so no
@@ -92,6 +119,10 @@ ExitCode run_serve(const ServeArgs& args) {
     throw UsageError(
         fmt::format("--max-concurrent must be at least 1, got {}", args.limits.max_concurrent));
   }
+  if (args.limits.max_choices < 1) {
+    throw UsageError(
+        fmt::format("--max-choices must be at least 1, got {}", args.limits.max_choices));
+  }
   if (args.limits.max_body_bytes < 1024) {
     throw UsageError(
         fmt::format("--max-body must be at least 1024 bytes, got {}", args.limits.max_body_bytes));
@@ -109,13 +140,16 @@ ExitCode run_serve(const ServeArgs& args) {
   served.about = {{"name", trained.info.config.run.name},
                   {"checkpoint", checkpoint.string()},
                   {"step", trained.info.state.step}};
-  serve::GenerationServer server(std::move(served), args.limits);
+  served.id = trained.info.config.run.name;
+  served.chat = chat_template(args, trained.info.config);
+  const std::string key = api_key(args);
+  serve::GenerationServer server(std::move(served), args.limits, key);
 
   const int port = server.bind(args.host, args.port);
-  if (!is_loopback(args.host)) {
+  if (!is_loopback(args.host) && key.empty()) {
     log::warn(
-        "listening on {}: anyone who can reach this machine on port {} can use the model (there "
-        "is no authentication)",
+        "listening on {} WITHOUT AN API KEY: anyone who can reach this machine on port {} can use "
+        "the model; set --api-key or LOOM_API_KEY",
         args.host, port);
   }
   const std::string shown_host =
@@ -166,6 +200,23 @@ void add_serve_command(CLI::App& app, Command& selected) {
       ->capture_default_str();
   command->add_option("--threads", args->threads, "CPU threads for LibTorch; 0 = all cores")
       ->capture_default_str();
+  command
+      ->add_option("--max-choices", args->limits.max_choices,
+                   "the most texts one OpenAI request may ask for (prompts times n)")
+      ->capture_default_str();
+  command->add_option("--api-key", args->api_key,
+                      "require \"Authorization: Bearer KEY\" of every request but the page's "
+                      "(default: $LOOM_API_KEY; none when neither is set)");
+  command
+      ->add_option("--chat-template", args->chat_template,
+                   "lines or blocks: how /v1/chat/completions lays out a chat (default: the "
+                   "run's chat.template)")
+      ->check(CLI::IsMember({"auto", "lines", "blocks"}));
+  command->add_option("--user-name", args->user_name,
+                      "the name on user messages without one (default: the run's chat.user_name)");
+  command->add_option(
+      "--assistant-name", args->assistant_name,
+      "the name the model answers as in chats (default: the run's chat.assistant_name)");
   command->callback([&selected, args] { selected = [args] { return run_serve(*args); }; });
 }
 

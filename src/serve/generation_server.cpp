@@ -1,6 +1,6 @@
-// The HTTP side of `loom serve`: routes, JSON replies, server-sent events,
-// and the cap on generations running at once. Generation itself is
-// infer::complete_batch() on the shared model.
+// The HTTP side of `loom serve`: routes, the API key, JSON replies,
+// server-sent events, and the cap on generations running at once.
+// Generation itself is infer::complete_batch() on the shared model.
 #include "loom/serve/generation_server.hpp"
 
 #include <algorithm>
@@ -11,11 +11,13 @@
 #include <string_view>
 #include <utility>
 
+#include "openai_replies.hpp"
 #include <fmt/format.h>
 #include <httplib.h>
 #include <sys/socket.h>
 
 #include "loom/export/model_export.hpp"
+#include "loom/serve/openai_request.hpp"
 #include "loom/text/utf8.hpp"
 
 namespace loom::serve {
@@ -34,6 +36,41 @@ std::string json_text(const json& value) {
 void reply_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   res.set_content(json_text({{"error", message}}), kJson);
+}
+
+void reply_openai_error(httplib::Response& res, int status, const std::string& message,
+                        std::string_view param = {}, std::string_view code = {}) {
+  res.status = status;
+  res.set_content(json_text(detail::openai_error_json(message, status, param, code)), kJson);
+}
+
+// Loom's own endpoints answer errors in Loom's shape; everything else,
+// OpenAI's endpoints and paths that are no endpoint, in OpenAI's.
+bool is_loom_path(const std::string& path) {
+  return path == "/" || path == "/v1/model" || path == "/v1/health" || path == "/v1/generate";
+}
+
+void reply_error_for(const httplib::Request& req, httplib::Response& res, int status,
+                     const std::string& message, std::string_view code = {}) {
+  if (is_loom_path(req.path)) {
+    reply_error(res, status, message);
+  } else {
+    reply_openai_error(res, status, message, {}, code);
+  }
+}
+
+// Compares in time that does not depend on where the strings differ, so a
+// client cannot find the key a byte at a time.
+bool same_secret(std::string_view given, std::string_view expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
+  }
+  return difference == 0;
+}
+
+std::string sse_data(const json& data) {
+  return "data: " + json_text(data) + "\n\n";
 }
 
 // Seeds for requests that give none. Below 2^53, so that a browser's
@@ -114,8 +151,19 @@ std::string sse_event(std::string_view name, const json& data) {
 }  // namespace
 
 struct GenerationServer::Impl {
-  Impl(ServedModel served_model, ServeLimits server_limits)
-      : served(std::move(served_model)), limits(server_limits), slots(limits.max_concurrent) {}
+  Impl(ServedModel served_model, ServeLimits server_limits, std::string key)
+      : served(std::move(served_model)),
+        limits(server_limits),
+        api_key(std::move(key)),
+        slots(limits.max_concurrent) {}
+
+  // Completion i continues prompts[i], under the served precision.
+  std::vector<infer::Completion> complete(const std::vector<std::string>& prompts,
+                                          infer::CompletionOptions options,
+                                          const infer::TextCallback& on_text) {
+    options.sampling.autocast_dtype = served.autocast_dtype;
+    return infer::complete_batch(*served.model, *served.tokenizer, prompts, options, on_text);
+  }
 
   // The prompt's length in tokens, for the replies (complete_batch encodes
   // the prompt itself).
@@ -128,11 +176,7 @@ struct GenerationServer::Impl {
     Outcome outcome;
     outcome.prompt_tokens = prompt_tokens;
     const auto start = std::chrono::steady_clock::now();
-    infer::CompletionOptions options = request.options;
-    options.sampling.autocast_dtype = served.autocast_dtype;
-    outcome.completion =
-        infer::complete_batch(*served.model, *served.tokenizer, {request.prompt}, options, on_text)
-            .front();
+    outcome.completion = complete({request.prompt}, request.options, on_text).front();
     outcome.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return outcome;
@@ -166,6 +210,20 @@ struct GenerationServer::Impl {
     }
   }
 
+  // A slot for one generation, or null after replying 503 (Retry-After).
+  std::shared_ptr<GenerationSlots::Slot> acquire_slot(const httplib::Request& req,
+                                                      httplib::Response& res) {
+    std::shared_ptr<GenerationSlots::Slot> slot = slots.try_acquire();
+    if (!slot) {
+      res.set_header("Retry-After", "1");
+      reply_error_for(req, res, 503,
+                      fmt::format("busy: the server runs at most {} generation{} at once; try "
+                                  "again shortly",
+                                  limits.max_concurrent, limits.max_concurrent == 1 ? "" : "s"));
+    }
+    return slot;
+  }
+
   void handle_generate(const httplib::Request& req, httplib::Response& res) {
     GenerateRequest request;
     try {
@@ -174,15 +232,8 @@ struct GenerationServer::Impl {
       reply_error(res, 400, e.what());
       return;
     }
-    std::shared_ptr<GenerationSlots::Slot> slot = slots.try_acquire();
-    if (!slot) {
-      res.set_header("Retry-After", "1");
-      reply_error(res, 503,
-                  fmt::format("busy: the server runs at most {} generation{} at once; try again "
-                              "shortly",
-                              limits.max_concurrent, limits.max_concurrent == 1 ? "" : "s"));
-      return;
-    }
+    std::shared_ptr<GenerationSlots::Slot> slot = acquire_slot(req, res);
+    if (!slot) return;
     if (!request.stream) {
       try {
         const Outcome outcome = generate(request, prompt_tokens(request), {});
@@ -203,6 +254,150 @@ struct GenerationServer::Impl {
                                        sink.done();
                                        return true;
                                      });
+  }
+
+  // One OpenAI request's texts: each prompt n times, row r seeded with
+  // seed + r (complete_batch), so every choice differs and all repeat with
+  // the same seed.
+  static std::vector<std::string> choice_prompts(const OpenAiRequest& request) {
+    std::vector<std::string> rows;
+    for (const std::string& prompt : request.prompts) {
+      rows.insert(rows.end(), static_cast<std::size_t>(request.n), prompt);
+    }
+    return rows;
+  }
+
+  // Prompt tokens as OpenAI counts them: each prompt once, whatever n.
+  std::int64_t openai_prompt_tokens(const OpenAiRequest& request) const {
+    std::int64_t tokens = 0;
+    for (const std::string& prompt : request.prompts) {
+      tokens += static_cast<std::int64_t>(infer::prompt_ids(*served.tokenizer, prompt).size());
+    }
+    return tokens;
+  }
+
+  void handle_openai(const httplib::Request& req, httplib::Response& res,
+                     detail::OpenAiEndpoint endpoint) {
+    OpenAiRequest request;
+    try {
+      request = endpoint == detail::OpenAiEndpoint::completions
+                    ? parse_completions_request(req.body, limits, draw_seed())
+                    : parse_chat_request(req.body, limits, draw_seed(), served.chat);
+    } catch (const BadRequest& e) {
+      reply_openai_error(res, 400, e.what(), e.param());
+      return;
+    }
+    if (request.model != served.id) {
+      reply_openai_error(res, 404,
+                         fmt::format("the model '{}' does not exist; this server serves '{}'",
+                                     request.model, served.id),
+                         "model", "model_not_found");
+      return;
+    }
+    std::shared_ptr<GenerationSlots::Slot> slot = acquire_slot(req, res);
+    if (!slot) return;
+    const detail::OpenAiReplyHeader header = detail::OpenAiReplyHeader::start(endpoint, served.id);
+    if (!request.stream) {
+      const std::vector<std::string> rows = choice_prompts(request);
+      const std::vector<infer::Completion> completions = complete(rows, request.options, {});
+      json reply = detail::reply_json(header);
+      reply["choices"] = json::array();
+      std::int64_t completion_tokens = 0;
+      for (std::size_t row = 0; row < rows.size(); ++row) {
+        const infer::Completion& completion = completions[row];
+        const std::string text = request.echo ? rows[row] + completion.text : completion.text;
+        reply["choices"].push_back(detail::choice_json(endpoint, static_cast<std::int64_t>(row),
+                                                       text::replace_invalid_utf8(text),
+                                                       completion.finish_reason));
+        completion_tokens += completion.tokens;
+      }
+      reply["usage"] = detail::usage_json(openai_prompt_tokens(request), completion_tokens);
+      res.set_content(json_text(reply), kJson);
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        // The slot travels with the provider, as in handle_generate.
+        [this, header, request, slot](std::size_t, httplib::DataSink& sink) {
+          stream_openai(header, request, sink);
+          sink.done();
+          return true;
+        });
+  }
+
+  // OpenAI's stream: per choice its opening (chat: the role; echo: the
+  // prompt), then its text as it comes, then each choice's finish_reason,
+  // the usage chunk when asked for, and [DONE]. A failed write (client
+  // gone) ends the generation.
+  void stream_openai(const detail::OpenAiReplyHeader& header, const OpenAiRequest& request,
+                     httplib::DataSink& sink) {
+    const auto send_text = [&sink](const std::string& event) {
+      return sink.write(event.data(), event.size());
+    };
+    const auto send = [&](const json& chunk) { return send_text(sse_data(chunk)); };
+    const std::vector<std::string> rows = choice_prompts(request);
+    const bool chat = header.endpoint == detail::OpenAiEndpoint::chat_completions;
+    for (std::size_t row = 0; row < rows.size(); ++row) {
+      const auto index = static_cast<std::int64_t>(row);
+      if (chat && !send(detail::role_chunk_json(header, index))) return;
+      if (request.echo &&
+          !send(detail::chunk_json(header, index, text::replace_invalid_utf8(rows[row]))))
+        return;
+    }
+    std::vector<text::Utf8StreamDecoder> utf8(rows.size());
+    try {
+      const std::vector<infer::Completion> completions =
+          complete(rows, request.options, [&](std::size_t row, const std::string& piece) {
+            const std::string text = utf8[row].add(piece);
+            return text.empty() ||
+                   send(detail::chunk_json(header, static_cast<std::int64_t>(row), text));
+          });
+      std::int64_t completion_tokens = 0;
+      for (std::size_t row = 0; row < rows.size(); ++row) {
+        const infer::Completion& completion = completions[row];
+        if (completion.finish_reason == infer::FinishReason::cancelled) return;
+        const auto index = static_cast<std::int64_t>(row);
+        const std::string rest = utf8[row].flush();
+        if (!rest.empty() && !send(detail::chunk_json(header, index, rest))) return;
+        if (!send(detail::chunk_json(header, index, "",
+                                     detail::openai_finish_reason(completion.finish_reason))))
+          return;
+        completion_tokens += completion.tokens;
+      }
+      if (request.include_usage &&
+          !send(detail::usage_chunk_json(
+              header, detail::usage_json(openai_prompt_tokens(request), completion_tokens))))
+        return;
+    } catch (const std::exception& e) {
+      send(detail::openai_error_json(e.what(), 500));
+    }
+    send_text("data: [DONE]\n\n");
+  }
+
+  json models_reply() const { return {{"object", "list"}, {"data", json::array({model_entry()})}}; }
+
+  json model_entry() const {
+    return {{"id", served.id}, {"object", "model"}, {"created", 0}, {"owned_by", "loom"}};
+  }
+
+  // With an API key, every request but the page's must carry it; false
+  // after replying 401.
+  bool authorized(const httplib::Request& req, httplib::Response& res) const {
+    if (api_key.empty() || req.path == "/") return true;
+    constexpr std::string_view kScheme = "Bearer ";
+    const std::string header = req.get_header_value("Authorization");
+    const bool has_bearer = header.compare(0, kScheme.size(), kScheme) == 0;
+    if (has_bearer && same_secret(std::string_view(header).substr(kScheme.size()), api_key)) {
+      return true;
+    }
+    res.set_header("WWW-Authenticate", "Bearer");
+    reply_error_for(req, res, 401,
+                    has_bearer ? "the API key is not this server's"
+                               : "this server needs an API key: send the header "
+                                 "\"Authorization: Bearer KEY\"",
+                    "invalid_api_key");
+    return false;
   }
 
   json model_reply() const {
@@ -242,15 +437,39 @@ struct GenerationServer::Impl {
     http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) {
       handle_generate(req, res);
     });
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(json_text(models_reply()), kJson);
+    });
+    http.Get(R"(/v1/models/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.matches[1] != served.id) {
+        reply_openai_error(res, 404,
+                           fmt::format("the model '{}' does not exist; this server serves '{}'",
+                                       req.matches[1].str(), served.id),
+                           "model", "model_not_found");
+        return;
+      }
+      res.set_content(json_text(model_entry()), kJson);
+    });
+    http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+      handle_openai(req, res, detail::OpenAiEndpoint::completions);
+    });
+    http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+      handle_openai(req, res, detail::OpenAiEndpoint::chat_completions);
+    });
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return authorized(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                  : httplib::Server::HandlerResponse::Handled;
+    });
     // Statuses httplib sets itself (no route, body too large, a malformed
     // request) get a JSON message too; replies that carry one keep it.
     http.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) {
-          if (res.body.empty()) reply_error(res, res.status, status_message(req, res.status));
+          if (res.body.empty())
+            reply_error_for(req, res, res.status, status_message(req, res.status));
           return httplib::Server::HandlerResponse::Handled;
         }));
     http.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
           std::string message = "internal error";
           try {
             std::rethrow_exception(error);
@@ -258,7 +477,7 @@ struct GenerationServer::Impl {
             message = e.what();
           } catch (...) {
           }
-          reply_error(res, 500, message);
+          reply_error_for(req, res, 500, message);
         });
   }
 
@@ -266,8 +485,8 @@ struct GenerationServer::Impl {
     switch (status) {
       case 404:
         return fmt::format(
-            "no such endpoint: {} {}; there are GET /, GET /v1/model, GET /v1/health and POST "
-            "/v1/generate",
+            "no such endpoint: {} {}; there are GET /, GET /v1/model, GET /v1/health, POST "
+            "/v1/generate, GET /v1/models, POST /v1/completions and POST /v1/chat/completions",
             req.method, req.path);
       case 413:
         return fmt::format("the request body is over the server's limit of {} bytes",
@@ -279,13 +498,14 @@ struct GenerationServer::Impl {
 
   ServedModel served;
   const ServeLimits limits;
+  const std::string api_key;  // empty: none needed
   GenerationSlots slots;
   httplib::Server http;
   std::atomic<bool> stopping{false};
 };
 
-GenerationServer::GenerationServer(ServedModel served, ServeLimits limits)
-    : impl_(std::make_unique<Impl>(std::move(served), limits)) {
+GenerationServer::GenerationServer(ServedModel served, ServeLimits limits, std::string api_key)
+    : impl_(std::make_unique<Impl>(std::move(served), limits, std::move(api_key))) {
   if (limits.max_concurrent < 1) {
     throw UsageError(
         fmt::format("max_concurrent must be at least 1, got {}", limits.max_concurrent));

@@ -150,7 +150,7 @@ TEST(ConfigLoad, SchemaRowsCoverEverySection) {
   for (const SectionRow& s : sections)
     names.push_back(s.name);
   EXPECT_EQ(names, (std::vector<std::string>{"run", "prepare", "data", "model", "optim", "train",
-                                             "eval", "checkpoint", "dist"}));
+                                             "eval", "checkpoint", "dist", "chat"}));
   for (const FieldRow& row : flatten(Config{})) {
     EXPECT_NE(std::string(row.spec.doc()), "") << row.path();
   }

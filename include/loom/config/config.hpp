@@ -370,6 +370,28 @@ struct PrepareConfig {
   }
 };
 
+// How `loom serve`'s /v1/chat/completions turns a chat into the text the
+// model continues (serve/chat_template.hpp); serve's flags override it.
+struct ChatConfig {
+  ChatTemplateKind template_kind = ChatTemplateKind::automatic;
+  std::string user_name = "user";
+  std::string assistant_name = "assistant";
+
+  template <class Self, class Visitor>
+  static void schema(Self& s, Visitor& v) {
+    v.field("template", s.template_kind,
+            FieldSpec("lines: one \"name: text\" line per message, as `loom prepare` writes chat "
+                      "exports with author_prefix; blocks: \"NAME:\" on a line, the text, a blank "
+                      "line (a play's layout); auto: lines when prepare.author_prefix is set, "
+                      "else blocks"));
+    v.field("user_name", s.user_name,
+            FieldSpec("the name on user messages that do not carry their own \"name\""));
+    v.field("assistant_name", s.assistant_name,
+            FieldSpec("the name the model answers as (and on assistant messages without a "
+                      "\"name\")"));
+  }
+};
+
 struct Config {
   RunConfig run;
   PrepareConfig prepare;
@@ -380,6 +402,7 @@ struct Config {
   EvalConfig eval;
   CheckpointConfig checkpoint;
   DistConfig dist;
+  ChatConfig chat;
 
   template <class Self, class Visitor>
   static void sections(Self& s, Visitor& v) {
@@ -392,6 +415,7 @@ struct Config {
     v.section("eval", s.eval, "periodic evaluation and samples");
     v.section("checkpoint", s.checkpoint, "when checkpoints are written, kept and resumed");
     v.section("dist", s.dist, "data-parallel training across ranks");
+    v.section("chat", s.chat, "how `loom serve` lays out a chat for the model");
   }
 };
 

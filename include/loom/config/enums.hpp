@@ -24,6 +24,8 @@ enum class ResumeMode { automatic, never };
 enum class DistBackend { automatic, mpi, gloo, nccl };
 enum class TokenizerKind { char_level, byte, bpe, unigram };
 enum class CorpusFormat { automatic, text, jsonl, discord, telegram };
+// How `loom serve` lays out a chat's messages as a prompt (serve/chat_template.hpp).
+enum class ChatTemplateKind { automatic, lines, blocks };
 
 template <>
 struct EnumNames<Device> {
@@ -97,6 +99,13 @@ struct EnumNames<CorpusFormat> {
       {CorpusFormat::jsonl, "jsonl"},
       {CorpusFormat::discord, "discord"},
       {CorpusFormat::telegram, "telegram"}};
+};
+template <>
+struct EnumNames<ChatTemplateKind> {
+  static constexpr std::pair<ChatTemplateKind, const char*> values[] = {
+      {ChatTemplateKind::automatic, "auto"},
+      {ChatTemplateKind::lines, "lines"},
+      {ChatTemplateKind::blocks, "blocks"}};
 };
 template <>
 struct EnumNames<log::Level> {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "loom/core/error.hpp"
@@ -28,6 +29,8 @@ struct ServeLimits {
   std::int64_t max_tokens = 2048;        // the largest max_tokens a request may ask for
   int max_concurrent = 2;                // generations at once; more are refused (503)
   std::size_t max_stop_strings = 16;
+  // Texts one OpenAI-style request may ask for (its prompts times n).
+  std::int64_t max_choices = 16;
   int write_timeout_seconds = 20;  // a client that reads nothing this long is dropped
 };
 
@@ -41,9 +44,15 @@ struct GenerateRequest {
 };
 
 // A request that cannot be served as sent: HTTP 400 with this message.
+// `param` names the field at fault, when one is (OpenAI's error "param").
 class BadRequest : public Error {
  public:
-  explicit BadRequest(const std::string& message) : Error(message) {}
+  explicit BadRequest(const std::string& message, std::string param = {})
+      : Error(message), param_(std::move(param)) {}
+  const std::string& param() const { return param_; }
+
+ private:
+  std::string param_;
 };
 
 // The fields a request may have, in the order the API documents them.

@@ -1,5 +1,5 @@
-// `loom serve`: a trained model behind a small HTTP API and the playground
-// page, on cpp-httplib.
+// `loom serve`: a trained model behind a small HTTP API, OpenAI's API and
+// the playground page, on cpp-httplib.
 //
 //   GET  /               the playground (one page, served from the binary)
 //   GET  /v1/model       the model: its config, vocabulary, parameters, the
@@ -12,10 +12,23 @@
 //                        unnamed event {"text": piece} per piece of text, then
 //                        "done" (the reply's fields but "text") or "error".
 //
-// Errors are JSON {"error": message} with a 4xx status (400 bad request,
-// 404 no such endpoint, 413 body too large) or 503 when max_concurrent
-// generations are already running. Text in replies is valid UTF-8: a
-// character split across tokens is sent once whole, invalid bytes as U+FFFD.
+// OpenAI's API, for the clients and front ends that speak it
+// (openai_request.hpp for the fields taken):
+//   GET  /v1/models, GET /v1/models/ID     the one model, its id the run's name
+//   POST /v1/completions                  text completions
+//   POST /v1/chat/completions             chats, laid out by ChatTemplate
+// Streamed ("stream": true) as OpenAI streams: "data: CHUNK" events, the
+// last "data: [DONE]". Their errors are OpenAI's {"error": {"message",
+// "type", "param", "code"}}.
+//
+// Loom's own endpoints answer errors as {"error": message}, with a 4xx
+// status (400 bad request, 401 no or wrong API key, 404 no such endpoint,
+// 413 body too large) or 503 when max_concurrent generations are already
+// running. Text in replies is valid UTF-8: a character split across tokens
+// is sent once whole, invalid bytes as U+FFFD.
+//
+// With an API key, every endpoint but the page needs the header
+// "Authorization: Bearer KEY".
 //
 // Each connection has a thread of its own and the model is only read (eval
 // mode), so generations run side by side and a client that reads slowly
@@ -31,6 +44,7 @@
 #include <nlohmann/json.hpp>
 
 #include "loom/model/language_model.hpp"
+#include "loom/serve/chat_template.hpp"
 #include "loom/serve/generate_request.hpp"
 #include "loom/text/tokenizer.hpp"
 
@@ -45,11 +59,15 @@ struct ServedModel {
   // Every generation runs under autocast to this dtype (the run's chosen
   // precision, or serve's --precision); none: fp32.
   std::optional<at::ScalarType> autocast_dtype;
+  // The model's name in OpenAI's API: requests must name it.
+  std::string id = "loom";
+  ChatTemplate chat{config::ChatTemplateKind::blocks, "user", "assistant"};
 };
 
 class GenerationServer {
  public:
-  GenerationServer(ServedModel served, ServeLimits limits);
+  // A non-empty `api_key` is required of every request but the page's.
+  GenerationServer(ServedModel served, ServeLimits limits, std::string api_key = {});
   ~GenerationServer();
   GenerationServer(const GenerationServer&) = delete;
   GenerationServer& operator=(const GenerationServer&) = delete;

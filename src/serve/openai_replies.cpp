@@ -1,0 +1,109 @@
+#include "openai_replies.hpp"
+
+#include <chrono>
+#include <random>
+
+#include <fmt/format.h>
+
+namespace loom::serve::detail {
+
+using nlohmann::json;
+
+namespace {
+
+const char* object_name(OpenAiEndpoint endpoint, bool chunk) {
+  if (endpoint == OpenAiEndpoint::completions) return "text_completion";
+  return chunk ? "chat.completion.chunk" : "chat.completion";
+}
+
+json header_fields(const OpenAiReplyHeader& header, bool chunk) {
+  return {{"id", header.id},
+          {"object", object_name(header.endpoint, chunk)},
+          {"created", header.created},
+          {"model", header.model}};
+}
+
+json nullable(std::string_view text) {
+  return text.empty() ? json(nullptr) : json(text);
+}
+
+}  // namespace
+
+OpenAiReplyHeader OpenAiReplyHeader::start(OpenAiEndpoint endpoint, std::string model) {
+  std::random_device device;
+  const std::string prefix = endpoint == OpenAiEndpoint::completions ? "cmpl-" : "chatcmpl-";
+  const auto created = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  return {endpoint, fmt::format("{}{:08x}{:08x}{:08x}", prefix, device(), device(), device()),
+          static_cast<std::int64_t>(created), std::move(model)};
+}
+
+const char* openai_finish_reason(infer::FinishReason reason) {
+  return reason == infer::FinishReason::length ? "length" : "stop";
+}
+
+json usage_json(std::int64_t prompt_tokens, std::int64_t completion_tokens) {
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", completion_tokens},
+          {"total_tokens", prompt_tokens + completion_tokens}};
+}
+
+json reply_json(const OpenAiReplyHeader& header) {
+  return header_fields(header, false);
+}
+
+json choice_json(OpenAiEndpoint endpoint, std::int64_t index, const std::string& text,
+                 infer::FinishReason reason) {
+  json choice = {
+      {"index", index}, {"logprobs", nullptr}, {"finish_reason", openai_finish_reason(reason)}};
+  if (endpoint == OpenAiEndpoint::completions) {
+    choice["text"] = text;
+  } else {
+    choice["message"] = {{"role", "assistant"}, {"content", text}};
+  }
+  return choice;
+}
+
+json chunk_json(const OpenAiReplyHeader& header, std::int64_t index, const std::string& text,
+                const char* finish_reason) {
+  json choice = {{"index", index},
+                 {"logprobs", nullptr},
+                 {"finish_reason", finish_reason ? json(finish_reason) : json(nullptr)}};
+  if (header.endpoint == OpenAiEndpoint::completions) {
+    choice["text"] = text;
+  } else {
+    choice["delta"] = text.empty() ? json::object() : json{{"content", text}};
+  }
+  json chunk = header_fields(header, true);
+  chunk["choices"] = json::array({choice});
+  return chunk;
+}
+
+json role_chunk_json(const OpenAiReplyHeader& header, std::int64_t index) {
+  json chunk = header_fields(header, true);
+  chunk["choices"] = json::array({{{"index", index},
+                                   {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                   {"logprobs", nullptr},
+                                   {"finish_reason", nullptr}}});
+  return chunk;
+}
+
+json usage_chunk_json(const OpenAiReplyHeader& header, const json& usage) {
+  json chunk = header_fields(header, true);
+  chunk["choices"] = json::array();
+  chunk["usage"] = usage;
+  return chunk;
+}
+
+json openai_error_json(std::string_view message, int status, std::string_view param,
+                       std::string_view code) {
+  const char* type = status >= 500 ? "server_error" : "invalid_request_error";
+  return {{"error",
+           {{"message", message},
+            {"type", type},
+            {"param", nullable(param)},
+            {"code", nullable(code)}}}};
+}
+
+}  // namespace loom::serve::detail
