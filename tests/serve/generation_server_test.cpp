@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "infer/generation_test_support.hpp"
+#include "server_fixture.hpp"
 #include "test_support.hpp"
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -33,32 +33,6 @@ using namespace loom::test;
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-struct Event {
-  std::string name;  // "message" when the event has none
-  json data;
-};
-
-// Splits a text/event-stream body into its events.
-std::vector<Event> parse_events(const std::string& body) {
-  std::vector<Event> events;
-  std::size_t start = 0;
-  for (std::size_t end; (end = body.find("\n\n", start)) != std::string::npos; start = end + 2) {
-    Event event{"message", nullptr};
-    std::size_t line_start = start;
-    while (line_start < end) {
-      std::size_t line_end = body.find('\n', line_start);
-      if (line_end == std::string::npos || line_end > end) line_end = end;
-      const std::string line = body.substr(line_start, line_end - line_start);
-      if (line.rfind("event: ", 0) == 0) event.name = line.substr(7);
-      if (line.rfind("data: ", 0) == 0) event.data = json::parse(line.substr(6));
-      line_start = line_end + 1;
-    }
-    events.push_back(event);
-  }
-  EXPECT_EQ(start, body.size()) << "an unfinished event at the end";
-  return events;
-}
 
 // A client that sends a request on a plain socket and then reads nothing.
 class SilentClient {
@@ -89,76 +63,6 @@ class SilentClient {
 
  private:
   int fd_ = -1;
-};
-
-class GenerationServerTest : public ::testing::Test {
- protected:
-  void TearDown() override { stop(); }
-
-  void start(const ServeLimits& limits = {}, bool byte_tokenizer = false) {
-    if (byte_tokenizer) {
-      tokenizer_ = text::make_byte_tokenizer();
-    } else {
-      tokenizer_ = char_tokenizer("abcdefgh ij\n");
-    }
-    model_ = untrained_gpt(*tokenizer_);
-    ServedModel served{model_, tokenizer_, {{"name", "tiny"}, {"step", 12}}, std::nullopt};
-    server_ = std::make_shared<GenerationServer>(served, limits);
-    port_ = server_->bind("127.0.0.1", 0);
-    std::packaged_task<void()> serve([server = server_] { server->serve(); });
-    served_ = serve.get_future();
-    std::thread(std::move(serve)).detach();
-  }
-
-  // Stops the server; fails the test, instead of hanging it, when serve()
-  // does not return within 10 s (the serving thread then keeps the server).
-  void stop() {
-    if (!server_) return;
-    server_->stop();
-    EXPECT_EQ(served_.wait_for(10s), std::future_status::ready)
-        << "serve() did not return within 10 s of stop()";
-    server_.reset();
-  }
-
-  httplib::Client client() const {
-    httplib::Client client("127.0.0.1", port_);
-    client.set_read_timeout(120, 0);
-    return client;
-  }
-
-  httplib::Result post(const json& body) const {
-    return client().Post("/v1/generate", body.dump(), "application/json");
-  }
-
-  // What generating in-process gives for the same request.
-  infer::Completion direct(const std::string& prompt, const json& body) const {
-    const GenerateRequest request = parse_generate_request(body.dump(), ServeLimits{}, 0);
-    return infer::complete_batch(*model_, *tokenizer_, {prompt}, request.options).front();
-  }
-
-  int running() const {
-    const httplib::Result health = client().Get("/v1/health");
-    EXPECT_TRUE(health);
-    return health ? json::parse(health->body)["generations_running"].get<int>() : -1;
-  }
-
-  // Waits until `count` generations are running; false after 30 s.
-  bool wait_for_running(int count) const {
-    return poll_until([&] { return running() == count; }, 30s);
-  }
-
-  static void expect_error(const httplib::Result& result, int status, const std::string& message) {
-    ASSERT_TRUE(result);
-    EXPECT_EQ(result->status, status);
-    EXPECT_EQ(result->get_header_value("Content-Type"), "application/json");
-    EXPECT_EQ(json::parse(result->body), json({{"error", message}}));
-  }
-
-  std::shared_ptr<const text::Tokenizer> tokenizer_;
-  std::shared_ptr<model::LanguageModel> model_;
-  std::shared_ptr<GenerationServer> server_;
-  std::future<void> served_;  // ready once serve() has returned
-  int port_ = 0;
 };
 
 TEST_F(GenerationServerTest, TheModelEndpointDescribesTheModelAndTheLimits) {
@@ -293,9 +197,15 @@ TEST_F(GenerationServerTest, BadRequestsGetAMessageAndTheServerGoesOn) {
                "'max_tokens' must be from 0 to 100 (the server's limit), got 101");
   expect_error(post({{"max_tokens", 10}, {"stream", true}, {"top_p", 2}}), 400,
                "top_p must be in (0, 1], got 2");
-  expect_error(http.Get("/v1/generat"), 404,
-               "no such endpoint: GET /v1/generat; there are GET /, GET /v1/model, GET "
-               "/v1/health and POST /v1/generate");
+  // A path that is no endpoint gets OpenAI's error shape (openai_api_test.cpp):
+  // OpenAI's clients are the ones that guess paths.
+  const httplib::Result no_endpoint = http.Get("/v1/generat");
+  ASSERT_TRUE(no_endpoint);
+  EXPECT_EQ(no_endpoint->status, 404);
+  EXPECT_EQ(json::parse(no_endpoint->body)["error"]["message"],
+            "no such endpoint: GET /v1/generat; there are GET /, GET /v1/model, GET /v1/health, "
+            "POST /v1/generate, GET /v1/models, POST /v1/completions and POST "
+            "/v1/chat/completions");
   const httplib::Result after = post({{"max_tokens", 5}, {"stop_at_eos", false}});
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200);
