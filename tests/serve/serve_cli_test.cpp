@@ -185,11 +185,38 @@ TEST_F(ServeCli, AnAddressOtherThanLoopbackIsServedWithAWarning) {
   ASSERT_TRUE(
       poll_until([&] { return std::regex_search(out = server.out(), match, address); }, 60s, 20ms))
       << server.err();
-  EXPECT_NE(server.err().find("there is no authentication"), std::string::npos) << server.err();
+  EXPECT_NE(server.err().find("listening on 0.0.0.0 WITHOUT AN API KEY: anyone who can reach "
+                              "this machine on port " +
+                              match[1].str() + " can use the model; set --api-key or LOOM_API_KEY"),
+            std::string::npos)
+      << server.err();
   httplib::Client client("127.0.0.1", std::stoi(match[1]));
   const httplib::Result health = client.Get("/v1/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(server.finish(SIGTERM), 0);
+}
+
+TEST_F(ServeCli, AnApiKeyFromTheEnvironmentClosesTheServerWithoutAWarning) {
+  // The child inherits the environment as it is at fork.
+  setenv("LOOM_API_KEY", "from-env", 1);
+  ServeProcess server(scratch_, {run_dir(), "--port", "0", "--host", "0.0.0.0"});
+  unsetenv("LOOM_API_KEY");
+  const std::regex address(R"(at http://0\.0\.0\.0:(\d+)/)");
+  std::smatch match;
+  std::string out;
+  ASSERT_TRUE(
+      poll_until([&] { return std::regex_search(out = server.out(), match, address); }, 60s, 20ms))
+      << server.err();
+  EXPECT_EQ(server.err().find("WITHOUT AN API KEY"), std::string::npos) << server.err();
+  httplib::Client client("127.0.0.1", std::stoi(match[1]));
+  const httplib::Result refused = client.Get("/v1/models");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  const httplib::Result allowed = client.Get("/v1/models", {{"Authorization", "Bearer from-env"}});
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 200);
+  EXPECT_EQ(json::parse(allowed->body)["data"][0]["id"], "tiny");
   EXPECT_EQ(server.finish(SIGTERM), 0);
 }
 
