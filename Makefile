@@ -52,6 +52,7 @@ all: build
 
 deps:
 	scripts/install-deps.sh
+	scripts/install-python-clients.sh
 	$(TORCH_DEPS)
 
 # Configure when the build folder has no cache yet, and again whenever
