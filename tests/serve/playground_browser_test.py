@@ -6,7 +6,9 @@ drives Debian's chromium through chromium-driver (Python's selenium): the
 page shows the model, a prompt typed into the box and submitted streams
 text into the page over several reads, the finished text equals what the
 JSON API returns for the same settings, and a request over the server's
-limit shows the server's message. Saves a screenshot of the finished page.
+limit shows the server's message. A second server with an API key: the page
+asks for the key, and works once it is given. Saves a screenshot of the
+finished page.
 
     playground_browser_test.py LOOM_BINARY SCREENSHOT_PNG
 
@@ -77,12 +79,12 @@ def train_tiny_run(loom, folder):
     return os.path.join(folder, "runs", "tiny")
 
 
-def start_server(loom, run_dir):
+def start_server(loom, run_dir, extra_args=()):
     # One LibTorch thread: with its default of every core, a machine loaded
     # by other tests (ctest -j2, builds) starves OpenMP's thread team, and the
     # tiny model streamed 5 tokens/s where it streams hundreds alone.
     server = subprocess.Popen([loom, "serve", run_dir, "--port", "0", "--max-tokens", "1500",
-                               "--threads", "1"],
+                               "--threads", "1", *extra_args],
                               stdout=subprocess.PIPE, text=True)
     line = server.stdout.readline()
     match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
@@ -182,6 +184,25 @@ def test_page(browser, url, screenshot):
     check(browser.find_element(By.ID, "generate").is_enabled(), "the button stays disabled")
 
 
+def test_key(browser, url):
+    """A server with an API key: the page asks for it, then works."""
+    browser.get(url)
+    wait = WebDriverWait(browser, 60, poll_frequency=0.05)
+    info = browser.find_element(By.ID, "model-info")
+    key_field = browser.find_element(By.ID, "api_key")
+    wait.until(lambda _: key_field.is_displayed())
+    check(info.text == "this server needs an API key: enter it beside the prompt",
+          f"the page does not ask for the key: {info.text!r}")
+    key_field.send_keys("page-key")
+    browser.execute_script("arguments[0].dispatchEvent(new Event('change'))", key_field)
+    wait.until(lambda _: "tiny" in info.text)
+    set_field(browser, "max_tokens", "20")
+    browser.find_element(By.ID, "generate").click()
+    status = browser.find_element(By.ID, "status")
+    wait.until(lambda _: status.get_attribute("data-finished"))
+    check(status.text.startswith("done ("), f"a generation with the key: {status.text!r}")
+
+
 def main():
     loom, screenshot = sys.argv[1], sys.argv[2]
     os.makedirs(os.path.dirname(os.path.abspath(screenshot)), exist_ok=True)
@@ -192,6 +213,12 @@ def main():
         server, url = start_server(loom, run_dir)
         browser = start_browser()
         test_page(browser, url, screenshot)
+        keyed_server, keyed_url = start_server(loom, run_dir, ("--api-key", "page-key"))
+        try:
+            test_key(browser, keyed_url)
+        finally:
+            keyed_server.send_signal(signal.SIGTERM)
+            keyed_server.wait(timeout=30)
         print(f"playground test passed; screenshot: {screenshot}")
     finally:
         if browser:
