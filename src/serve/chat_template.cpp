@@ -17,12 +17,12 @@ bool has_line_break(const std::string& text) {
   return text.find_first_of("\r\n") != std::string::npos;
 }
 
+// An empty name is allowed: messages without a speaker, as a chat export
+// prepared without author_prefix has them.
 void check_name(const char* what, const std::string& name) {
-  if (name.empty() || has_line_break(name)) {
+  if (has_line_break(name)) {
     throw UsageError(
-        fmt::format("the chat template's {} must be a non-empty name on one line, "
-                    "got \"{}\"",
-                    what, name));
+        fmt::format("the chat template's {} must be on one line, got \"{}\"", what, name));
   }
 }
 
@@ -77,6 +77,7 @@ std::string ChatTemplate::prompt(const std::vector<ChatMessage>& messages) const
     }
     text += message_text(speaker, message.content);
   }
+  if (assistant_name_.empty()) return text;
   return text +
          (kind_ == ChatTemplateKind::lines ? assistant_name_ + ": " : assistant_name_ + ":\n");
 }

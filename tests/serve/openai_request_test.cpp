@@ -206,8 +206,13 @@ TEST(ChatTemplate, AutoFollowsTheRunsAuthorPrefix) {
   EXPECT_EQ(ChatTemplate::from_config(config).kind(), ChatTemplateKind::blocks);
 }
 
+TEST(ChatTemplate, EmptyNamesWriteNoSpeaker) {
+  const ChatTemplate unnamed(ChatTemplateKind::lines, "", "");
+  EXPECT_EQ(unnamed.prompt({{"user", "hi all", ""}, {"assistant", "yo", ""}, {"user", "hey", ""}}),
+            "hi all\nyo\nhey\n");
+}
+
 TEST(ChatTemplate, NamesMustBeOneLine) {
-  EXPECT_THROW(ChatTemplate(ChatTemplateKind::lines, "", "bot"), UsageError);
   EXPECT_THROW(ChatTemplate(ChatTemplateKind::lines, "a\nb", "bot"), UsageError);
   EXPECT_THROW(ChatTemplate(ChatTemplateKind::automatic, "a", "b"), UsageError);
   try {

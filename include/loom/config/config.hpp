@@ -385,10 +385,11 @@ struct ChatConfig {
                       "line (a play's layout); auto: lines when prepare.author_prefix is set, "
                       "else blocks"));
     v.field("user_name", s.user_name,
-            FieldSpec("the name on user messages that do not carry their own \"name\""));
+            FieldSpec("the name on user messages that do not carry their own \"name\"; \"\" = "
+                      "none"));
     v.field("assistant_name", s.assistant_name,
             FieldSpec("the name the model answers as (and on assistant messages without a "
-                      "\"name\")"));
+                      "\"name\"); \"\" = none"));
   }
 };
 

@@ -13,9 +13,10 @@
 //
 // A message's "name" (OpenAI's optional field) is its speaker; without one,
 // a user message is user_name's and an assistant message
-// assistant_name's. A system message is its text alone, as a line or a
-// block. The run's `chat:` config section picks the layout and names;
-// `loom serve` flags override them.
+// assistant_name's. An empty name writes no speaker (a chat export
+// prepared without author_prefix: one message per line, no names). A
+// system message is its text alone, as a line or a block. The run's `chat:` config section picks
+// the layout and names; `loom serve` flags override them.
 #pragma once
 
 #include <string>
@@ -33,8 +34,8 @@ struct ChatMessage {
 
 class ChatTemplate {
  public:
-  // Throws loom::UsageError for a name that is empty or holds a line break
-  // (it would split the message it names). `kind` may not be automatic.
+  // Throws loom::UsageError for a name that holds a line break (it would
+  // split the message it names). `kind` may not be automatic.
   ChatTemplate(config::ChatTemplateKind kind, std::string user_name, std::string assistant_name);
 
   // The run's chat section, auto resolved from its prepare section.
