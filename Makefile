@@ -4,7 +4,8 @@
 #
 # TORCH picks the LibTorch: `debian` (the default: Debian's libtorch-dev,
 # 1.13, CPU only) or `pip` (PyPI's torch 2.11.0 wheel, a LibTorch built with
-# CUDA 13.0, installed by scripts/install-torch.sh into .cache/; it needs the
+# CUDA 13.0, installed by scripts/install-torch.sh into .cache/ with the
+# Hugging Face libraries the export tests load exports with; it needs the
 # CUDA toolkit, which its CMake files look for, and configures with
 # LOOM_CUDA=ON, so a CUDA path that is not found stops it). Each has its own build
 # folder, so both builds live side by side:
@@ -18,7 +19,7 @@ TORCH_DEPS :=
 TORCH_CMAKE_ARGS :=
 else ifeq ($(TORCH),pip)
 BUILD_DIR ?= build-torch2
-TORCH_DEPS := scripts/install-torch.sh
+TORCH_DEPS := scripts/install-torch.sh && scripts/install-python-clients.sh --hf
 TORCH_CMAKE_ARGS = -DCMAKE_PREFIX_PATH="$$(scripts/install-torch.sh --prefix)" -DLOOM_CUDA=ON
 else
 $(error TORCH=$(TORCH): expected debian or pip)

@@ -1,7 +1,8 @@
-// `loom export RUN|CHECKPOINT --format safetensors --out DIR`: a trained
+// `loom export RUN|CHECKPOINT --format safetensors|hf --out DIR`: a trained
 // model's weights, config and tokenizer in a folder that tools outside Loom
 // load (include/loom/export/model_export.hpp lists the files and the tensor
-// names; scripts/load_safetensors.py loads them in Python).
+// names, scripts/load_safetensors.py loads them in Python;
+// include/loom/export/hf_export.hpp is the Hugging Face layout).
 #include <iostream>
 #include <map>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "loom/export/hf_export.hpp"
 #include "loom/export/model_export.hpp"
 #include "loom/run_dir/run_model.hpp"
 
@@ -44,13 +46,18 @@ ExitCode run_export(const ExportArgs& args) {
   options.force = args.force;
   const nlohmann::json source = {{"checkpoint", checkpoint.string()},
                                  {"step", trained.info.state.step}};
+  const bool hugging_face = args.format == "hf";
   const exporting::ExportSummary summary =
-      exporting::export_model(*trained.model, trained.info.tokenizer, args.out, options, source);
+      hugging_face ? exporting::export_hf_model(*trained.model, trained.info.tokenizer, args.out,
+                                                options, source)
+                   : exporting::export_model(*trained.model, trained.info.tokenizer, args.out,
+                                             options, source);
   std::cout << fmt::format(
       "exported {} (step {}) to {}: model.safetensors ({} tensors, {} bytes, {}), config.json, "
-      "tokenizer.json\n",
+      "tokenizer.json{}\n",
       checkpoint.string(), trained.info.state.step, args.out, summary.tensors,
-      summary.weights_bytes, args.dtype);
+      summary.weights_bytes, args.dtype,
+      hugging_face ? ", tokenizer_config.json, generation_config.json (Hugging Face, GPT-2)" : "");
   return ExitCode::kOk;
 }
 
@@ -63,8 +70,11 @@ void add_export_command(CLI::App& app, Command& selected) {
       "write a run's latest (or best) checkpoint as safetensors, config.json and "
       "tokenizer.json, for tools outside Loom");
   command->add_option("run", args->run, "run directory, or one checkpoint folder")->required();
-  command->add_option("--format", args->format, "weights file format")
-      ->check(CLI::IsMember({"safetensors"}))
+  command
+      ->add_option("--format", args->format,
+                   "safetensors: Loom's names, for Loom and scripts/load_safetensors.py; hf: a "
+                   "folder transformers loads as GPT-2 (AutoModelForCausalLM, AutoTokenizer)")
+      ->check(CLI::IsMember({"safetensors", "hf"}))
       ->capture_default_str();
   command->add_option("--out", args->out, "folder to write (made whole, or not at all)")
       ->required();

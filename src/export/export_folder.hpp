@@ -12,12 +12,15 @@
 
 namespace loom::exporting::detail {
 
-// The files an export folder holds.
+// The files an export folder holds (either format's).
 inline constexpr const char* kWeightsFile = "model.safetensors";
 inline constexpr const char* kConfigFile = "config.json";
 inline constexpr const char* kTokenizerFile = "tokenizer.json";
-inline constexpr std::array<const char*, 3> kExportFiles = {kWeightsFile, kConfigFile,
-                                                            kTokenizerFile};
+// The Hugging Face export's two more (hf_export.hpp).
+inline constexpr const char* kGenerationConfigFile = "generation_config.json";
+inline constexpr const char* kTokenizerConfigFile = "tokenizer_config.json";
+inline constexpr std::array<const char*, 5> kExportFiles = {
+    kWeightsFile, kConfigFile, kTokenizerFile, kGenerationConfigFile, kTokenizerConfigFile};
 
 // Calls write(temp) on an empty folder named out_dir + ".tmp" (one left by
 // an interrupted export is replaced), syncs what it wrote, then replaces

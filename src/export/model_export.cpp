@@ -6,6 +6,7 @@
 
 #include <variant>
 
+#include "export_detail.hpp"
 #include "export_folder.hpp"
 #include <fmt/format.h>
 
@@ -21,10 +22,29 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The epsilon of every LayerNorm in src/model/gpt_block.cpp (PyTorch's
-// default). The export round-trip test compares logits computed from
-// config.json with Loom's own, so a change there that is not made here fails.
-constexpr double kLayerNormEps = 1e-5;
+// The name `tensor` is registered under in `model`, or "" when it is none
+// of its parameters.
+std::string parameter_name(const model::LanguageModel& model, const torch::Tensor& tensor) {
+  for (const auto& parameter : model.named_parameters(/*recurse=*/true))
+    if (parameter.value().is_same(tensor)) return parameter.key();
+  return {};
+}
+
+Metadata safetensors_metadata(const model::LanguageModel& model) {
+  Metadata metadata = {
+      {"format", "pt"},  // what Hugging Face's loaders expect of torch weights
+      {"loom_version", LOOM_VERSION},
+      {"tensor_naming", kTensorNaming},
+      {"arch", config::enum_name(model.config().arch)},
+  };
+  for (const auto& [alias, stored] : tied_aliases(model))
+    metadata[kAliasPrefix + alias] = stored;
+  return metadata;
+}
+
+}  // namespace
+
+namespace detail {
 
 at::ScalarType torch_dtype(Dtype dtype) {
   switch (dtype) {
@@ -52,27 +72,18 @@ const char* torch_dtype_name(Dtype dtype) {
   return "?";
 }
 
-// The name `tensor` is registered under in `model`, or "" when it is none
-// of its parameters.
-std::string parameter_name(const model::LanguageModel& model, const torch::Tensor& tensor) {
-  for (const auto& parameter : model.named_parameters(/*recurse=*/true))
-    if (parameter.value().is_same(tensor)) return parameter.key();
-  return {};
+std::vector<TensorBytes> tensor_views(const std::vector<NamedTensor>& tensors, Dtype dtype) {
+  std::vector<TensorBytes> views;
+  for (const NamedTensor& named : tensors) {
+    const auto sizes = named.tensor.sizes();
+    views.push_back({named.name, dtype, {sizes.begin(), sizes.end()}, named.tensor.data_ptr()});
+  }
+  return views;
 }
 
-Metadata safetensors_metadata(const model::LanguageModel& model) {
-  Metadata metadata = {
-      {"format", "pt"},  // what Hugging Face's loaders expect of torch weights
-      {"loom_version", LOOM_VERSION},
-      {"tensor_naming", kTensorNaming},
-      {"arch", config::enum_name(model.config().arch)},
-  };
-  for (const auto& [alias, stored] : tied_aliases(model))
-    metadata[kAliasPrefix + alias] = stored;
-  return metadata;
-}
+}  // namespace detail
 
-}  // namespace
+using namespace detail;
 
 std::vector<NamedTensor> export_tensors(const model::LanguageModel& model, Dtype dtype) {
   std::vector<NamedTensor> tensors;
@@ -125,12 +136,7 @@ ExportSummary export_model(const model::LanguageModel& model, const json& tokeni
                            const fs::path& out_dir, const ExportOptions& options,
                            const json& source) {
   const std::vector<NamedTensor> tensors = export_tensors(model, options.dtype);
-  std::vector<TensorBytes> views;
-  for (const NamedTensor& named : tensors) {
-    const auto sizes = named.tensor.sizes();
-    views.push_back(
-        {named.name, options.dtype, {sizes.begin(), sizes.end()}, named.tensor.data_ptr()});
-  }
+  const std::vector<TensorBytes> views = tensor_views(tensors, options.dtype);
   const Metadata metadata = safetensors_metadata(model);
   // A checkpoint path in `source` need not be valid UTF-8; JSON text must be.
   const std::string config_text = export_config(model, options.dtype, source)

@@ -8,6 +8,7 @@
 // /usr/bin/python3 lacks torch or numpy.
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,84 @@ TEST_F(ExportCli, PythonComputesLoomsLogitsFromTheExportAlone) {
 
   write_logits(*trained.model, ids, logits, /*shift=*/2e-5F);
   const CommandResult shifted = compare_in_python(out_, ids, logits);
-  EXPECT_EQ(shifted.exit_code, 1) << shifted.out << shifted.err;
+  EXPECT_EQ(shifted.exit_code, 1) << "a logit 2e-4 off passed: " << shifted.out << shifted.err;
+}
+
+// `--format hf`, issue 21's acceptance: transformers (pinned in
+// scripts/python-hf.txt, in the torch environment) loads the export as
+// GPT-2 with logits within 1e-4 of Loom's, AutoTokenizer round-trips the
+// corpus with Loom's ids, and 200 greedy tokens equal `loom sample`'s. The
+// run is retrained with a 256-token context, room for the prompt and the
+// 200 tokens (transformers' GPT-2 does not slide a window past it).
+TEST_F(ExportCli, TransformersLoadsTheHuggingFaceExportAsGpt2) {
+  const CommandResult wide =
+      run_loom("train '" + config_ + "' --set run.name=wide --set model.block_size=256");
+  ASSERT_EQ(wide.exit_code, 0) << wide.err;
+  const std::string run = dir_.file("runs/wide");
+  const auto exported = run_loom("export '" + run + "' --format hf --out '" + out_ + "'");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const nlohmann::json config = nlohmann::json::parse(read_file(out_ + "/config.json"));
+  EXPECT_EQ(config["model_type"], "gpt2");
+  EXPECT_EQ(config["n_positions"], 256);
+  EXPECT_EQ(config["loom"]["model"]["block_size"], 256);
+
+  const CommandResult hf_python = run_command(
+      fmt::format("'{}/scripts/install-python-clients.sh' --hf-python", LOOM_SOURCE_DIR));
+  if (hf_python.exit_code != 0) GTEST_SKIP() << "transformers is not installed: " << hf_python.err;
+  const std::string python = hf_python.out.substr(0, hf_python.out.find('\n'));
+
+  const run_dir::TrainedModel trained = run_dir::load_run_model(run);
+  std::vector<text::TokenId> encoded;
+  trained.tokenizer->encode("the king shall speak of love", encoded);
+  const std::vector<std::int64_t> ids(encoded.begin(), encoded.end());
+  const std::string logits = dir_.file("logits.f32");
+  write_logits(*trained.model, ids, logits);
+
+  const std::string corpus = dir_.file("corpus.txt");
+  std::vector<text::TokenId> corpus_encoded;
+  trained.tokenizer->encode(read_file(corpus), corpus_encoded);
+  const std::vector<std::int64_t> corpus_ids(corpus_encoded.begin(), corpus_encoded.end());
+  std::ofstream(dir_.file("corpus.ids"), std::ios::binary)
+      .write(reinterpret_cast<const char*>(corpus_ids.data()),
+             static_cast<std::streamsize>(corpus_ids.size() * sizeof(std::int64_t)));
+
+  const std::string prompt = "the king";
+  const CommandResult sampled = run_loom("sample '" + run + "' --prompt '" + prompt +
+                                         "' --tokens 200 --temperature 0 --precision fp32");
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.err;
+  ASSERT_EQ(sampled.out.rfind(prompt, 0), 0U) << sampled.out;
+  // The sample, the prompt and the newline after it taken off.
+  write_file(dir_.file("greedy.txt"),
+             sampled.out.substr(prompt.size(), sampled.out.size() - prompt.size() - 1));
+
+  const auto check_in_python = [&] {
+    return run_command(fmt::format(
+        "'{}' '{}/tests/cli/hf_export_check.py' '{}' {} '{}' '{}' '{}' '{}' '{}' '{}/README.md'",
+        python, LOOM_SOURCE_DIR, out_, fmt::join(ids, ","), logits, corpus, dir_.file("corpus.ids"),
+        prompt, dir_.file("greedy.txt"), LOOM_SOURCE_DIR));
+  };
+  const CommandResult checked = check_in_python();
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  EXPECT_NE(checked.out.find("README: the example ran"), std::string::npos) << checked.out;
+  std::cout << checked.out;  // the figures, in ctest's log
+
+  write_logits(*trained.model, ids, logits, /*shift=*/2e-4F);
+  const CommandResult shifted = check_in_python();
+  EXPECT_EQ(shifted.exit_code, 1) << "a logit 2e-4 off passed: " << shifted.out << shifted.err;
+}
+
+TEST_F(ExportCli, TheHuggingFaceExportRefusesWhatGpt2CannotExpress) {
+  const CommandResult sinusoidal = run_loom("train '" + config_ +
+                                            "' --set run.name=sinusoidal --set "
+                                            "model.positions=sinusoidal --set train.max_iters=2");
+  ASSERT_EQ(sinusoidal.exit_code, 0) << sinusoidal.err;
+  const auto refused =
+      run_loom("export '" + dir_.file("runs/sinusoidal") + "' --format hf --out '" + out_ + "'");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_EQ(refused.err,
+            "error: --format hf: model.positions sinusoidal is not GPT-2's (learned positions); "
+            "export it with --format safetensors\n");
+  EXPECT_FALSE(fs::exists(out_));
 }
 
 TEST_F(ExportCli, RefusesBadArgumentsWithExitCodeTwoAndKeepsTheOldExport) {
@@ -110,7 +188,7 @@ TEST_F(ExportCli, RefusesBadArgumentsWithExitCodeTwoAndKeepsTheOldExport) {
   EXPECT_EQ(dtype.err.rfind("--dtype: fp8 not in {fp32,bf16,fp16}", 0), 0U) << dtype.err;
   const auto format = run_loom("export '" + run_ + "' --out '" + out_ + "' --format onnx");
   EXPECT_EQ(format.exit_code, 2);
-  EXPECT_EQ(format.err.rfind("--format: onnx not in {safetensors}", 0), 0U) << format.err;
+  EXPECT_EQ(format.err.rfind("--format: onnx not in {safetensors,hf}", 0), 0U) << format.err;
   const auto no_out = run_loom("export '" + run_ + "'");
   EXPECT_EQ(no_out.exit_code, 2);
   EXPECT_EQ(no_out.err.rfind("--out is required", 0), 0U) << no_out.err;

@@ -1,0 +1,53 @@
+// `loom export --format hf`: a folder that Hugging Face's transformers loads
+// as a standard architecture, AutoModelForCausalLM.from_pretrained(DIR) and
+// AutoTokenizer.from_pretrained(DIR), with no Loom code:
+//
+//   model.safetensors      GPT-2's tensor names ("transformer.h.0.attn.c_attn.weight",
+//                          ...), its Conv1D weights stored [in, out] (Loom's
+//                          Linear weights transposed), zero biases where the
+//                          run has none (model.bias: false), lm_head.weight only
+//                          when the output projection is not tied
+//   config.json            a GPT2Config (model_type gpt2), and under "loom" the
+//                          run's model section and the checkpoint it came from
+//   generation_config.json <bos>/<eos>/<pad> ids
+//   tokenizer.json         the run's tokenizer for the `tokenizers` library: char
+//                          (one token per Unicode character, unknown ones <unk>)
+//                          or byte (GPT-2's byte-to-character map, no merges);
+//                          Loom's special tokens at Loom's ids
+//   tokenizer_config.json  PreTrainedTokenizerFast with those special tokens
+//
+// What GPT-2 cannot express is refused with a UsageError naming the option:
+// model.arch lstm, model.positions other than learned, and SentencePiece
+// (bpe/unigram) tokenizers, whose conversion is not written yet.
+#pragma once
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "loom/export/model_export.hpp"
+
+namespace loom::exporting {
+
+// Throws loom::UsageError naming the first option of the run's model or
+// tokenizer that the Hugging Face export cannot express.
+void check_hf_exportable(const model::LanguageModel& model, const nlohmann::json& tokenizer);
+
+// Every tensor of the GPT2LMHeadModel, named and laid out as transformers
+// loads them.
+std::vector<NamedTensor> hf_tensors(const model::LanguageModel& model, Dtype dtype);
+
+// config.json's content.
+nlohmann::json hf_config(const model::LanguageModel& model, Dtype dtype,
+                         const nlohmann::json& source = nullptr);
+
+// tokenizer.json's content (the `tokenizers` library's format) for Loom's
+// tokenizer JSON.
+nlohmann::json hf_tokenizer(const nlohmann::json& tokenizer);
+
+// Writes the folder, whole or not at all, as export_model does.
+ExportSummary export_hf_model(const model::LanguageModel& model, const nlohmann::json& tokenizer,
+                              const std::filesystem::path& out_dir, const ExportOptions& options,
+                              const nlohmann::json& source = nullptr);
+
+}  // namespace loom::exporting

@@ -1,0 +1,89 @@
+"""Loads `loom export --format hf` with Hugging Face's transformers alone and
+checks it against what Loom computed (hf_export_test in export_cli_test.cpp):
+
+  - AutoModelForCausalLM loads it as GPT-2 (GPT2LMHeadModel);
+  - its logits for IDS equal Loom's (LOGITS: raw float32, [len(IDS), vocab])
+    within 1e-4;
+  - AutoTokenizer encodes CORPUS to exactly Loom's ids for it (CORPUS_IDS:
+    raw int64) and decodes them back to CORPUS byte for byte;
+  - greedy generation of (up to) 200 tokens after PROMPT decodes to GREEDY's
+    text (what `loom sample --temperature 0` printed after the prompt);
+  - the ```python example of README's "Load it in transformers" section runs
+    on DIR.
+
+    hf_export_check.py DIR IDS LOGITS CORPUS CORPUS_IDS PROMPT GREEDY README
+
+Prints one line per check; exits 1 on the first that fails.
+"""
+import re
+import subprocess
+import sys
+
+import numpy
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+TOLERANCE = 1e-4
+
+
+def fail(message):
+    print(f"FAILED: {message}")
+    sys.exit(1)
+
+
+def main():
+    (folder, ids_text, logits_path, corpus_path, corpus_ids_path, prompt, greedy_path,
+     readme_path) = sys.argv[1:]
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    if type(model).__name__ != "GPT2LMHeadModel":
+        fail(f"loaded as {type(model).__name__}, not GPT2LMHeadModel")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+
+    ids = [int(i) for i in ids_text.split(",")]
+    expected = numpy.fromfile(logits_path, dtype="<f4").reshape(len(ids), -1)
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0].numpy()
+    difference = float(numpy.abs(logits - expected).max())
+    print(f"logits: {len(ids)} x {logits.shape[1]}, largest difference {difference:.2e}")
+    if difference > TOLERANCE:
+        fail(f"the logits differ from Loom's by {difference} > {TOLERANCE}")
+
+    corpus = open(corpus_path, encoding="utf-8", newline="").read()
+    loom_ids = numpy.fromfile(corpus_ids_path, dtype="<i8").tolist()
+    encoded = tokenizer(corpus, add_special_tokens=False)["input_ids"]
+    if encoded != loom_ids:
+        first = next((i for i, (a, b) in enumerate(zip(encoded, loom_ids)) if a != b),
+                     min(len(encoded), len(loom_ids)))
+        fail(f"AutoTokenizer's ids differ from Loom's at {first} (lengths {len(encoded)}, "
+             f"{len(loom_ids)})")
+    if tokenizer.decode(encoded) != corpus:
+        fail("AutoTokenizer's decode of the corpus is not the corpus")
+    print(f"tokenizer: {len(corpus)} characters round-trip, ids equal Loom's")
+
+    greedy = open(greedy_path, encoding="utf-8", newline="").read()
+    prompt_ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        generated = model.generate(prompt_ids, do_sample=False, max_new_tokens=200)
+    new_ids = generated[0, prompt_ids.shape[1]:].tolist()
+    # Both stop at <eos> (generation_config.json's eos_token_id); Loom prints
+    # the text before it.
+    if tokenizer.eos_token_id in new_ids:
+        new_ids = new_ids[:new_ids.index(tokenizer.eos_token_id)]
+    text = tokenizer.decode(new_ids)
+    if text != greedy:
+        fail(f"greedy generation differs from loom sample's:\n{text!r}\n{greedy!r}")
+    print(f"generate: {len(new_ids)} greedy tokens equal loom sample's")
+
+    readme = open(readme_path, encoding="utf-8").read()
+    section = readme.split("## Load it in transformers", 1)[1].split("\n## ", 1)[0]
+    example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    ran = subprocess.run([sys.executable, "-c",
+                          example.replace("exported/shakespeare-hf", folder)],
+                         capture_output=True, text=True, timeout=300)
+    if ran.returncode != 0 or not ran.stdout.strip():
+        fail(f"the README's example failed ({ran.returncode}):\n{ran.stderr}")
+    print("README: the example ran")
+
+
+if __name__ == "__main__":
+    main()
