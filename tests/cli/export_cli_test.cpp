@@ -5,7 +5,9 @@
 // Models of the other shapes (biases, an untied head, sinusoidal or no
 // positions, relu, the LSTM, bf16 weights) go through the library's
 // export_model and the same script. The Python checks are skipped when
-// /usr/bin/python3 lacks torch or numpy.
+// /usr/bin/python3 lacks torch or numpy. `--format hf` is loaded with
+// transformers (tests/cli/hf_export_check.py), skipped where it is not
+// installed in the torch environment (make deps TORCH=pip).
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -18,8 +20,10 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include "loom/export/hf_export.hpp"
 #include "loom/export/model_export.hpp"
 #include "loom/run_dir/run_model.hpp"
+#include "loom/text/tokenizer.hpp"
 
 namespace loom {
 namespace {
@@ -55,6 +59,32 @@ CommandResult compare_in_python(const std::string& export_dir, const std::vector
   return run_command(fmt::format("{} '{}/scripts/load_safetensors.py' '{}' --ids {} --expect '{}'",
                                  kPython, LOOM_SOURCE_DIR, export_dir, fmt::join(ids, ","),
                                  logits));
+}
+
+// The python of the torch environment where scripts/python-hf.txt is
+// installed (transformers), or "" when it is not.
+std::string hf_python() {
+  const CommandResult found = run_command(
+      fmt::format("'{}/scripts/install-python-clients.sh' --hf-python", LOOM_SOURCE_DIR));
+  return found.exit_code == 0 ? found.out.substr(0, found.out.find('\n')) : std::string();
+}
+
+// tests/cli/hf_export_check.py on a --format hf export: transformers'
+// logits for `ids` against `logits`, and the checks `options` ask for.
+CommandResult check_in_transformers(const std::string& python, const std::string& export_dir,
+                                    const std::vector<std::int64_t>& ids, const std::string& logits,
+                                    const std::string& options = {}) {
+  return run_command(fmt::format("'{}' '{}/tests/cli/hf_export_check.py' '{}' {} '{}' {}", python,
+                                 LOOM_SOURCE_DIR, export_dir, fmt::join(ids, ","), logits,
+                                 options));
+}
+
+// Raw little-endian int64 ids, as hf_export_check.py reads them.
+void write_ids(const std::vector<text::TokenId>& ids, const std::string& path) {
+  const std::vector<std::int64_t> wide(ids.begin(), ids.end());
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(wide.data()),
+             static_cast<std::streamsize>(wide.size() * sizeof(std::int64_t)));
 }
 
 class ExportCli : public TinyRunTest {
@@ -115,10 +145,8 @@ TEST_F(ExportCli, TransformersLoadsTheHuggingFaceExportAsGpt2) {
   EXPECT_EQ(config["n_positions"], 256);
   EXPECT_EQ(config["loom"]["model"]["block_size"], 256);
 
-  const CommandResult hf_python = run_command(
-      fmt::format("'{}/scripts/install-python-clients.sh' --hf-python", LOOM_SOURCE_DIR));
-  if (hf_python.exit_code != 0) GTEST_SKIP() << "transformers is not installed: " << hf_python.err;
-  const std::string python = hf_python.out.substr(0, hf_python.out.find('\n'));
+  const std::string python = hf_python();
+  if (python.empty()) GTEST_SKIP() << "transformers is not installed (make deps TORCH=pip)";
 
   const run_dir::TrainedModel trained = run_dir::load_run_model(run);
   std::vector<text::TokenId> encoded;
@@ -128,12 +156,9 @@ TEST_F(ExportCli, TransformersLoadsTheHuggingFaceExportAsGpt2) {
   write_logits(*trained.model, ids, logits);
 
   const std::string corpus = dir_.file("corpus.txt");
-  std::vector<text::TokenId> corpus_encoded;
-  trained.tokenizer->encode(read_file(corpus), corpus_encoded);
-  const std::vector<std::int64_t> corpus_ids(corpus_encoded.begin(), corpus_encoded.end());
-  std::ofstream(dir_.file("corpus.ids"), std::ios::binary)
-      .write(reinterpret_cast<const char*>(corpus_ids.data()),
-             static_cast<std::streamsize>(corpus_ids.size() * sizeof(std::int64_t)));
+  std::vector<text::TokenId> corpus_ids;
+  trained.tokenizer->encode(read_file(corpus), corpus_ids);
+  write_ids(corpus_ids, dir_.file("corpus.ids"));
 
   const std::string prompt = "the king";
   const CommandResult sampled = run_loom("sample '" + run + "' --prompt '" + prompt +
@@ -144,19 +169,16 @@ TEST_F(ExportCli, TransformersLoadsTheHuggingFaceExportAsGpt2) {
   write_file(dir_.file("greedy.txt"),
              sampled.out.substr(prompt.size(), sampled.out.size() - prompt.size() - 1));
 
-  const auto check_in_python = [&] {
-    return run_command(fmt::format(
-        "'{}' '{}/tests/cli/hf_export_check.py' '{}' {} '{}' '{}' '{}' '{}' '{}' '{}/README.md'",
-        python, LOOM_SOURCE_DIR, out_, fmt::join(ids, ","), logits, corpus, dir_.file("corpus.ids"),
-        prompt, dir_.file("greedy.txt"), LOOM_SOURCE_DIR));
-  };
-  const CommandResult checked = check_in_python();
+  const std::string options = fmt::format(
+      "--corpus '{}' --corpus-ids '{}' --prompt '{}' --greedy '{}' --readme '{}/README.md'", corpus,
+      dir_.file("corpus.ids"), prompt, dir_.file("greedy.txt"), LOOM_SOURCE_DIR);
+  const CommandResult checked = check_in_transformers(python, out_, ids, logits, options);
   EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
   EXPECT_NE(checked.out.find("README: the example ran"), std::string::npos) << checked.out;
   std::cout << checked.out;  // the figures, in ctest's log
 
   write_logits(*trained.model, ids, logits, /*shift=*/2e-4F);
-  const CommandResult shifted = check_in_python();
+  const CommandResult shifted = check_in_transformers(python, out_, ids, logits);
   EXPECT_EQ(shifted.exit_code, 1) << "a logit 2e-4 off passed: " << shifted.out << shifted.err;
 }
 
@@ -249,6 +271,45 @@ TEST(ExportRoundTrip, EveryModelShapeGivesLoomsLogitsInPython) {
     write_logits(*model, ids, out + ".f32");
     const CommandResult matched = compare_in_python(out, ids, out + ".f32");
     EXPECT_EQ(matched.exit_code, 0) << shape.name << ": " << matched.out << matched.err;
+  }
+}
+
+// GPT's other shapes that GPT-2 expresses (biases, an untied head, relu,
+// more heads), with the byte tokenizer, through the library's
+// export_hf_model and transformers: Loom's logits, and AutoTokenizer
+// round-trips text of several scripts with the byte tokenizer's ids.
+TEST(ExportRoundTrip, HuggingFaceShapesAndTheByteTokenizerInTransformers) {
+  const std::string python = hf_python();
+  if (python.empty()) GTEST_SKIP() << "transformers is not installed (make deps TORCH=pip)";
+  const std::unique_ptr<text::Tokenizer> bytes = text::make_byte_tokenizer();
+  TempDir dir;
+  const std::string corpus = dir.file("corpus.txt");
+  write_file(
+      corpus,
+      "Ça va? naïve café, Ελληνικά, 日本語, emoji 🙂.\n\ttabs and <odd> text\n");
+  std::vector<text::TokenId> corpus_ids;
+  bytes->encode(read_file(corpus), corpus_ids);
+  write_ids(corpus_ids, dir.file("corpus.ids"));
+  const std::vector<std::int64_t> ids = {5, 100, 259, 3, 3, 0, 77, 2};
+  for (const bool untied_relu : {false, true}) {
+    config::ModelConfig config;
+    config.block_size = 8;
+    config.n_layer = 2;
+    config.n_head = untied_relu ? 2 : 4;
+    config.n_embd = 16;
+    config.bias = true;
+    config.tie_weights = !untied_relu;
+    if (untied_relu) config.activation = config::Activation::relu;
+    torch::manual_seed(11);
+    const auto model = model::make_model(config, bytes->vocab_size());
+    model->eval();
+    const std::string out = dir.file(untied_relu ? "untied-relu" : "bias-4-heads");
+    exporting::export_hf_model(*model, bytes->to_json(), out, {});
+    write_logits(*model, ids, out + ".f32");
+    const CommandResult matched = check_in_transformers(
+        python, out, ids, out + ".f32",
+        fmt::format("--corpus '{}' --corpus-ids '{}'", corpus, dir.file("corpus.ids")));
+    EXPECT_EQ(matched.exit_code, 0) << out << ": " << matched.out << matched.err;
   }
 }
 

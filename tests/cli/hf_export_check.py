@@ -1,20 +1,24 @@
 """Loads `loom export --format hf` with Hugging Face's transformers alone and
-checks it against what Loom computed (hf_export_test in export_cli_test.cpp):
+checks it against what Loom computed (export_cli_test.cpp):
 
   - AutoModelForCausalLM loads it as GPT-2 (GPT2LMHeadModel);
   - its logits for IDS equal Loom's (LOGITS: raw float32, [len(IDS), vocab])
     within 1e-4;
-  - AutoTokenizer encodes CORPUS to exactly Loom's ids for it (CORPUS_IDS:
-    raw int64) and decodes them back to CORPUS byte for byte;
-  - greedy generation of (up to) 200 tokens after PROMPT decodes to GREEDY's
-    text (what `loom sample --temperature 0` printed after the prompt);
-  - the ```python example of README's "Load it in transformers" section runs
-    on DIR.
+  - with --corpus and --corpus-ids: AutoTokenizer encodes the corpus to
+    exactly Loom's ids for it (raw int64) and decodes them back to it byte
+    for byte;
+  - with --prompt and --greedy: greedy generation of (up to) 200 tokens after
+    the prompt decodes to the greedy file's text (what `loom sample
+    --temperature 0` printed after the prompt);
+  - with --readme: the ```python example of its "Load it in transformers"
+    section runs on DIR.
 
-    hf_export_check.py DIR IDS LOGITS CORPUS CORPUS_IDS PROMPT GREEDY README
+    hf_export_check.py DIR IDS LOGITS [--corpus F --corpus-ids F]
+                       [--prompt P --greedy F] [--readme README.md]
 
 Prints one line per check; exits 1 on the first that fails.
 """
+import argparse
 import re
 import subprocess
 import sys
@@ -32,15 +36,24 @@ def fail(message):
 
 
 def main():
-    (folder, ids_text, logits_path, corpus_path, corpus_ids_path, prompt, greedy_path,
-     readme_path) = sys.argv[1:]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder")
+    parser.add_argument("ids")
+    parser.add_argument("logits")
+    parser.add_argument("--corpus")
+    parser.add_argument("--corpus-ids")
+    parser.add_argument("--prompt")
+    parser.add_argument("--greedy")
+    parser.add_argument("--readme")
+    args = parser.parse_args()
+    folder = args.folder
     model = AutoModelForCausalLM.from_pretrained(folder).eval()
     if type(model).__name__ != "GPT2LMHeadModel":
         fail(f"loaded as {type(model).__name__}, not GPT2LMHeadModel")
     tokenizer = AutoTokenizer.from_pretrained(folder)
 
-    ids = [int(i) for i in ids_text.split(",")]
-    expected = numpy.fromfile(logits_path, dtype="<f4").reshape(len(ids), -1)
+    ids = [int(i) for i in args.ids.split(",")]
+    expected = numpy.fromfile(args.logits, dtype="<f4").reshape(len(ids), -1)
     with torch.no_grad():
         logits = model(torch.tensor([ids])).logits[0].numpy()
     difference = float(numpy.abs(logits - expected).max())
@@ -48,6 +61,15 @@ def main():
     if difference > TOLERANCE:
         fail(f"the logits differ from Loom's by {difference} > {TOLERANCE}")
 
+    if args.corpus:
+        check_tokenizer(tokenizer, args.corpus, args.corpus_ids)
+    if args.prompt:
+        check_generation(model, tokenizer, args.prompt, args.greedy)
+    if args.readme:
+        check_readme(args.readme, folder)
+
+
+def check_tokenizer(tokenizer, corpus_path, corpus_ids_path):
     corpus = open(corpus_path, encoding="utf-8", newline="").read()
     loom_ids = numpy.fromfile(corpus_ids_path, dtype="<i8").tolist()
     encoded = tokenizer(corpus, add_special_tokens=False)["input_ids"]
@@ -60,6 +82,8 @@ def main():
         fail("AutoTokenizer's decode of the corpus is not the corpus")
     print(f"tokenizer: {len(corpus)} characters round-trip, ids equal Loom's")
 
+
+def check_generation(model, tokenizer, prompt, greedy_path):
     greedy = open(greedy_path, encoding="utf-8", newline="").read()
     prompt_ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
     with torch.no_grad():
@@ -74,6 +98,8 @@ def main():
         fail(f"greedy generation differs from loom sample's:\n{text!r}\n{greedy!r}")
     print(f"generate: {len(new_ids)} greedy tokens equal loom sample's")
 
+
+def check_readme(readme_path, folder):
     readme = open(readme_path, encoding="utf-8").read()
     section = readme.split("## Load it in transformers", 1)[1].split("\n## ", 1)[0]
     example = re.findall(r"```python\n(.*?)```", section, re.S)[0]
