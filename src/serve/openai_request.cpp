@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <initializer_list>
 #include <set>
 
 #include "request_fields.hpp"
@@ -16,57 +17,39 @@ namespace {
 using nlohmann::json;
 using namespace detail;
 
-// What each endpoint accepts, for the "unknown field" suggestions.
+// What each endpoint accepts, for the "unknown field" suggestions: the
+// fields both take (read_common_field), then its own.
+std::vector<std::string> fields_with(std::initializer_list<const char*> own) {
+  std::vector<std::string> fields = {"model",
+                                     "max_tokens",
+                                     "temperature",
+                                     "top_p",
+                                     "n",
+                                     "stop",
+                                     "seed",
+                                     "stream",
+                                     "stream_options",
+                                     "logprobs",
+                                     "user",
+                                     "presence_penalty",
+                                     "frequency_penalty",
+                                     "logit_bias",
+                                     "top_k",
+                                     "repetition_penalty"};
+  fields.insert(fields.end(), own.begin(), own.end());
+  return fields;
+}
+
 const std::vector<std::string>& completions_fields() {
-  static const std::vector<std::string> fields = {"model",
-                                                  "prompt",
-                                                  "max_tokens",
-                                                  "temperature",
-                                                  "top_p",
-                                                  "n",
-                                                  "stop",
-                                                  "seed",
-                                                  "stream",
-                                                  "stream_options",
-                                                  "echo",
-                                                  "logprobs",
-                                                  "presence_penalty",
-                                                  "frequency_penalty",
-                                                  "best_of",
-                                                  "logit_bias",
-                                                  "suffix",
-                                                  "user",
-                                                  "top_k",
-                                                  "repetition_penalty"};
+  static const std::vector<std::string> fields =
+      fields_with({"prompt", "echo", "best_of", "suffix"});
   return fields;
 }
 
 const std::vector<std::string>& chat_fields() {
-  static const std::vector<std::string> fields = {"model",
-                                                  "messages",
-                                                  "max_tokens",
-                                                  "max_completion_tokens",
-                                                  "temperature",
-                                                  "top_p",
-                                                  "n",
-                                                  "stop",
-                                                  "seed",
-                                                  "stream",
-                                                  "stream_options",
-                                                  "logprobs",
-                                                  "top_logprobs",
-                                                  "presence_penalty",
-                                                  "frequency_penalty",
-                                                  "logit_bias",
-                                                  "response_format",
-                                                  "tools",
-                                                  "tool_choice",
-                                                  "parallel_tool_calls",
-                                                  "functions",
-                                                  "function_call",
-                                                  "user",
-                                                  "top_k",
-                                                  "repetition_penalty"};
+  static const std::vector<std::string> fields =
+      fields_with({"messages", "max_completion_tokens", "top_logprobs", "response_format", "tools",
+                   "tool_choice", "parallel_tool_calls", "functions", "function_call"});
   return fields;
 }
 

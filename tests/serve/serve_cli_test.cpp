@@ -51,10 +51,12 @@ class ServeProcess {
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
 
-  // The port from the "serving ... at http://127.0.0.1:PORT/" line; 0 when
-  // the process ended or 60 s went by without it.
-  int wait_for_port() {
-    const std::regex address(R"(at http://127\.0\.0\.1:(\d+)/)");
+  // The port from the "serving ... at http://HOST:PORT/" line (HOST with
+  // its dots, e.g. "0.0.0.0"); 0 when the process ended or 60 s went by
+  // without it.
+  int wait_for_port(const std::string& host = "127.0.0.1") {
+    const std::regex address("at http://" + std::regex_replace(host, std::regex("\\."), "\\.") +
+                             ":(\\d+)/");
     int port = 0;
     poll_until(
         [&] {
@@ -179,18 +181,15 @@ TEST_F(ServeCli, BadFlagsExitWithCodeTwoBeforeLoadingAnything) {
 
 TEST_F(ServeCli, AnAddressOtherThanLoopbackIsServedWithAWarning) {
   ServeProcess server(scratch_, {run_dir(), "--port", "0", "--host", "0.0.0.0"});
-  const std::regex address(R"(at http://0\.0\.0\.0:(\d+)/)");
-  std::smatch match;
-  std::string out;
-  ASSERT_TRUE(
-      poll_until([&] { return std::regex_search(out = server.out(), match, address); }, 60s, 20ms))
+  const int port = server.wait_for_port("0.0.0.0");
+  ASSERT_NE(port, 0) << server.err();
+  EXPECT_NE(
+      server.err().find("listening on 0.0.0.0 WITHOUT AN API KEY: anyone who can reach "
+                        "this machine on port " +
+                        std::to_string(port) + " can use the model; set --api-key or LOOM_API_KEY"),
+      std::string::npos)
       << server.err();
-  EXPECT_NE(server.err().find("listening on 0.0.0.0 WITHOUT AN API KEY: anyone who can reach "
-                              "this machine on port " +
-                              match[1].str() + " can use the model; set --api-key or LOOM_API_KEY"),
-            std::string::npos)
-      << server.err();
-  httplib::Client client("127.0.0.1", std::stoi(match[1]));
+  httplib::Client client("127.0.0.1", port);
   const httplib::Result health = client.Get("/v1/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
@@ -202,14 +201,10 @@ TEST_F(ServeCli, AnApiKeyFromTheEnvironmentClosesTheServerWithoutAWarning) {
   setenv("LOOM_API_KEY", "from-env", 1);
   ServeProcess server(scratch_, {run_dir(), "--port", "0", "--host", "0.0.0.0"});
   unsetenv("LOOM_API_KEY");
-  const std::regex address(R"(at http://0\.0\.0\.0:(\d+)/)");
-  std::smatch match;
-  std::string out;
-  ASSERT_TRUE(
-      poll_until([&] { return std::regex_search(out = server.out(), match, address); }, 60s, 20ms))
-      << server.err();
+  const int port = server.wait_for_port("0.0.0.0");
+  ASSERT_NE(port, 0) << server.err();
   EXPECT_EQ(server.err().find("WITHOUT AN API KEY"), std::string::npos) << server.err();
-  httplib::Client client("127.0.0.1", std::stoi(match[1]));
+  httplib::Client client("127.0.0.1", port);
   const httplib::Result refused = client.Get("/v1/models");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 401);
