@@ -3,13 +3,14 @@
 // (POST /v1/completions, /v1/chat/completions). Bad bodies must be
 // BadRequest (HTTP 400); one that parses must hold only what the server's
 // limits allow.
+#include "loom/serve/generate_request.hpp"
+
 #include <string>
 #include <string_view>
 
 #include "fuzz_support.hpp"
 #include <nlohmann/json.hpp>
 
-#include "loom/serve/generate_request.hpp"
 #include "loom/serve/openai_request.hpp"
 
 namespace {
@@ -61,9 +62,9 @@ void check_openai(const loom::serve::OpenAiRequest& request, std::string_view bo
   check_options(request.options, body, extra_stop_strings);
   loom::fuzz::check(request.n >= 1, "a request passed with n below 1");
   loom::fuzz::check(!request.prompts.empty(), "a request passed without a prompt");
-  loom::fuzz::check(static_cast<std::int64_t>(request.prompts.size()) * request.n <=
-                        fuzz_limits().max_choices,
-                    "a request passed asking for more texts than the limit");
+  loom::fuzz::check(
+      static_cast<std::int64_t>(request.prompts.size()) * request.n <= fuzz_limits().max_choices,
+      "a request passed asking for more texts than the limit");
 }
 
 }  // namespace
