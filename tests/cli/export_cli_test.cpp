@@ -87,6 +87,42 @@ void write_ids(const std::vector<text::TokenId>& ids, const std::string& path) {
              static_cast<std::streamsize>(wide.size() * sizeof(std::int64_t)));
 }
 
+// What hf_export_check.py compares an export of `run` with, written into
+// `dir`: Loom's logits for `logits_text`, its ids for the whole corpus, and
+// its greedy sample of 200 tokens after `prompt` (fp32, as transformers
+// computes). `options` passes the last two to the script.
+struct LoomReference {
+  std::vector<std::int64_t> ids;  // logits_text's
+  std::string logits;
+  std::string options;
+};
+
+LoomReference loom_reference(const std::string& run, const TempDir& dir, const std::string& corpus,
+                             const std::string& logits_text, const std::string& prompt) {
+  const run_dir::TrainedModel trained = run_dir::load_run_model(run);
+  std::vector<text::TokenId> encoded;
+  trained.tokenizer->encode(logits_text, encoded);
+  LoomReference reference{{encoded.begin(), encoded.end()}, dir.file("logits.f32"), {}};
+  write_logits(*trained.model, reference.ids, reference.logits);
+
+  std::vector<text::TokenId> corpus_ids;
+  trained.tokenizer->encode(read_file(corpus), corpus_ids);
+  write_ids(corpus_ids, dir.file("corpus.ids"));
+
+  const CommandResult sampled = run_loom("sample '" + run + "' --prompt '" + prompt +
+                                         "' --tokens 200 --temperature 0 --precision fp32");
+  EXPECT_EQ(sampled.exit_code, 0) << sampled.err;
+  EXPECT_EQ(sampled.out.rfind(prompt, 0), 0U) << sampled.out;
+  // The sample, the prompt and the newline after it taken off.
+  if (sampled.out.size() > prompt.size()) {
+    write_file(dir.file("greedy.txt"),
+               sampled.out.substr(prompt.size(), sampled.out.size() - prompt.size() - 1));
+  }
+  reference.options = fmt::format("--corpus '{}' --corpus-ids '{}' --prompt '{}' --greedy '{}'",
+                                  corpus, dir.file("corpus.ids"), prompt, dir.file("greedy.txt"));
+  return reference;
+}
+
 class ExportCli : public TinyRunTest {
  protected:
   const std::string out_ = dir_.file("exported");
@@ -148,38 +184,57 @@ TEST_F(ExportCli, TransformersLoadsTheHuggingFaceExportAsGpt2) {
   const std::string python = hf_python();
   if (python.empty()) GTEST_SKIP() << "transformers is not installed (make deps TORCH=pip)";
 
-  const run_dir::TrainedModel trained = run_dir::load_run_model(run);
-  std::vector<text::TokenId> encoded;
-  trained.tokenizer->encode("the king shall speak of love", encoded);
-  const std::vector<std::int64_t> ids(encoded.begin(), encoded.end());
-  const std::string logits = dir_.file("logits.f32");
-  write_logits(*trained.model, ids, logits);
-
-  const std::string corpus = dir_.file("corpus.txt");
-  std::vector<text::TokenId> corpus_ids;
-  trained.tokenizer->encode(read_file(corpus), corpus_ids);
-  write_ids(corpus_ids, dir_.file("corpus.ids"));
-
-  const std::string prompt = "the king";
-  const CommandResult sampled = run_loom("sample '" + run + "' --prompt '" + prompt +
-                                         "' --tokens 200 --temperature 0 --precision fp32");
-  ASSERT_EQ(sampled.exit_code, 0) << sampled.err;
-  ASSERT_EQ(sampled.out.rfind(prompt, 0), 0U) << sampled.out;
-  // The sample, the prompt and the newline after it taken off.
-  write_file(dir_.file("greedy.txt"),
-             sampled.out.substr(prompt.size(), sampled.out.size() - prompt.size() - 1));
-
-  const std::string options = fmt::format(
-      "--corpus '{}' --corpus-ids '{}' --prompt '{}' --greedy '{}' --readme '{}/README.md'", corpus,
-      dir_.file("corpus.ids"), prompt, dir_.file("greedy.txt"), LOOM_SOURCE_DIR);
+  const LoomReference reference = loom_reference(run, dir_, dir_.file("corpus.txt"),
+                                                 "the king shall speak of love", "the king");
+  const std::string options =
+      reference.options + fmt::format(" --readme '{}/README.md'", LOOM_SOURCE_DIR);
+  const std::vector<std::int64_t>& ids = reference.ids;
+  const std::string& logits = reference.logits;
   const CommandResult checked = check_in_transformers(python, out_, ids, logits, options);
   EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
   EXPECT_NE(checked.out.find("README: the example ran"), std::string::npos) << checked.out;
   std::cout << checked.out;  // the figures, in ctest's log
 
-  write_logits(*trained.model, ids, logits, /*shift=*/2e-4F);
+  write_logits(*run_dir::load_run_model(run).model, ids, logits, /*shift=*/2e-4F);
   const CommandResult shifted = check_in_transformers(python, out_, ids, logits);
   EXPECT_EQ(shifted.exit_code, 1) << "a logit 2e-4 off passed: " << shifted.out << shifted.err;
+}
+
+// The acceptance's corpus: a small GPT trained a moment on Tiny Shakespeare
+// (scripts/find-corpus.sh finds it; skipped without it), exported, and
+// checked in transformers over the whole play text.
+TEST(ExportShakespeare, TransformersRoundTripsTinyShakespeareAndLoomsLogits) {
+  const CommandResult found =
+      run_command(fmt::format("'{}/scripts/find-corpus.sh'", LOOM_SOURCE_DIR));
+  if (found.exit_code != 0) GTEST_SKIP() << "Tiny Shakespeare is not on this machine";
+  const std::string python = hf_python();
+  if (python.empty()) GTEST_SKIP() << "transformers is not installed (make deps TORCH=pip)";
+  const std::string corpus = found.out.substr(0, found.out.find('\n'));
+  TempDir dir;
+  write_file(dir.file("shakespeare.yaml"), fmt::format(R"(
+run: {{name: shakespeare, out_dir: "{0}/runs", seed: 1, threads: 1}}
+prepare: {{inputs: ["{1}"], tokenizer: char, separator: ""}}
+data: {{store: "{0}/shakespeare.h5"}}
+model: {{block_size: 256, n_layer: 2, n_head: 2, n_embd: 32, dropout: 0.0}}
+optim: {{warmup_iters: 5, lr_decay_iters: 30}}
+train: {{max_iters: 30, batch_size: 4}}
+eval: {{interval: 30, iters: 1, samples: 0}}
+checkpoint: {{interval: 30}}
+)",
+                                                       dir.path().string(), corpus));
+  for (const char* step : {"prepare", "train"}) {
+    const CommandResult ran = run_loom(fmt::format("{} '{}'", step, dir.file("shakespeare.yaml")));
+    ASSERT_EQ(ran.exit_code, 0) << step << ": " << ran.err;
+  }
+  const std::string run = dir.file("runs/shakespeare");
+  const std::string out = dir.file("shakespeare-hf");
+  ASSERT_EQ(run_loom("export '" + run + "' --format hf --out '" + out + "'").exit_code, 0);
+  const LoomReference reference = loom_reference(
+      run, dir, corpus, "ROMEO:\nBut soft, what light through yonder window breaks?", "JULIET:\n");
+  const CommandResult checked =
+      check_in_transformers(python, out, reference.ids, reference.logits, reference.options);
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  std::cout << checked.out;  // the figures, in ctest's log
 }
 
 TEST_F(ExportCli, TheHuggingFaceExportRefusesWhatGpt2CannotExpress) {
