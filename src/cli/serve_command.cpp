@@ -158,6 +158,8 @@ ExitCode run_serve(const ServeArgs& args) {
   std::printf("serving %s (step %lld) at http://%s:%d/\n", checkpoint.string().c_str(),
               static_cast<long long>(trained.info.state.step), shown_host.c_str(), port);
   std::printf("generating in %s\n", precision.description.c_str());
+  std::printf("OpenAI's API: base_url http://%s:%d/v1, model \"%s\"%s\n", shown_host.c_str(), port,
+              trained.info.config.run.name.c_str(), key.empty() ? "" : ", API key required");
   std::fflush(stdout);
   {
     StopOnSignal stop_on_signal(server);

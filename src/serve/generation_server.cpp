@@ -16,6 +16,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include "loom/config/enum_names.hpp"
 #include "loom/export/model_export.hpp"
 #include "loom/serve/openai_request.hpp"
 #include "loom/text/utf8.hpp"
@@ -419,6 +420,9 @@ struct GenerationServer::Impl {
                          {"repetition_penalty", infer::SamplingOptions{}.repetition_penalty},
                          {"stop_at_eos", true}};
     reply["fields"] = generate_request_fields();
+    reply["chat"] = {{"template", config::enum_name(served.chat.kind())},
+                     {"user_name", served.chat.user_name()},
+                     {"assistant_name", served.chat.assistant_name()}};
     return reply;
   }
 

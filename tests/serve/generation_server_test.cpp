@@ -84,6 +84,8 @@ TEST_F(GenerationServerTest, TheModelEndpointDescribesTheModelAndTheLimits) {
   EXPECT_EQ(reply["limits"]["max_tokens"], 300);
   EXPECT_EQ(reply["defaults"]["max_tokens"], kDefaultMaxTokens);
   EXPECT_EQ(reply["fields"], json(generate_request_fields()));
+  EXPECT_EQ(reply["chat"],
+            json({{"template", "blocks"}, {"user_name", "user"}, {"assistant_name", "assistant"}}));
 }
 
 TEST_F(GenerationServerTest, AReplyIsWhatGeneratingInProcessGives) {

@@ -204,6 +204,10 @@ TEST_F(ServeCli, AnApiKeyFromTheEnvironmentClosesTheServerWithoutAWarning) {
   const int port = server.wait_for_port("0.0.0.0");
   ASSERT_NE(port, 0) << server.err();
   EXPECT_EQ(server.err().find("WITHOUT AN API KEY"), std::string::npos) << server.err();
+  EXPECT_NE(server.out().find("OpenAI's API: base_url http://0.0.0.0:" + std::to_string(port) +
+                              "/v1, model \"tiny\", API key required\n"),
+            std::string::npos)
+      << server.out();
   httplib::Client client("127.0.0.1", port);
   const httplib::Result refused = client.Get("/v1/models");
   ASSERT_TRUE(refused);
