@@ -59,20 +59,20 @@ std::map<std::string, std::int64_t> gpt2_biases(const config::ModelConfig& model
   return biases;
 }
 
+// Bytes GPT-2's byte-level map leaves as the character of the same code.
+bool is_printable_byte(unsigned byte) {
+  return (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || byte >= 0xae;
+}
+
 // GPT-2's byte-to-character map (its ByteLevel pre-tokenizer's): printable
 // bytes stand for themselves, the others for the characters from U+0100 on,
 // in byte order.
 std::string byte_as_character(unsigned byte) {
-  const bool printable =
-      (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || byte >= 0xae;
   unsigned code = byte;
-  if (!printable) {
-    unsigned shifted = 0;
-    for (unsigned b = 0; b < byte; ++b) {
-      const bool b_printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
-      if (!b_printable) ++shifted;
-    }
-    code = 0x100 + shifted;
+  if (!is_printable_byte(byte)) {
+    code = 0x100;
+    for (unsigned below = 0; below < byte; ++below)
+      code += is_printable_byte(below) ? 0 : 1;
   }
   std::string text;
   if (code < 0x80) {
