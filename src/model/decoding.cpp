@@ -17,8 +17,9 @@ namespace loom::model {
 // --- DecodeFeed ---------------------------------------------------------------
 
 DecodeFeed::DecodeFeed(const std::vector<const std::vector<std::int64_t>*>& new_ids,
-                       std::vector<std::int64_t> starts, const torch::Device& device)
-    : starts_(std::move(starts)) {
+                       std::vector<std::int64_t> starts, std::int64_t block_size,
+                       const torch::Device& device)
+    : starts_(std::move(starts)), block_size_(block_size) {
   std::size_t width = 0;
   for (std::size_t row = 0; row < new_ids.size(); ++row) {
     counts_.push_back(static_cast<std::int64_t>(new_ids[row]->size()));
@@ -39,7 +40,7 @@ std::int64_t DecodeFeed::key_length() const {
   std::int64_t length = 0;
   for (std::size_t row = 0; row < counts_.size(); ++row)
     length = std::max(length, starts_[row] + counts_[row]);
-  return length;
+  return std::min(length, block_size_);
 }
 
 torch::Tensor DecodeFeed::positions(std::int64_t max_position) const {
@@ -53,7 +54,8 @@ torch::Tensor DecodeFeed::attention_bias(const torch::TensorOptions& options,
   const double hidden = -std::numeric_limits<double>::infinity();
   if (uniform_) {
     // Column i sits at position start + i and sees keys up to it: -inf from
-    // diagonal start + 1 on (explicit attention's mask when start is 0).
+    // diagonal start + 1 on (explicit attention's mask when start is 0;
+    // nothing for a row past block_size).
     torch::Tensor bias =
         torch::full({width(), key_length()}, hidden, options).triu_(starts_.front() + 1);
     if (last_ids_only) bias = bias.narrow(0, width() - 1, 1);
@@ -61,9 +63,9 @@ torch::Tensor DecodeFeed::attention_bias(const torch::TensorOptions& options,
   }
   const auto long_options = torch::TensorOptions(torch::kLong).device(tokens_.device());
   const torch::Tensor first = torch::tensor(starts_, torch::kLong).to(tokens_.device());
-  const torch::Tensor last_column = torch::tensor(counts_, torch::kLong).to(tokens_.device()) - 1;
+  const torch::Tensor last_column = last_columns(tokens_.device());
   // The last key position each column may see: its own, or for padding its
-  // row's last new id's.
+  // row's last new id's (past block_size: beyond every slot).
   const torch::Tensor columns = torch::arange(width(), long_options).unsqueeze(0);
   const torch::Tensor last_visible = first.unsqueeze(1) + columns.minimum(last_column.unsqueeze(1));
   const torch::Tensor keys = torch::arange(key_length(), long_options).view({1, 1, -1});
@@ -74,17 +76,24 @@ torch::Tensor DecodeFeed::attention_bias(const torch::TensorOptions& options,
 
 torch::Tensor DecodeFeed::at_last_ids(const torch::Tensor& per_column) const {
   if (uniform_) return per_column.select(1, width() - 1);
-  const torch::Tensor last_column =
-      torch::tensor(counts_, torch::kLong).to(per_column.device()) - 1;
+  const torch::Tensor last_column = last_columns(per_column.device());
   const torch::Tensor row = torch::arange(rows(), last_column.options());
   return per_column.index({row, last_column});
+}
+
+torch::Tensor DecodeFeed::last_columns(const torch::Device& device) const {
+  // A row without new ids reads column 0, padding: finite, and ignored.
+  return (torch::tensor(counts_, torch::kLong) - 1).clamp_min_(0).to(device);
 }
 
 // --- DecodeState -------------------------------------------------------------
 
 DecodeState::DecodeState(const LanguageModel& model, std::int64_t rows,
                          std::unique_ptr<DecodeCache> cache)
-    : model_(&model), windows_(static_cast<std::size_t>(rows)), cache_(std::move(cache)) {}
+    : model_(&model),
+      windows_(static_cast<std::size_t>(rows)),
+      next_positions_(static_cast<std::size_t>(rows), 0),
+      cache_(std::move(cache)) {}
 
 DecodeState::DecodeState(DecodeState&&) noexcept = default;
 DecodeState& DecodeState::operator=(DecodeState&&) noexcept = default;
@@ -98,9 +107,13 @@ const std::vector<std::int64_t>& DecodeState::window(std::int64_t row) const {
 
 void DecodeState::keep_rows(const std::vector<std::int64_t>& rows_to_keep) {
   std::vector<std::vector<std::int64_t>> kept;
-  for (std::int64_t row : rows_to_keep)
+  std::vector<std::int64_t> kept_positions;
+  for (std::int64_t row : rows_to_keep) {
     kept.push_back(window(row));
+    kept_positions.push_back(next_positions_[static_cast<std::size_t>(row)]);
+  }
   windows_ = std::move(kept);
+  next_positions_ = std::move(kept_positions);
   if (cache_) cache_->keep_rows(torch::tensor(rows_to_keep, torch::kLong));
 }
 
@@ -132,26 +145,82 @@ torch::Tensor LanguageModel::decode(DecodeState& state,
   }
   torch::NoGradGuard no_grad;
   const torch::Device device = wte_->weight.device();
-  const auto block = static_cast<std::size_t>(config_.block_size);
+  const auto context = static_cast<std::size_t>(context_length());
 
-  // Each row's window grows by its new ids and keeps its last block_size()
-  // ids. A row whose window slid is fed its whole window from position 0;
-  // any other is fed just the new ids, after what its cache holds.
+  // Each row's window grows by its new ids and keeps its last
+  // context_length() ids.
+  std::vector<bool> slid(ids.size());
+  for (std::size_t row = 0; row < ids.size(); ++row) {
+    std::vector<std::int64_t>& window = state.windows_[row];
+    window.insert(window.end(), ids[row].begin(), ids[row].end());
+    slid[row] = window.size() > context;
+    if (slid[row])
+      window.erase(window.begin(), window.end() - static_cast<std::ptrdiff_t>(context));
+  }
+  if (!state.cache_) {
+    std::vector<const std::vector<std::int64_t>*> windows;
+    for (const std::vector<std::int64_t>& window : state.windows_)
+      windows.push_back(&window);
+    const DecodeFeed feed(windows, std::vector<std::int64_t>(ids.size(), 0), config_.block_size,
+                          device);
+    return feed.at_last_ids(forward_context(feed.tokens()));
+  }
+  if (cache_slides()) return decode_sliding(state, ids);
+
+  // A row whose window slid is fed its whole window from position 0; any
+  // other is fed just the new ids, after what its cache holds.
   std::vector<const std::vector<std::int64_t>*> fed;
   std::vector<std::int64_t> starts;
   for (std::size_t row = 0; row < ids.size(); ++row) {
-    std::vector<std::int64_t>& window = state.windows_[row];
-    const std::size_t cached = window.size();
-    window.insert(window.end(), ids[row].begin(), ids[row].end());
-    const bool slides = window.size() > block;
-    if (slides) window.erase(window.begin(), window.end() - static_cast<std::ptrdiff_t>(block));
-    const bool restarts = slides || !state.cache_;
-    fed.push_back(restarts ? &window : &ids[row]);
-    starts.push_back(restarts ? 0 : static_cast<std::int64_t>(cached));
+    fed.push_back(slid[row] ? &state.windows_[row] : &ids[row]);
+    starts.push_back(
+        slid[row] ? 0 : static_cast<std::int64_t>(state.windows_[row].size() - ids[row].size()));
   }
-  const DecodeFeed feed(fed, std::move(starts), device);
-  if (!state.cache_) return feed.at_last_ids(forward(feed.tokens()));
+  const DecodeFeed feed(fed, std::move(starts), config_.block_size, device);
   return decode_cached(*state.cache_, feed);
+}
+
+torch::Tensor LanguageModel::decode_sliding(DecodeState& state,
+                                            const std::vector<std::vector<std::int64_t>>& ids) {
+  const std::int64_t block = config_.block_size;
+  // Each row's new ids in pieces: as many as fit below block_size, then one
+  // at a time (a slot can only be overwritten once every query that reads
+  // its old key has run).
+  std::vector<std::vector<std::vector<std::int64_t>>> pieces(ids.size());
+  std::size_t feeds = 0;
+  for (std::size_t row = 0; row < ids.size(); ++row) {
+    std::int64_t position = state.next_positions_[row];
+    for (auto id = ids[row].begin(); id != ids[row].end();) {
+      const std::int64_t left = ids[row].end() - id;
+      const std::int64_t take = position < block ? std::min(left, block - position) : 1;
+      pieces[row].emplace_back(id, id + take);
+      id += take;
+      position += take;
+    }
+    feeds = std::max(feeds, pieces[row].size());
+  }
+  const std::vector<std::int64_t> none;
+  torch::Tensor logits;
+  for (std::size_t step = 0; step < feeds; ++step) {
+    std::vector<const std::vector<std::int64_t>*> fed;
+    std::vector<std::int64_t> starts;
+    std::vector<std::int64_t> last_fed;  // rows whose last piece this is
+    for (std::size_t row = 0; row < ids.size(); ++row) {
+      const bool has_piece = step < pieces[row].size();
+      fed.push_back(has_piece ? &pieces[row][step] : &none);
+      starts.push_back(state.next_positions_[row]);
+      state.next_positions_[row] += static_cast<std::int64_t>(fed.back()->size());
+      if (has_piece && step + 1 == pieces[row].size())
+        last_fed.push_back(static_cast<std::int64_t>(row));
+    }
+    const DecodeFeed feed(fed, std::move(starts), block, wte_->weight.device());
+    torch::Tensor step_logits = decode_cached(*state.cache_, feed);
+    if (feeds == 1) return step_logits;
+    if (!logits.defined()) logits = torch::empty_like(step_logits);
+    const torch::Tensor rows = torch::tensor(last_fed, torch::kLong).to(logits.device());
+    logits.index_copy_(0, rows, step_logits.index_select(0, rows));
+  }
+  return logits;
 }
 
 }  // namespace loom::model

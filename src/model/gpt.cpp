@@ -4,11 +4,16 @@
 #include "loom/model/gpt.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "decode_feed.hpp"
 #include "gpt_block.hpp"
 #include "gpt_kv_cache.hpp"
 #include "layer_utils.hpp"
+#include "rotary.hpp"
+#include <fmt/format.h>
+
+#include "loom/core/error.hpp"
 
 namespace loom::model {
 namespace {
@@ -40,6 +45,7 @@ GptModel::GptModel(const config::ModelConfig& config, std::int64_t vocab_size)
       sinusoids_ = register_buffer("sinusoids", sinusoid_table(config.block_size, config.n_embd));
       break;
     case config::Positions::none:
+    case config::Positions::rope:  // in the attention
       break;
   }
   torch::nn::ModuleList h;
@@ -48,19 +54,41 @@ GptModel::GptModel(const config::ModelConfig& config, std::int64_t vocab_size)
     h->push_back(blocks_.back());
   }
   register_module("h", h);
-  ln_f_ = register_module("ln_f", std::make_shared<LayerNorm>(config.n_embd, config.bias));
+  ln_f_ = register_module("ln_f",
+                          std::make_shared<Normalization>(config.n_embd, config.norm, config.bias));
 }
 
 torch::Tensor GptModel::forward(const torch::Tensor& idx) {
   const std::int64_t time = check_input(idx);
+  return forward_band(idx, time);
+}
+
+std::int64_t GptModel::context_length() const {
+  if (!cache_slides()) return block_size();
+  return config().n_layer * (block_size() - 1) + 1;
+}
+
+torch::Tensor GptModel::forward_context(const torch::Tensor& idx) {
+  if (!cache_slides()) return forward(idx);
+  if (idx.dim() != 2 || idx.size(1) < 1 || idx.size(1) > context_length()) {
+    throw Error(fmt::format("model input: {} positions, expected 1 to the context length {}",
+                            idx.dim() == 2 ? idx.size(1) : 0, context_length()));
+  }
+  return forward_band(idx, block_size());
+}
+
+torch::Tensor GptModel::forward_band(const torch::Tensor& idx, std::int64_t band) {
+  const std::int64_t time = idx.size(1);
   // The embedding's backward needs only idx, so its output may take the
   // positions in place; rows 0..T-1 of wpe are what an arange lookup reads.
   torch::Tensor x = embed_tokens(idx);
   if (wpe_) x.add_(wpe_->weight.narrow(0, 0, time));
   if (sinusoids_.defined()) x.add_(sinusoids_.narrow(0, 0, time));
   x = maybe_dropout(x, config().dropout, is_training());
+  const std::optional<RotaryAngles> rotary = rotary_angles_at(
+      torch::arange(time, torch::TensorOptions(torch::kLong).device(idx.device())));
   for (const auto& block : blocks_)
-    x = block->forward(x);
+    x = block->forward(x, rotary ? &*rotary : nullptr, band);
   return output_logits(ln_f_->forward(x));
 }
 
@@ -82,6 +110,9 @@ torch::Tensor GptModel::decode_cached(DecodeCache& cache, const DecodeFeed& feed
   // Each row's new ids sit at their own positions, start onwards.
   const torch::Tensor positions = position_vectors(feed);
   if (positions.defined()) x.add_(positions);
+  const std::optional<RotaryAngles> rotary =
+      rotary_angles_at(feed.uniform() ? feed.positions(std::numeric_limits<std::int64_t>::max())[0]
+                                      : feed.positions(std::numeric_limits<std::int64_t>::max()));
   const torch::Tensor bias = feed.attention_bias(x.options(), /*last_ids_only=*/false);
   const torch::Tensor last_id_bias = feed.attention_bias(x.options(), /*last_ids_only=*/true);
   for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
@@ -89,9 +120,15 @@ torch::Tensor GptModel::decode_cached(DecodeCache& cache, const DecodeFeed& feed
     // LayerNorm and the head; the others are there for their keys and values.
     const bool top = layer + 1 == blocks_.size();
     x = blocks_[layer]->decode(x, kv.layer(layer), feed, top ? last_id_bias : bias,
-                               top ? DecodeOutputs::last_ids : DecodeOutputs::all_ids);
+                               top ? DecodeOutputs::last_ids : DecodeOutputs::all_ids,
+                               rotary ? &*rotary : nullptr);
   }
   return output_logits(ln_f_->forward(x.squeeze(1)));
+}
+
+std::optional<RotaryAngles> GptModel::rotary_angles_at(const torch::Tensor& positions) const {
+  if (config().positions != config::Positions::rope) return std::nullopt;
+  return rotary_angles(positions, config().n_embd / config().n_head, config().rope_base);
 }
 
 std::int64_t GptModel::parameter_count() const {

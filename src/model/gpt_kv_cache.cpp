@@ -13,16 +13,16 @@ std::pair<torch::Tensor, torch::Tensor> LayerKvCache::append(const torch::Tensor
     values_ = torch::zeros_like(keys_);
   }
   if (feed.uniform()) {
-    const std::int64_t start = feed.starts().front();
-    keys_.narrow(2, start, feed.width()).copy_(k);
-    values_.narrow(2, start, feed.width()).copy_(v);
+    const std::int64_t slot = feed.slot(feed.starts().front());
+    keys_.narrow(2, slot, feed.width()).copy_(k);
+    values_.narrow(2, slot, feed.width()).copy_(v);
   } else {
     // A copy per row: the rows' positions differ, and a batch has few rows.
     for (std::int64_t row = 0; row < feed.rows(); ++row) {
       const auto index = static_cast<std::size_t>(row);
-      const std::int64_t start = feed.starts()[index], count = feed.counts()[index];
-      keys_[row].narrow(1, start, count).copy_(k[row].narrow(1, 0, count));
-      values_[row].narrow(1, start, count).copy_(v[row].narrow(1, 0, count));
+      const std::int64_t slot = feed.slot(feed.starts()[index]), count = feed.counts()[index];
+      keys_[row].narrow(1, slot, count).copy_(k[row].narrow(1, 0, count));
+      values_[row].narrow(1, slot, count).copy_(v[row].narrow(1, 0, count));
     }
   }
   const std::int64_t length = feed.key_length();

@@ -25,9 +25,11 @@ class LayerKvCache {
   explicit LayerKvCache(std::int64_t block_size) : block_size_(block_size) {}
 
   // Stores k and v [rows, n_head, width, head_width] of the feed's new ids
-  // at each row's positions [start, start + count) (padding columns are not
-  // stored), and returns the keys and values of positions
+  // in the slots of each row's positions [start, start + count) (padding
+  // columns are not stored), and returns the keys and values of slots
   // [0, feed.key_length()): [rows, n_head, key_length, head_width] each.
+  // Rotary keys are stored rotated, so a slid row's slots need nothing but
+  // the new id's key.
   std::pair<torch::Tensor, torch::Tensor> append(const torch::Tensor& k, const torch::Tensor& v,
                                                  const DecodeFeed& feed);
 

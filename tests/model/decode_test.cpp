@@ -1,6 +1,8 @@
 // Incremental decoding: for every family and position mode, the cached
-// decode and the recompute path give forward()'s logits over each row's last
-// block_size ids, inside the window and long after it slid; rows of a batch
+// decode and the recompute path give forward_context()'s logits over each
+// row's last context_length() ids (block_size, or with rotary positions the
+// sliding-window attention's reach), inside the window and long after it
+// slid; rows of a batch
 // with different lengths and different numbers of new ids each match their
 // own reference; dropping rows keeps the others; and every misuse is an
 // error that names it.
@@ -32,6 +34,7 @@ struct Family {
   std::string name;
   ModelArch arch;
   Positions positions;
+  bool modern = false;  // RMSNorm, SwiGLU and normalised queries and keys
 };
 
 // What a failing test's GetParam() prints.
@@ -46,6 +49,11 @@ std::shared_ptr<LanguageModel> scrambled_model(const Family& family) {
   config::ModelConfig config = tiny_config(family.arch);
   config.block_size = kBlock;
   config.positions = family.positions;
+  if (family.modern) {
+    config.norm = config::Norm::rmsnorm;
+    config.mlp = config::MlpKind::swiglu;
+    config.qk_norm = true;
+  }
   config.bias = true;
   config.dropout = 0.1;
   torch::manual_seed(11);
@@ -57,17 +65,18 @@ std::shared_ptr<LanguageModel> scrambled_model(const Family& family) {
   return model;
 }
 
-// forward()'s logits [V] for the token after `text`, from its last kBlock ids.
-torch::Tensor reference_logits(LanguageModel& model, const std::vector<std::int64_t>& text) {
-  torch::NoGradGuard no_grad;
-  const auto start = text.end() - std::min<std::ptrdiff_t>(text.size(), kBlock);
-  const torch::Tensor window = torch::tensor(std::vector<std::int64_t>(start, text.end()));
-  return model.forward(window.unsqueeze(0))[0][-1];
+// The last context_length() ids of `text`: what its next logits depend on.
+std::vector<std::int64_t> last_ids(const LanguageModel& model,
+                                   const std::vector<std::int64_t>& text) {
+  const auto start = text.end() - std::min<std::ptrdiff_t>(text.size(), model.context_length());
+  return {start, text.end()};
 }
 
-std::vector<std::int64_t> last_ids(const std::vector<std::int64_t>& text) {
-  const auto start = text.end() - std::min<std::ptrdiff_t>(text.size(), kBlock);
-  return {start, text.end()};
+// forward_context()'s logits [V] for the token after `text`.
+torch::Tensor reference_logits(LanguageModel& model, const std::vector<std::int64_t>& text) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor window = torch::tensor(last_ids(model, text));
+  return model.forward_context(window.unsqueeze(0))[0][-1];
 }
 
 // Feeds `steps` to a fresh state with `mode` (steps[s][r]: the new ids of row
@@ -88,12 +97,13 @@ void expect_matches_reference(LanguageModel& model, DecodeMode mode,
           << "step " << step << ", row " << row << ", text length " << texts[row].size()
           << ": largest difference "
           << (logits[static_cast<std::int64_t>(row)] - expected).abs().max().item<double>();
-      EXPECT_EQ(state.window(static_cast<std::int64_t>(row)), last_ids(texts[row]));
+      EXPECT_EQ(state.window(static_cast<std::int64_t>(row)), last_ids(model, texts[row]));
     }
   }
 }
 
-// One row: a 5-id prompt, then 20 single ids (the window slides at the 4th).
+// One row: a 5-id prompt, then 20 single ids (the window slides at the 4th;
+// a sliding cache's context, 15 ids with 2 layers, at the 11th).
 std::vector<std::vector<std::vector<std::int64_t>>> one_row_script() {
   std::vector<std::vector<std::vector<std::int64_t>>> steps = {{{3, 1, 4, 1, 5}}};
   for (std::int64_t i = 0; i < 20; ++i)
@@ -190,6 +200,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Family{"gpt_learned", ModelArch::gpt, Positions::learned},
                       Family{"gpt_sinusoidal", ModelArch::gpt, Positions::sinusoidal},
                       Family{"gpt_no_positions", ModelArch::gpt, Positions::none},
+                      Family{"gpt_rope", ModelArch::gpt, Positions::rope},
+                      Family{"gpt_rope_rmsnorm_swiglu_qk_norm", ModelArch::gpt, Positions::rope,
+                             /*modern=*/true},
                       Family{"lstm", ModelArch::lstm, Positions::learned}),
     [](const ::testing::TestParamInfo<Family>& param) { return param.param.name; });
 

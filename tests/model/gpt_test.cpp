@@ -1,11 +1,13 @@
-// GptModel: shapes, causality in every position mode, agreement with a
-// plain per-head reference computation, parameter names and counts, FLOPs,
+// GptModel: shapes, causality in every position mode and layout, agreement
+// with a plain per-head reference computation (rotary positions as complex
+// rotations, RMSNorm, SwiGLU and QK-norm written out), parameter names and counts, FLOPs,
 // GPT-2's init, weight tying, dropout, determinism, bf16 autocast, input
 // checks and a tiny model memorising a sequence.
 #include "loom/model/gpt.hpp"
 
 #include <cmath>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -53,12 +55,34 @@ torch::Tensor reference_forward(const GptModel& model, const torch::Tensor& idx)
     return torch::matmul(x, w.at(name + ".weight").t()) +
            (bias == w.end() ? torch::zeros({1}) : bias->second);
   };
-  const auto layer_norm = [&](const torch::Tensor& x, const std::string& name) {
+  const auto norm = [&](const torch::Tensor& x, const std::string& name) {
+    if (c.norm == config::Norm::rmsnorm) {
+      return x / torch::sqrt(x.pow(2).mean(-1, true) + 1e-5) * w.at(name + ".weight");
+    }
     const torch::Tensor mean = x.mean(-1, true);
     const torch::Tensor variance = (x - mean).pow(2).mean(-1, true);
     const auto bias = w.find(name + ".bias");
     return (x - mean) / torch::sqrt(variance + 1e-5) * w.at(name + ".weight") +
            (bias == w.end() ? torch::zeros({1}) : bias->second);
+  };
+  // Rotary positions: channels d and d + D/2 as one complex number, turned
+  // by position x base^(-2d / D).
+  const auto rotate = [&](const torch::Tensor& x) {
+    const std::int64_t half = head_width / 2;
+    std::vector<double> angles;
+    for (std::int64_t t = 0; t < time; ++t) {
+      for (std::int64_t d = 0; d < half; ++d)
+        angles.push_back(
+            static_cast<double>(t) *
+            std::pow(c.rope_base, -2.0 * static_cast<double>(d) / static_cast<double>(head_width)));
+    }
+    const torch::Tensor turn =
+        torch::polar(torch::ones({time, half}, torch::kDouble),
+                     torch::tensor(angles, torch::kDouble).view({time, half}));
+    const torch::Tensor z = torch::complex(x.narrow(-1, 0, half).to(torch::kDouble),
+                                           x.narrow(-1, half, half).to(torch::kDouble)) *
+                            turn;
+    return torch::cat({torch::real(z), torch::imag(z)}, -1).to(x.scalar_type());
   };
   torch::Tensor x = w.at("wte.weight").index_select(0, idx.reshape({-1})).view({-1, time, width});
   if (c.positions == Positions::learned) x = x + w.at("wpe.weight").narrow(0, 0, time);
@@ -66,25 +90,41 @@ torch::Tensor reference_forward(const GptModel& model, const torch::Tensor& idx)
   const torch::Tensor future = torch::ones({time, time}).triu(1).to(torch::kBool);
   for (std::int64_t layer = 0; layer < c.n_layer; ++layer) {
     const std::string block = "h." + std::to_string(layer) + ".";
-    const torch::Tensor qkv = linear(layer_norm(x, block + "ln_1"), block + "attn.c_attn");
+    const torch::Tensor qkv = linear(norm(x, block + "ln_1"), block + "attn.c_attn");
     std::vector<torch::Tensor> head_outputs;
     for (std::int64_t head = 0; head < c.n_head; ++head) {
       const auto slice = [&](std::int64_t part) {
         return qkv.narrow(2, part * width + head * head_width, head_width);
       };
-      torch::Tensor scores = torch::matmul(slice(0), slice(1).transpose(1, 2)) /
-                             std::sqrt(static_cast<double>(head_width));
+      torch::Tensor q = slice(0), k = slice(1);
+      if (c.qk_norm) {
+        q = norm(q, block + "attn.q_norm");
+        k = norm(k, block + "attn.k_norm");
+      }
+      if (c.positions == Positions::rope) {
+        q = rotate(q);
+        k = rotate(k);
+      }
+      torch::Tensor scores =
+          torch::matmul(q, k.transpose(1, 2)) / std::sqrt(static_cast<double>(head_width));
       scores = scores.masked_fill(future, -INFINITY);
       head_outputs.push_back(torch::matmul(torch::softmax(scores, -1), slice(2)));
     }
     x = x + linear(torch::cat(head_outputs, 2), block + "attn.c_proj");
-    const torch::Tensor hidden = linear(layer_norm(x, block + "ln_2"), block + "mlp.c_fc");
-    const torch::Tensor activated =
-        c.activation == config::Activation::gelu ? torch::gelu(hidden) : torch::relu(hidden);
+    const torch::Tensor hidden = linear(norm(x, block + "ln_2"), block + "mlp.c_fc");
+    torch::Tensor activated;
+    if (c.mlp == config::MlpKind::swiglu) {
+      const std::int64_t half = hidden.size(-1) / 2;
+      const torch::Tensor gate = hidden.narrow(-1, 0, half), up = hidden.narrow(-1, half, half);
+      activated = gate * torch::sigmoid(gate) * up;
+    } else {
+      activated =
+          c.activation == config::Activation::gelu ? torch::gelu(hidden) : torch::relu(hidden);
+    }
     x = x + linear(activated, block + "mlp.c_proj");
   }
   const std::string head = w.count("lm_head.weight") ? "lm_head.weight" : "wte.weight";
-  return torch::matmul(layer_norm(x, "ln_f"), w.at(head).t());
+  return torch::matmul(norm(x, "ln_f"), w.at(head).t());
 }
 
 // The model and the reference agree on the logits and on every gradient
@@ -161,10 +201,179 @@ TEST_P(GptPositionsTest, MatchesAPerHeadReferenceComputation) {
 
 INSTANTIATE_TEST_SUITE_P(AllModes, GptPositionsTest,
                          ::testing::Values(Positions::learned, Positions::sinusoidal,
-                                           Positions::none),
+                                           Positions::none, Positions::rope),
                          [](const ::testing::TestParamInfo<Positions>& param) {
                            return std::string(config::enum_name(param.param));
                          });
+
+// The later models' options, alone and together, with and without biases.
+struct Layout {
+  std::string name;
+  Positions positions;
+  config::Norm norm;
+  config::MlpKind mlp;
+  bool qk_norm;
+  bool bias;
+};
+
+void PrintTo(const Layout& layout, std::ostream* out) {
+  *out << layout.name;
+}
+
+config::ModelConfig layout_config(const Layout& layout) {
+  config::ModelConfig config = tiny_config(config::ModelArch::gpt);
+  config.positions = layout.positions;
+  config.norm = layout.norm;
+  config.mlp = layout.mlp;
+  config.qk_norm = layout.qk_norm;
+  config.bias = layout.bias;
+  return config;
+}
+
+class GptLayoutTest : public ::testing::TestWithParam<Layout> {};
+
+TEST_P(GptLayoutTest, LaterTokensDoNotChangeEarlierLogits) {
+  torch::manual_seed(12);
+  GptModel model(layout_config(GetParam()), 13);
+  model.eval();
+  const torch::Tensor original = random_tokens(2, 12, 13);
+  const torch::Tensor logits = model.forward(original);
+  for (std::int64_t t = 0; t + 1 < 12; ++t) {
+    torch::Tensor changed = original.clone();
+    changed.narrow(1, t + 1, 12 - t - 1).add_(1).remainder_(13);
+    const torch::Tensor changed_logits = model.forward(changed);
+    EXPECT_TRUE(
+        torch::allclose(changed_logits.narrow(1, 0, t + 1), logits.narrow(1, 0, t + 1), 0.0, 1e-6))
+        << "position " << t;
+  }
+}
+
+TEST_P(GptLayoutTest, MatchesThePerHeadReferenceWithItsGradients) {
+  torch::manual_seed(13);
+  GptModel model(layout_config(GetParam()), 7);
+  model.eval();
+  {
+    // Norm weights and biases away from 1 and 0, so that the test sees them.
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : model.parameters()) {
+      if (parameter.dim() == 1) parameter.normal_(0.5, 0.3);
+    }
+  }
+  expect_matches_reference(model, random_tokens(2, 14, 7));
+}
+
+TEST_P(GptLayoutTest, RunsForwardAndBackwardUnderBf16Autocast) {
+  torch::manual_seed(14);
+  GptModel model(layout_config(GetParam()), 10);
+  const torch::Tensor idx = random_tokens(2, 16, 10);
+  torch_compat::AutocastGuard autocast(torch::kCPU, torch::kBFloat16);
+  const torch::Tensor loss = LanguageModel::loss(model.forward(idx), idx);
+  EXPECT_TRUE(std::isfinite(loss.item<float>()));
+  loss.backward();
+  for (const auto& parameter : model.parameters())
+    EXPECT_TRUE(torch::isfinite(parameter.grad()).all().item<bool>());
+}
+
+TEST_P(GptLayoutTest, MemorisesARepeatingSequence) {
+  torch::manual_seed(15);
+  GptModel model(layout_config(GetParam()), 5);
+  EXPECT_LT(train_on(model, repeating_batch(4, 16, 5), 100, 1e-2), 0.01);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, GptLayoutTest,
+    ::testing::Values(Layout{"rope", Positions::rope, config::Norm::layernorm,
+                             config::MlpKind::standard, false, false},
+                      Layout{"rmsnorm", Positions::learned, config::Norm::rmsnorm,
+                             config::MlpKind::standard, false, true},
+                      Layout{"swiglu", Positions::learned, config::Norm::layernorm,
+                             config::MlpKind::swiglu, false, true},
+                      Layout{"qk_norm", Positions::learned, config::Norm::layernorm,
+                             config::MlpKind::standard, true, true},
+                      Layout{"llama", Positions::rope, config::Norm::rmsnorm,
+                             config::MlpKind::swiglu, false, false},
+                      Layout{"llama_qk_norm", Positions::rope, config::Norm::rmsnorm,
+                             config::MlpKind::swiglu, true, false},
+                      Layout{"llama_qk_norm_bias", Positions::rope, config::Norm::rmsnorm,
+                             config::MlpKind::swiglu, true, true}),
+    [](const ::testing::TestParamInfo<Layout>& param) { return param.param.name; });
+
+TEST(GptTest, NamesTheModernLayoutsParameters) {
+  config::ModelConfig config = layout_config({"llama_qk_norm", Positions::rope,
+                                              config::Norm::rmsnorm, config::MlpKind::swiglu, true,
+                                              /*bias=*/true});
+  config.n_layer = 1;
+  const GptModel model(config, 5);
+  // No position table, and RMSNorm has no bias whatever model.bias says.
+  EXPECT_EQ(
+      parameter_names(model),
+      (std::vector<std::string>{
+          "wte.weight", "h.0.ln_1.weight", "h.0.attn.c_attn.weight", "h.0.attn.c_attn.bias",
+          "h.0.attn.c_proj.weight", "h.0.attn.c_proj.bias", "h.0.attn.q_norm.weight",
+          "h.0.attn.k_norm.weight", "h.0.ln_2.weight", "h.0.mlp.c_fc.weight", "h.0.mlp.c_fc.bias",
+          "h.0.mlp.c_proj.weight", "h.0.mlp.c_proj.bias", "ln_f.weight"}));
+  const auto w = named_tensors(model);
+  EXPECT_EQ(w.at("h.0.attn.q_norm.weight").sizes(), torch::IntArrayRef({16}));  // head width
+  EXPECT_EQ(w.at("h.0.mlp.c_fc.weight").sizes(), torch::IntArrayRef({2 * 85, 32}));
+  EXPECT_EQ(w.at("h.0.mlp.c_proj.weight").sizes(), torch::IntArrayRef({32, 85}));
+}
+
+TEST(GptTest, SwiGluMatchesTheStandardMlpsParameterCountUnlessTold) {
+  // shakespeare_char's 6 x 384: 8 x 384 / 3 = 1024 exactly, so both MLPs
+  // hold 8 C^2 = 1,179,648 weights a block.
+  config::ModelConfig config = baby_gpt_config();
+  config.n_embd = 384;
+  config.n_head = 6;
+  const std::int64_t standard = GptModel(config, 65).parameter_count();
+  config.mlp = config::MlpKind::swiglu;
+  EXPECT_EQ(GptModel(config, 65).parameter_count(), standard);
+  // 128 wide: round(341.3) = 341, three matrices of 341 x 128 against two of 512 x 128.
+  config::ModelConfig baby = baby_gpt_config();
+  baby.mlp = config::MlpKind::swiglu;
+  EXPECT_EQ(GptModel(baby, 65).parameter_count(), 795904 - 4 * (8 * 128 * 128 - 3 * 341 * 128));
+  baby.mlp_hidden = 512;
+  EXPECT_EQ(GptModel(baby, 65).parameter_count(), 795904 + 4 * (3 * 512 * 128 - 8 * 128 * 128));
+}
+
+TEST(GptTest, RefusesOptionsThatDoNotFit) {
+  config::ModelConfig config = tiny_config(config::ModelArch::gpt);
+  config.positions = Positions::rope;
+  config.n_embd = 30;
+  config.n_head = 2;
+  EXPECT_EQ(error_message<UsageError>([&] { GptModel(config, 5); }),
+            "model.positions: rope turns channel pairs, so the head width n_embd / n_head must be "
+            "even (got 30 / 2 = 15)");
+  config = tiny_config(config::ModelArch::gpt);
+  config.mlp = config::MlpKind::swiglu;
+  config.activation = config::Activation::relu;
+  EXPECT_EQ(error_message<UsageError>([&] { GptModel(config, 5); }),
+            "model.activation: relu belongs to mlp: standard; mlp: swiglu gates with SiLU (leave "
+            "activation at gelu, or choose mlp: standard)");
+}
+
+TEST(GptTest, RotaryContextIsSlidingWindowAttention) {
+  // Inside block_size, forward_context() is forward(); past it, each layer
+  // attends to block_size keys, so the reach is n_layer x (block - 1) + 1.
+  torch::manual_seed(16);
+  config::ModelConfig config = tiny_config(config::ModelArch::gpt);
+  config.positions = Positions::rope;
+  GptModel model(config, 11);
+  model.eval();
+  EXPECT_EQ(model.context_length(), 2 * 15 + 1);
+  const torch::Tensor inside = random_tokens(2, 16, 11);
+  EXPECT_TRUE(torch::allclose(model.forward_context(inside), model.forward(inside), 0.0, 1e-6));
+  const torch::Tensor long_text = random_tokens(1, 31, 11);
+  const torch::Tensor logits = model.forward_context(long_text);
+  // The first 16 positions see whole prefixes: forward()'s logits.
+  EXPECT_TRUE(torch::allclose(logits.narrow(1, 0, 16), model.forward(long_text.narrow(1, 0, 16)),
+                              0.0, 1e-5));
+  // The last position still depends on the very first id, two layers down.
+  torch::Tensor changed = long_text.clone();
+  changed[0][0] = (changed[0][0].item<std::int64_t>() + 1) % 11;
+  EXPECT_FALSE(torch::allclose(model.forward_context(changed)[0][30], logits[0][30], 0.0, 1e-6));
+  EXPECT_EQ(error_message<Error>([&] { model.forward_context(random_tokens(1, 32, 11)); }),
+            "model input: 32 positions, expected 1 to the context length 31");
+}
 
 TEST(GptTest, MatchesTheReferenceWithGeluAndUntiedHead) {
   torch::manual_seed(4);

@@ -71,7 +71,12 @@ struct ModelConfig {
   double dropout = 0.2;
   bool bias = false;
   Positions positions = Positions::learned;
+  double rope_base = 10000.0;
+  Norm norm = Norm::layernorm;
+  MlpKind mlp = MlpKind::standard;
+  std::int64_t mlp_hidden = 0;
   Activation activation = Activation::gelu;
+  bool qk_norm = false;
   bool tie_weights = true;
 
   template <class Self, class Visitor>
@@ -83,9 +88,22 @@ struct ModelConfig {
     v.field("n_embd", s.n_embd, FieldSpec("embedding width (LSTM hidden size)").at_least(1));
     v.field("dropout", s.dropout,
             FieldSpec("dropout on embeddings, attention and residuals").at_least(0).below(1));
-    v.field("bias", s.bias, FieldSpec("biases in linear layers and LayerNorms"));
-    v.field("positions", s.positions, FieldSpec("position encoding"));
-    v.field("activation", s.activation, FieldSpec("MLP non-linearity"));
+    v.field("bias", s.bias, FieldSpec("biases in linear layers and LayerNorms (RMSNorm has none)"));
+    v.field("positions", s.positions,
+            FieldSpec("position encoding; rope rotates each head's queries and keys"));
+    v.field("rope_base", s.rope_base,
+            FieldSpec("rotary base: channel pair i turns at rope_base^(-2i / head width)")
+                .greater_than(1));
+    v.field("norm", s.norm, FieldSpec("normalisation before attention, MLP and the head"));
+    v.field("mlp", s.mlp, FieldSpec("standard: GPT-2's MLP; swiglu: silu(gate) * up (Llama's)"));
+    v.field("mlp_hidden", s.mlp_hidden,
+            FieldSpec("MLP hidden width; 0 = 4 n_embd, or for swiglu the width with the same "
+                      "parameters, round(8 n_embd / 3)")
+                .at_least(0));
+    v.field("activation", s.activation, FieldSpec("the standard MLP's non-linearity"));
+    v.field(
+        "qk_norm", s.qk_norm,
+        FieldSpec("normalise each head's queries and keys (model.norm's kind) before attention"));
     v.field("tie_weights", s.tie_weights,
             FieldSpec("share the token embedding with the output projection"));
   }

@@ -13,7 +13,12 @@ namespace loom::config {
 enum class Device { automatic, cpu, cuda };
 enum class CpuThreading { batch, ops };
 enum class ModelArch { gpt, lstm };
-enum class Positions { learned, sinusoidal, none };
+// rope: rotary embeddings (RoFormer) applied to each head's queries and keys.
+enum class Positions { learned, sinusoidal, none, rope };
+enum class Norm { layernorm, rmsnorm };
+// standard: c_fc, the activation, c_proj (GPT-2); swiglu: silu(gate) * up,
+// then c_proj (Llama).
+enum class MlpKind { standard, swiglu };
 enum class Activation { gelu, relu };
 enum class LrSchedule { cosine, constant };
 // automatic: bf16 where the device multiplies bf16 natively, else fp32
@@ -47,7 +52,18 @@ struct EnumNames<Positions> {
   static constexpr std::pair<Positions, const char*> values[] = {
       {Positions::learned, "learned"},
       {Positions::sinusoidal, "sinusoidal"},
-      {Positions::none, "none"}};
+      {Positions::none, "none"},
+      {Positions::rope, "rope"}};
+};
+template <>
+struct EnumNames<Norm> {
+  static constexpr std::pair<Norm, const char*> values[] = {{Norm::layernorm, "layernorm"},
+                                                            {Norm::rmsnorm, "rmsnorm"}};
+};
+template <>
+struct EnumNames<MlpKind> {
+  static constexpr std::pair<MlpKind, const char*> values[] = {{MlpKind::standard, "standard"},
+                                                               {MlpKind::swiglu, "swiglu"}};
 };
 template <>
 struct EnumNames<Activation> {

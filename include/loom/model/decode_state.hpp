@@ -1,6 +1,6 @@
 // What a model keeps between the steps of incremental decoding (generation),
 // for several independent sequences ("rows") at once: each row's window of
-// ids (its last block_size() ids at most), and, when decoding is cached, the
+// ids (its last context_length() ids at most), and, when decoding is cached, the
 // family's per-row cache: GPT's keys and values of every layer, the LSTM's
 // (h, c). LanguageModel::start_decoding() makes one and
 // LanguageModel::decode() advances it (language_model.hpp says how the window
@@ -45,7 +45,7 @@ class DecodeState {
   DecodeMode mode() const { return cache_ ? DecodeMode::cached : DecodeMode::recompute; }
 
   // The ids row `row`'s next logits are conditioned on: everything decoded
-  // for it so far, or its last block_size() ids once it is longer.
+  // for it so far, or its last context_length() ids once it is longer.
   const std::vector<std::int64_t>& window(std::int64_t row) const;
 
   // Keeps only `rows` (indices into the current rows), in that order, e.g. to
@@ -59,6 +59,9 @@ class DecodeState {
 
   const LanguageModel* model_;  // the model that made it: decode() refuses any other
   std::vector<std::vector<std::int64_t>> windows_;
+  // Each row's next id's position since its cache last restarted: the
+  // window's length, or past block_size once a sliding cache has slid.
+  std::vector<std::int64_t> next_positions_;
   std::unique_ptr<DecodeCache> cache_;  // null in DecodeMode::recompute
 };
 

@@ -41,8 +41,9 @@ class LanguageModel : public torch::nn::Module {
   //
   // start_decoding() begins `rows` (>= 1) empty sequences; each decode()
   // appends ids to every row and returns, per row, the logits of the id
-  // that follows, equal (up to float rounding) to forward() over the row's
-  // window, that is its last block_size() ids:
+  // that follows, equal (up to float rounding) to forward_context() over the
+  // row's window, that is its last context_length() ids (block_size() but
+  // with a sliding cache, below):
   //
   //   DecodeState state = model.start_decoding(2);
   //   model.decode(state, {prompt_a, prompt_b});  // [2, V]: reads the prompts
@@ -60,6 +61,21 @@ class LanguageModel : public torch::nn::Module {
   // what DecodeMode::recompute costs (GPT skips the top layer's MLP, the
   // final LayerNorm and the head for all but the last id); the cache pays
   // off for the first block_size() ids of a row (bench/README.md has figures).
+  //
+  // Except with rotary positions (model.positions: rope, cache_slides()): a
+  // query and a key interact through their distance alone, so a key rotated
+  // once by its absolute position stays valid, and the cache slides in
+  // place: past block_size() each new id's key and value overwrite the
+  // oldest id's slot (several new ids go one at a time), and every id keeps
+  // costing one position's work however long the row gets. What this
+  // computes is sliding-window attention (Mistral's): every layer attends to
+  // the last block_size() positions of the layer below, whose states
+  // themselves saw further back, so the next logits depend on the last
+  // context_length() = n_layer x (block_size() - 1) + 1 ids, not only the
+  // last block_size(). Inside the window it is forward() exactly. The
+  // recompute path computes the same thing without a cache: forward_context()
+  // over the last context_length() ids, each layer masked to a band of
+  // block_size() keys.
   //
   // Decoding is inference: it never applies dropout and builds no autograd
   // graph, and it refuses a model in training mode (call eval() first).
@@ -96,6 +112,13 @@ class LanguageModel : public torch::nn::Module {
   const config::ModelConfig& config() const { return config_; }
   std::int64_t vocab_size() const { return vocab_size_; }
   std::int64_t block_size() const { return config_.block_size; }
+  // How many of a sequence's last ids decode()'s next logits depend on:
+  // block_size(), or more for a family whose cache slides.
+  virtual std::int64_t context_length() const { return block_size(); }
+  // Logits [B, T, V] over T <= context_length() ids: forward(), or for a
+  // family whose cache slides, the sliding-window attention that decoding
+  // computes (see decode()).
+  virtual torch::Tensor forward_context(const torch::Tensor& idx) { return forward(idx); }
 
   // The token embedding [V, n_embd] ("wte") and the output projection's
   // weight [V, n_embd]: the same tensor when model.tie_weights is on, else
@@ -122,8 +145,17 @@ class LanguageModel : public torch::nn::Module {
   // restarting the rows whose feed starts at 0) and returns the logits
   // [rows, V] of the id after each row's last new one.
   virtual torch::Tensor decode_cached(DecodeCache& cache, const DecodeFeed& feed) = 0;
+  // Whether the family's cache stays valid when its window slides, so that
+  // decode() feeds a full row's next ids one at a time at positions past
+  // block_size() (decode_feed.hpp) instead of restarting it.
+  virtual bool cache_slides() const { return false; }
 
  private:
+  // decode() for a family whose cache slides: each row's ids at its next
+  // positions, past block_size() one at a time.
+  torch::Tensor decode_sliding(DecodeState& state,
+                               const std::vector<std::vector<std::int64_t>>& ids);
+
   config::ModelConfig config_;
   std::int64_t vocab_size_;
   torch::nn::Embedding wte_{nullptr};
