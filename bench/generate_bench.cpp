@@ -1,21 +1,26 @@
 // loom-bench-generate: how much does the decode cache save? Generates the
 // same tokens with GPT's key/value cache and without it (every token
-// re-running forward() over the window), on CPU, with random weights:
+// re-running the model over its context), on CPU, with random weights:
 //
-//   loom-bench-generate [--tokens N] [--rows N] [--repeat N] [--threads N] [--config NAME]...
+//   loom-bench-generate [--tokens N] [--rows N] [--repeat N] [--threads N]
+//                       [--config NAME]... [--layout NAME]...
 //
 // Configs: `shakespeare_char` (nanoGPT's 6 layers x 384, 6 heads, block
 // 256) and `small` (shakespeare_char_cpu's 4 x 128, block 64); vocabulary
-// 65, GPT-2's initialisation. Each run continues a one-token prompt by
-// --tokens sampled tokens (temperature 1, seed 1) for each of --rows copies
-// of it in one batch, after an untimed warm-up; with --repeat, the two ways
-// take turns and the fastest run of each counts. It prints tokens/s overall
-// and split where the window starts to slide: until then the cache reads
-// one position per token; after it every token re-reads the whole window
-// (absolute positions; language_model.hpp explains), so there the cache
-// saves only the top layer's work after attention for all but the last
-// position. It also says whether both ways gave the same tokens. It never
-// fails on time.
+// 65, GPT-2's initialisation. Layouts: `gpt2` (learned positions,
+// LayerNorm, GELU MLP) and `rope` (rotary positions), and `llama` (rotary,
+// RMSNorm, SwiGLU). Each run continues a one-token prompt by --tokens
+// sampled tokens (temperature 1, seed 1) for each of --rows copies of it
+// in one batch, after an untimed warm-up; with --repeat, the two ways take
+// turns and the fastest run of each counts. It prints tokens/s overall and
+// split where the window starts to slide. Until then the cache reads one
+// position per token. After it, with learned positions every token re-reads
+// the whole window (language_model.hpp explains), so the cache saves only
+// the top layer's work after attention for all but the last position; with
+// rotary positions the cache slides in place and each token still costs one
+// position, while the path without a cache computes the same sliding-window
+// attention over n_layer windows of ids. It also says whether both ways
+// gave the same tokens. It never fails on time.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -42,10 +47,16 @@ struct Options {
   std::int64_t repeats = 1;
   int threads = 2;
   std::vector<std::string> configs = {"shakespeare_char", "small"};
+  std::vector<std::string> layouts = {"gpt2", "rope"};
 };
 
-loom::config::ModelConfig model_config(const std::string& name) {
+loom::config::ModelConfig model_config(const std::string& name, const std::string& layout) {
   loom::config::ModelConfig config;
+  if (layout != "gpt2") config.positions = loom::config::Positions::rope;
+  if (layout == "llama") {
+    config.norm = loom::config::Norm::rmsnorm;
+    config.mlp = loom::config::MlpKind::swiglu;
+  }
   config.arch = loom::config::ModelArch::gpt;
   config.dropout = 0.0;
   config.bias = false;
@@ -88,8 +99,8 @@ Timing time_generation(loom::model::LanguageModel& model, const Options& options
   return timing;
 }
 
-void bench_config(const std::string& name, const Options& options) {
-  const loom::config::ModelConfig config = model_config(name);
+void bench_config(const std::string& name, const std::string& layout, const Options& options) {
+  const loom::config::ModelConfig config = model_config(name, layout);
   torch::manual_seed(1);
   const auto model = loom::model::make_model(config, kVocab);
   Options warm_up = options;
@@ -115,9 +126,9 @@ void bench_config(const std::string& name, const Options& options) {
     return seconds > 0 ? rows * static_cast<double>(steps) / seconds : 0.0;
   };
   const std::int64_t steps_past = options.tokens - cached.steps_in_window;
-  fmt::print("{}: {} layers x {}, block {}, {} parameters; {} row(s) x {} tokens\n", name,
-             config.n_layer, config.n_embd, config.block_size, model->parameter_count(),
-             options.rows, options.tokens);
+  fmt::print("{}, {} layout: {} layers x {}, block {}, {} parameters; {} row(s) x {} tokens\n",
+             name, layout, config.n_layer, config.n_embd, config.block_size,
+             model->parameter_count(), options.rows, options.tokens);
   fmt::print(
       "| decoding | tokens/s, all | first {} (window filling) | last {} (window sliding) |\n",
       cached.steps_in_window, steps_past);
@@ -128,9 +139,15 @@ void bench_config(const std::string& name, const Options& options) {
                rate(timing->steps_in_window, timing->seconds_in_window),
                rate(steps_past, timing->seconds - timing->seconds_in_window));
   }
-  fmt::print("cache speed-up: {:.2f}x overall, {:.2f}x while the window fills; same tokens: {}\n\n",
+  fmt::print("cache speed-up: {:.2f}x overall, {:.2f}x while the window fills; same tokens: {}\n",
              recomputed.seconds / cached.seconds,
              recomputed.seconds_in_window / cached.seconds_in_window, same ? "yes" : "NO");
+  if (steps_past > 0) {
+    fmt::print("with the cache, the rate past the window is {:.0f}% of the rate inside it\n",
+               100.0 * rate(steps_past, cached.seconds - cached.seconds_in_window) /
+                   rate(cached.steps_in_window, cached.seconds_in_window));
+  }
+  fmt::print("\n");
 }
 
 }  // namespace
@@ -147,10 +164,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--config", options.configs, "shakespeare_char and/or small")
       ->check(CLI::IsMember({"shakespeare_char", "small"}));
+  app.add_option("--layout", options.layouts, "gpt2, rope and/or llama")
+      ->check(CLI::IsMember({"gpt2", "rope", "llama"}));
   CLI11_PARSE(app, argc, argv);
   at::set_num_threads(options.threads);
   fmt::print("LibTorch {} threads\n\n", at::get_num_threads());
-  for (const std::string& name : options.configs)
-    bench_config(name, options);
+  for (const std::string& name : options.configs) {
+    for (const std::string& layout : options.layouts)
+      bench_config(name, layout, options);
+  }
   return 0;
 }

@@ -62,10 +62,27 @@ def read_safetensors(path):
     return tensors, metadata
 
 
-def layer_norm(x, weights, prefix, config):
+def norm(x, weights, prefix, config):
+    """LayerNorm or RMSNorm (config["norm"]) over the last dimension."""
+    if config.get("norm", "layernorm") == "rmsnorm":
+        mean_square = x.pow(2).mean(-1, keepdim=True)
+        return x * torch.rsqrt(mean_square + config["layer_norm_eps"]) * weights[prefix + ".weight"]
     # Biases exist only with config["bias"]; weights.get gives None otherwise.
-    return F.layer_norm(x, (config["n_embd"],), weights[prefix + ".weight"],
+    return F.layer_norm(x, (x.shape[-1],), weights[prefix + ".weight"],
                         weights.get(prefix + ".bias"), config["layer_norm_eps"])
+
+
+def rotate(x, base):
+    """Rotary positions on heads [batch, heads, time, head_width]: channels d
+    and d + head_width/2 turn together by position * base^(-2d/head_width)."""
+    time, head_width = x.shape[-2], x.shape[-1]
+    half = head_width // 2
+    inverse_frequency = 1.0 / base ** (torch.arange(0, head_width, 2, dtype=torch.float64)
+                                       / head_width)
+    angle = torch.arange(time, dtype=torch.float64)[:, None] * inverse_frequency
+    angle = torch.cat([angle, angle], dim=-1)
+    rotated_half = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * angle.cos().float() + rotated_half * angle.sin().float()
 
 
 def linear(x, weights, prefix):
@@ -79,6 +96,11 @@ def causal_self_attention(x, weights, prefix, config):
     # One matmul gives q, k and v side by side; each splits into heads.
     q, k, v = linear(x, weights, prefix + ".c_attn").split(width, dim=2)
     q, k, v = (part.view(batch, time, heads, head_width).transpose(1, 2) for part in (q, k, v))
+    if config.get("qk_norm", False):
+        q = norm(q, weights, prefix + ".q_norm", config)
+        k = norm(k, weights, prefix + ".k_norm", config)
+    if config["positions"] == "rope":
+        q, k = rotate(q, config["rope_base"]), rotate(k, config["rope_base"])
     # Loom scales q (not the scores) and masks with a -inf bias above the
     # diagonal; the same order of operations gives the same rounding.
     scores = (q * (1.0 / math.sqrt(head_width))) @ k.transpose(-2, -1)
@@ -90,13 +112,17 @@ def causal_self_attention(x, weights, prefix, config):
 
 def mlp(x, weights, prefix, config):
     hidden = linear(x, weights, prefix + ".c_fc")
-    # Loom's GELU is the exact (erf) one, torch's default.
-    hidden = F.gelu(hidden) if config["activation"] == "gelu" else F.relu(hidden)
+    if config.get("mlp", "standard") == "swiglu":
+        gate, up = hidden.chunk(2, dim=-1)  # c_fc's rows: the gate's, then up's
+        hidden = F.silu(gate) * up
+    else:
+        # Loom's GELU is the exact (erf) one, torch's default.
+        hidden = F.gelu(hidden) if config["activation"] == "gelu" else F.relu(hidden)
     return linear(hidden, weights, prefix + ".c_proj")
 
 
 def gpt_forward(weights, config, ids):
-    """Logits [batch, time, vocab_size] of Loom's GPT (pre-LayerNorm blocks)."""
+    """Logits [batch, time, vocab_size] of Loom's GPT (pre-norm blocks)."""
     time = ids.shape[1]
     x = F.embedding(ids, weights["wte.weight"])
     if config["positions"] == "learned":
@@ -105,11 +131,10 @@ def gpt_forward(weights, config, ids):
         x = x + weights["sinusoids"][:time]
     for i in range(config["n_layer"]):
         block = f"h.{i}"
-        x = x + causal_self_attention(layer_norm(x, weights, block + ".ln_1", config), weights,
+        x = x + causal_self_attention(norm(x, weights, block + ".ln_1", config), weights,
                                       block + ".attn", config)
-        x = x + mlp(layer_norm(x, weights, block + ".ln_2", config), weights, block + ".mlp",
-                    config)
-    x = layer_norm(x, weights, "ln_f", config)
+        x = x + mlp(norm(x, weights, block + ".ln_2", config), weights, block + ".mlp", config)
+    x = norm(x, weights, "ln_f", config)
     return F.linear(x, weights["lm_head.weight"])
 
 

@@ -29,6 +29,19 @@ void check_consistency(const Config& c, const WhereSet& where_set,
     require(c.model.n_embd % c.model.n_head == 0, "model.n_embd",
             fmt::format("{} is not divisible by model.n_head = {}", c.model.n_embd, c.model.n_head),
             "model.n_head");
+    if (c.model.positions == Positions::rope && c.model.n_embd % c.model.n_head == 0) {
+      const std::int64_t head_width = c.model.n_embd / c.model.n_head;
+      require(head_width % 2 == 0, "model.positions",
+              fmt::format("rope turns pairs of channels, and the head width n_embd / n_head = {} "
+                          "is odd",
+                          head_width),
+              "model.n_head");
+    }
+    require(c.model.mlp != MlpKind::swiglu || c.model.activation == Activation::gelu,
+            "model.activation",
+            "relu applies to mlp: standard; mlp: swiglu gates with SiLU (leave activation at "
+            "gelu)",
+            "model.mlp");
   }
   require(
       c.optim.min_lr <= c.optim.lr, "optim.min_lr",

@@ -1,7 +1,7 @@
 // Loom's GPT as transformers' GPT2LMHeadModel: the same network, so the
 // mapping is names, a transpose (GPT-2's Conv1D stores [in, out]) and zero
-// biases where Loom has none; and the char and byte tokenizers written for
-// the `tokenizers` library.
+// biases where Loom has none (the rotary layout goes to hf_llama.cpp); and
+// the char and byte tokenizers written for the `tokenizers` library.
 #include "loom/export/hf_export.hpp"
 
 #include <map>
@@ -9,6 +9,7 @@
 
 #include "export_detail.hpp"
 #include "export_folder.hpp"
+#include "hf_llama.hpp"
 #include <fmt/format.h>
 
 #include "loom/config/enum_names.hpp"
@@ -118,11 +119,30 @@ void check_hf_exportable(const model::LanguageModel& model, const json& tokenize
                     "export it with --format safetensors",
                     config::enum_name(config.arch)));
   }
-  if (config.positions != config::Positions::learned) {
+  if (config.positions == config::Positions::rope) {
+    check_llama_exportable(config);
+  } else if (config.positions != config::Positions::learned) {
     throw UsageError(
-        fmt::format("--format hf: model.positions {} is not GPT-2's (learned "
-                    "positions); export it with --format safetensors",
+        fmt::format("--format hf: model.positions {} is neither GPT-2's (learned) nor "
+                    "Llama's (rope); export it with --format safetensors",
                     config::enum_name(config.positions)));
+  } else {
+    const auto refuse = [](const std::string& option, const char* gpt2) {
+      throw UsageError(
+          fmt::format("--format hf: {}: a model with learned positions exports as GPT-2, "
+                      "which has {}; export it with --format safetensors",
+                      option, gpt2));
+    };
+    if (config.norm != config::Norm::layernorm)
+      refuse(fmt::format("model.norm {}", config::enum_name(config.norm)), "LayerNorm");
+    if (config.mlp != config::MlpKind::standard) {
+      refuse(fmt::format("model.mlp {}", config::enum_name(config.mlp)),
+             "the standard MLP (model.mlp: standard)");
+    }
+    if (config.mlp_hidden != 0 && config.mlp_hidden != 4 * config.n_embd) {
+      refuse(fmt::format("model.mlp_hidden {}", config.mlp_hidden), "an MLP 4 x n_embd wide");
+    }
+    if (config.qk_norm) refuse("model.qk_norm", "no QK-norm");
   }
   const std::string kind = tokenizer.value("kind", "");
   if (kind != "char" && kind != "byte") {
@@ -135,6 +155,7 @@ void check_hf_exportable(const model::LanguageModel& model, const json& tokenize
 }
 
 std::vector<NamedTensor> hf_tensors(const model::LanguageModel& model, Dtype dtype) {
+  if (is_llama_layout(model.config())) return llama_tensors(model, dtype);
   std::map<std::string, std::int64_t> missing_biases = gpt2_biases(model.config());
   std::vector<NamedTensor> tensors;
   for (NamedTensor& named : export_tensors(model, dtype)) {
@@ -154,6 +175,7 @@ json hf_config(const model::LanguageModel& model, Dtype dtype, const json& sourc
   const config::ModelConfig& config = model.config();
   json loom = {{"version", LOOM_VERSION}, {"model", model_section_json(config)}};
   if (!source.is_null()) loom["source"] = source;
+  if (is_llama_layout(config)) return llama_config(model, dtype, loom);
   return {{"architectures", {"GPT2LMHeadModel"}},
           {"model_type", "gpt2"},
           {"vocab_size", model.vocab_size()},

@@ -7,8 +7,8 @@ RotaryAngles rotary_angles(const torch::Tensor& positions, std::int64_t head_wid
   const auto double_options = torch::TensorOptions(torch::kDouble).device(positions.device());
   // base^(-2d / D) for the pairs d = 0 .. D/2 - 1, repeated for both halves.
   const torch::Tensor inverse_frequency =
-      torch::pow(base, torch::arange(0, head_width, 2, double_options) /
-                           static_cast<double>(head_width))
+      torch::pow(base,
+                 torch::arange(0, head_width, 2, double_options) / static_cast<double>(head_width))
           .reciprocal();
   const torch::Tensor half = positions.to(torch::kDouble).unsqueeze(-1) * inverse_frequency;
   torch::Tensor angle = torch::cat({half, half}, -1);  // [..., T, D]

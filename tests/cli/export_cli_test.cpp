@@ -20,6 +20,7 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include "loom/core/error.hpp"
 #include "loom/export/hf_export.hpp"
 #include "loom/export/model_export.hpp"
 #include "loom/run_dir/run_model.hpp"
@@ -200,6 +201,34 @@ TEST_F(ExportCli, TransformersLoadsTheHuggingFaceExportAsGpt2) {
   EXPECT_EQ(shifted.exit_code, 1) << "a logit 2e-4 off passed: " << shifted.out << shifted.err;
 }
 
+// The rotary layout (issue 22's) as Llama: a trained run's export loads as
+// LlamaForCausalLM, with Loom's logits, tokenizer and 200 greedy tokens
+// (inside the 256-token context, where Loom's sliding cache has not slid).
+TEST_F(ExportCli, TransformersLoadsTheRotaryExportAsLlama) {
+  const CommandResult trained = run_loom(
+      "train '" + config_ +
+      "' --set run.name=rotary --set model.block_size=256 --set model.positions=rope --set "
+      "model.norm=rmsnorm --set model.mlp=swiglu");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const std::string run = dir_.file("runs/rotary");
+  const auto exported = run_loom("export '" + run + "' --format hf --out '" + out_ + "'");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  const nlohmann::json config = nlohmann::json::parse(read_file(out_ + "/config.json"));
+  EXPECT_EQ(config["model_type"], "llama");
+  EXPECT_EQ(config["max_position_embeddings"], 256);
+  EXPECT_EQ(config["rope_theta"], 10000.0);
+
+  const std::string python = hf_python();
+  if (python.empty()) GTEST_SKIP() << "transformers is not installed (make deps TORCH=pip)";
+  const LoomReference reference = loom_reference(run, dir_, dir_.file("corpus.txt"),
+                                                 "the king shall speak of love", "the king");
+  const CommandResult checked =
+      check_in_transformers(python, out_, reference.ids, reference.logits,
+                            reference.options + " --architecture LlamaForCausalLM");
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  std::cout << checked.out;  // the figures, in ctest's log
+}
+
 // The acceptance's corpus: a small GPT trained a moment on Tiny Shakespeare
 // (scripts/find-corpus.sh finds it; skipped without it), exported, and
 // checked in transformers over the whole play text.
@@ -246,8 +275,8 @@ TEST_F(ExportCli, TheHuggingFaceExportRefusesWhatGpt2CannotExpress) {
       run_loom("export '" + dir_.file("runs/sinusoidal") + "' --format hf --out '" + out_ + "'");
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_EQ(refused.err,
-            "error: --format hf: model.positions sinusoidal is not GPT-2's (learned positions); "
-            "export it with --format safetensors\n");
+            "error: --format hf: model.positions sinusoidal is neither GPT-2's (learned) nor "
+            "Llama's (rope); export it with --format safetensors\n");
   EXPECT_FALSE(fs::exists(out_));
 }
 
@@ -302,6 +331,22 @@ TEST(ExportRoundTrip, EveryModelShapeGivesLoomsLogitsInPython) {
          c.positions = config::Positions::none;
          c.n_head = 4;
        }},
+      {"gpt-rope-rmsnorm-swiglu-qk-norm",
+       [](config::ModelConfig& c) {
+         c.positions = config::Positions::rope;
+         c.norm = config::Norm::rmsnorm;
+         c.mlp = config::MlpKind::swiglu;
+         c.qk_norm = true;
+         c.rope_base = 500.0;
+       }},
+      {"gpt-rope-qk-layernorm-swiglu-bias-wide-mlp",
+       [](config::ModelConfig& c) {
+         c.positions = config::Positions::rope;
+         c.qk_norm = true;
+         c.bias = true;
+         c.mlp = config::MlpKind::swiglu;
+         c.mlp_hidden = 40;
+       }},
       {"lstm-bias-untied",
        [](config::ModelConfig& c) {
          c.arch = config::ModelArch::lstm;
@@ -346,26 +391,115 @@ TEST(ExportRoundTrip, HuggingFaceShapesAndTheByteTokenizerInTransformers) {
   bytes->encode(read_file(corpus), corpus_ids);
   write_ids(corpus_ids, dir.file("corpus.ids"));
   const std::vector<std::int64_t> ids = {5, 100, 259, 3, 3, 0, 77, 2};
-  for (const bool untied_relu : {false, true}) {
+  struct Shape {
+    std::string name;
+    std::string architecture;
+    std::function<void(config::ModelConfig&)> set;
+  };
+  const auto rotary = [](config::ModelConfig& c) {
+    c.positions = config::Positions::rope;
+    c.norm = config::Norm::rmsnorm;
+    c.mlp = config::MlpKind::swiglu;
+  };
+  const std::vector<Shape> shapes = {
+      {"bias-4-heads", "GPT2LMHeadModel", [](config::ModelConfig& c) { c.n_head = 4; }},
+      {"untied-relu", "GPT2LMHeadModel",
+       [](config::ModelConfig& c) {
+         c.tie_weights = false;
+         c.activation = config::Activation::relu;
+       }},
+      {"llama-bias-untied-wide-mlp", "LlamaForCausalLM",
+       [&](config::ModelConfig& c) {
+         rotary(c);
+         c.tie_weights = false;
+         c.mlp_hidden = 24;
+         c.rope_base = 1000.0;
+       }},
+      {"qwen3-qk-norm", "Qwen3ForCausalLM",
+       [&](config::ModelConfig& c) {
+         rotary(c);
+         c.qk_norm = true;
+         c.bias = false;
+         c.n_head = 4;
+       }},
+  };
+  for (const Shape& shape : shapes) {
     config::ModelConfig config;
     config.block_size = 8;
     config.n_layer = 2;
-    config.n_head = untied_relu ? 2 : 4;
+    config.n_head = 2;
     config.n_embd = 16;
     config.bias = true;
-    config.tie_weights = !untied_relu;
-    if (untied_relu) config.activation = config::Activation::relu;
+    shape.set(config);
     torch::manual_seed(11);
     const auto model = model::make_model(config, bytes->vocab_size());
     model->eval();
-    const std::string out = dir.file(untied_relu ? "untied-relu" : "bias-4-heads");
+    {
+      // Norm weights away from 1, so that a norm the export drops shows.
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : model->parameters()) {
+        if (parameter.dim() == 1) parameter.normal_(0.8, 0.2);
+      }
+    }
+    const std::string out = dir.file(shape.name);
     exporting::export_hf_model(*model, bytes->to_json(), out, {});
     write_logits(*model, ids, out + ".f32");
-    const CommandResult matched = check_in_transformers(
-        python, out, ids, out + ".f32",
-        fmt::format("--corpus '{}' --corpus-ids '{}'", corpus, dir.file("corpus.ids")));
+    const CommandResult matched =
+        check_in_transformers(python, out, ids, out + ".f32",
+                              fmt::format("--corpus '{}' --corpus-ids '{}' --architecture {}",
+                                          corpus, dir.file("corpus.ids"), shape.architecture));
     EXPECT_EQ(matched.exit_code, 0) << out << ": " << matched.out << matched.err;
   }
+}
+
+// Each layout neither GPT-2 nor Llama expresses is refused, naming the option.
+TEST(ExportRoundTrip, HuggingFaceRefusesEachLayoutItCannotExpress) {
+  const nlohmann::json tokenizer = text::make_byte_tokenizer()->to_json();
+  const auto refusal = [&](const std::function<void(config::ModelConfig&)>& set) {
+    config::ModelConfig config;
+    config.block_size = 8;
+    config.n_layer = 1;
+    config.n_head = 2;
+    config.n_embd = 16;
+    set(config);
+    const auto model = model::make_model(config, 260);
+    return error_message<UsageError>([&] { exporting::check_hf_exportable(*model, tokenizer); });
+  };
+  EXPECT_EQ(refusal([](config::ModelConfig& c) { c.norm = config::Norm::rmsnorm; }),
+            "--format hf: model.norm rmsnorm: a model with learned positions exports as GPT-2, "
+            "which has LayerNorm; export it with --format safetensors");
+  EXPECT_EQ(refusal([](config::ModelConfig& c) { c.mlp = config::MlpKind::swiglu; }),
+            "--format hf: model.mlp swiglu: a model with learned positions exports as GPT-2, "
+            "which has the standard MLP (model.mlp: standard); export it with --format "
+            "safetensors");
+  EXPECT_EQ(refusal([](config::ModelConfig& c) { c.mlp_hidden = 40; }),
+            "--format hf: model.mlp_hidden 40: a model with learned positions exports as GPT-2, "
+            "which has an MLP 4 x n_embd wide; export it with --format safetensors");
+  EXPECT_EQ(refusal([](config::ModelConfig& c) { c.qk_norm = true; }),
+            "--format hf: model.qk_norm: a model with learned positions exports as GPT-2, which "
+            "has no QK-norm; export it with --format safetensors");
+  EXPECT_EQ(refusal([](config::ModelConfig& c) { c.positions = config::Positions::rope; }),
+            "--format hf: model.norm layernorm: a rotary model exports as Llama, which normalises "
+            "with RMSNorm (model.norm: rmsnorm); export it with --format safetensors");
+  EXPECT_EQ(refusal([](config::ModelConfig& c) {
+              c.positions = config::Positions::rope;
+              c.norm = config::Norm::rmsnorm;
+            }),
+            "--format hf: model.mlp standard: a rotary model exports as Llama, whose MLP is "
+            "SwiGLU (model.mlp: swiglu); export it with --format safetensors");
+  EXPECT_EQ(refusal([](config::ModelConfig& c) {
+              c.positions = config::Positions::rope;
+              c.norm = config::Norm::rmsnorm;
+              c.mlp = config::MlpKind::swiglu;
+              c.qk_norm = true;
+              c.bias = true;
+            }),
+            "--format hf: model.bias true with model.qk_norm: a rotary model exports as Llama, "
+            "and with QK-norm as Qwen3, whose MLP has no biases; export it with --format "
+            "safetensors");
+  EXPECT_EQ(refusal([](config::ModelConfig& c) { c.positions = config::Positions::none; }),
+            "--format hf: model.positions none is neither GPT-2's (learned) nor Llama's (rope); "
+            "export it with --format safetensors");
 }
 
 // A bf16 export holds the weights rounded to bf16: the script, computing in

@@ -45,11 +45,13 @@ def main():
     parser.add_argument("--prompt")
     parser.add_argument("--greedy")
     parser.add_argument("--readme")
+    parser.add_argument("--architecture", default="GPT2LMHeadModel",
+                        help="the class transformers must load the folder as")
     args = parser.parse_args()
     folder = args.folder
     model = AutoModelForCausalLM.from_pretrained(folder).eval()
-    if type(model).__name__ != "GPT2LMHeadModel":
-        fail(f"loaded as {type(model).__name__}, not GPT2LMHeadModel")
+    if type(model).__name__ != args.architecture:
+        fail(f"loaded as {type(model).__name__}, not {args.architecture}")
     tokenizer = AutoTokenizer.from_pretrained(folder)
 
     ids = [int(i) for i in args.ids.split(",")]

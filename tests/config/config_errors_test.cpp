@@ -162,6 +162,13 @@ TEST(ConfigErrors, KeysThatDisagreeAreReportedAtTheKeyToChange) {
             Lines{"run.yaml:5:11: optim.min_lr: 0.001 is above optim.lr = 0.0001"});
   EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  batch_size: 10\n  micro_batch: 4\n"),
             Lines{"run.yaml:5:16: train.micro_batch: 4 does not divide train.batch_size = 10"});
+  EXPECT_EQ(
+      issues_of(std::string(kStore) + "model:\n  n_head: 4\n  n_embd: 60\n  positions: rope\n"),
+      Lines{"run.yaml:6:14: model.positions: rope turns pairs of channels, and the head "
+            "width n_embd / n_head = 15 is odd"});
+  EXPECT_EQ(issues_of(std::string(kStore) + "model:\n  mlp: swiglu\n  activation: relu\n"),
+            Lines{"run.yaml:5:15: model.activation: relu applies to mlp: standard; mlp: swiglu "
+                  "gates with SiLU (leave activation at gelu)"});
   EXPECT_EQ(issues_of(std::string(kStore) + "train:\n  max_iters: 50\n"),
             Lines{"run.yaml: optim.warmup_iters: 100 is past the end of the decay at step 50 "
                   "(train.max_iters is set at run.yaml:4:14)"});

@@ -108,8 +108,9 @@ TEST(ModelExport, ConfigJsonHoldsEveryModelKeyAndHowToReadTheTensors) {
     "loom_version": ")" LOOM_VERSION R"(", "tensor_naming": "loom-1", "dtype": "bfloat16",
     "vocab_size": 10, "tied_weights": {"lm_head.weight": "wte.weight"},
     "arch": "gpt", "block_size": 4, "n_layer": 2, "n_head": 2, "n_embd": 8, "dropout": 0.0,
-    "bias": false, "positions": "learned", "activation": "gelu", "tie_weights": true,
-    "layer_norm_eps": 1e-5,
+    "bias": false, "positions": "learned", "rope_base": 10000.0, "norm": "layernorm",
+    "mlp": "standard", "mlp_hidden": 0, "activation": "gelu", "qk_norm": false,
+    "tie_weights": true, "layer_norm_eps": 1e-5,
     "source": {"checkpoint": "runs/x/checkpoints/step-00000012", "step": 12}})"));
 
   config::ModelConfig lstm = small_gpt();

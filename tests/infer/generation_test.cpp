@@ -5,6 +5,7 @@
 // early (<eos>, the callback) leave the others as they were; and each row
 // says why it ended.
 #include <algorithm>
+#include <ostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -31,12 +32,27 @@ SamplingOptions without_cache(SamplingOptions options) {
   return options;
 }
 
-class GenerationTest : public ::testing::TestWithParam<ModelArch> {};
+struct Family {
+  std::string name;
+  ModelArch arch;
+  bool modern;  // rotary positions, RMSNorm, SwiGLU, QK-norm: a cache that slides
+};
+
+void PrintTo(const Family& family, std::ostream* out) {
+  *out << family.name;
+}
+
+class GenerationTest : public ::testing::TestWithParam<Family> {
+ protected:
+  static std::shared_ptr<model::LanguageModel> make_model() {
+    return context_sensitive_model(GetParam().arch, GetParam().modern);
+  }
+};
 
 // The acceptance test: 30 greedy tokens after prompts of 5 and 11 ids with a
 // context of 8, so most tokens come after the window slid.
 TEST_P(GenerationTest, GreedyWithTheCacheEqualsWithoutItTokenForToken) {
-  const auto model = context_sensitive_model(GetParam());
+  const auto model = GenerationTest::make_model();
   for (const auto& prompt : {kShortPrompt, kLongPrompt}) {
     const SamplingOptions options = options_with(30, 0.0, 1);
     const std::vector<std::int64_t> cached = generate(*model, prompt, options);
@@ -48,7 +64,7 @@ TEST_P(GenerationTest, GreedyWithTheCacheEqualsWithoutItTokenForToken) {
 }
 
 TEST_P(GenerationTest, SampledWithTheCacheEqualsWithoutIt) {
-  const auto model = context_sensitive_model(GetParam());
+  const auto model = GenerationTest::make_model();
   for (std::uint64_t seed = 0; seed < 4; ++seed) {
     SamplingOptions options = options_with(30, 1.0, seed);
     options.top_k = 12;
@@ -63,7 +79,7 @@ TEST_P(GenerationTest, SampledWithTheCacheEqualsWithoutIt) {
 // Prompts of 5, 1, 11 and 2 ids: one batch, yet each row is its prompt
 // alone with seed + row, with the cache and without.
 TEST_P(GenerationTest, EachRowOfABatchIsItsPromptAloneWithItsSeed) {
-  const auto model = context_sensitive_model(GetParam());
+  const auto model = GenerationTest::make_model();
   const std::vector<std::vector<std::int64_t>> prompts = {kShortPrompt, {7}, kLongPrompt, {0, 19}};
   for (const bool use_cache : {true, false}) {
     SamplingOptions options = options_with(25, 0.9, 21);
@@ -81,10 +97,12 @@ TEST_P(GenerationTest, EachRowOfABatchIsItsPromptAloneWithItsSeed) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(BothFamilies, GenerationTest,
-                         ::testing::Values(ModelArch::gpt, ModelArch::lstm),
-                         [](const ::testing::TestParamInfo<ModelArch>& param) {
-                           return std::string(config::enum_name(param.param));
+INSTANTIATE_TEST_SUITE_P(EveryFamily, GenerationTest,
+                         ::testing::Values(Family{"gpt", ModelArch::gpt, false},
+                                           Family{"lstm", ModelArch::lstm, false},
+                                           Family{"gpt_modern", ModelArch::gpt, true}),
+                         [](const ::testing::TestParamInfo<Family>& param) {
+                           return param.param.name;
                          });
 
 TEST(GenerateBatch, RowsThatEndEarlyLeaveTheOthersAsTheyWere) {

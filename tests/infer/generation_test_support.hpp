@@ -24,10 +24,19 @@ inline constexpr std::int64_t kGenerationBlock = 8;
 // 2 layers, 2 heads, 32 wide, context 8; dropout on, so that a forward in
 // train mode differs from one in eval mode. At GPT-2's init the
 // distributions are near-uniform, so any token is a plausible draw.
-inline std::shared_ptr<model::LanguageModel> flat_model(config::ModelArch arch) {
+// `modern`: GPT with rotary positions, RMSNorm, SwiGLU and QK-norm (its
+// cache slides in place past the context).
+inline std::shared_ptr<model::LanguageModel> flat_model(config::ModelArch arch,
+                                                        bool modern = false) {
   config::ModelConfig config = tiny_config(arch);
   config.block_size = kGenerationBlock;
   config.dropout = 0.1;
+  if (modern) {
+    config.positions = config::Positions::rope;
+    config.norm = config::Norm::rmsnorm;
+    config.mlp = config::MlpKind::swiglu;
+    config.qk_norm = true;
+  }
   torch::manual_seed(42);
   return model::make_model(config, kGenerationVocab);
 }
@@ -37,8 +46,9 @@ inline std::shared_ptr<model::LanguageModel> flat_model(config::ModelArch arch) 
 // or dropout. With every weight redrawn from N(0, 1) the likeliest token
 // depends on the whole window, so a wrong window or a forward in train mode
 // changes the greedy text.
-inline std::shared_ptr<model::LanguageModel> context_sensitive_model(config::ModelArch arch) {
-  auto model = flat_model(arch);
+inline std::shared_ptr<model::LanguageModel> context_sensitive_model(config::ModelArch arch,
+                                                                     bool modern = false) {
+  auto model = flat_model(arch, modern);
   torch::NoGradGuard no_grad;
   for (torch::Tensor& parameter : model->parameters())
     parameter.normal_(0.0, 1.0);
@@ -61,14 +71,15 @@ inline std::shared_ptr<model::LanguageModel> untrained_gpt(const text::Tokenizer
   return model::make_model(config, tokenizer.vocab_size());
 }
 
-// The logits [V] of the token after `text`, from its last block_size ids.
+// The logits [V] of the token after `text`, from its last context_length()
+// ids (block_size, or a sliding cache's reach).
 inline torch::Tensor reference_logits(model::LanguageModel& model,
                                       const std::vector<std::int64_t>& text) {
   model.eval();
   torch::NoGradGuard no_grad;
-  const auto start = text.end() - std::min<std::ptrdiff_t>(text.size(), model.block_size());
+  const auto start = text.end() - std::min<std::ptrdiff_t>(text.size(), model.context_length());
   const torch::Tensor window = torch::tensor(std::vector<std::int64_t>(start, text.end()));
-  return model.forward(window.unsqueeze(0))[0][-1];
+  return model.forward_context(window.unsqueeze(0))[0][-1];
 }
 
 // Greedy decoding the obvious way: forward, argmax, append, repeat.

@@ -16,6 +16,9 @@ namespace {
 using namespace loom::test;
 
 constexpr const char* kSeparator = "\n---------------\n";
+constexpr const char* kModernLayout =
+    "--set model.positions=rope --set model.norm=rmsnorm --set model.mlp=swiglu --set "
+    "model.qk_norm=true";
 
 std::vector<std::string> split_samples(const std::string& out) {
   std::vector<std::string> samples;
@@ -37,6 +40,9 @@ class SampleCli : public ::testing::Test {
     ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
     const auto trained = run_loom("train '" + config + "'");
     ASSERT_EQ(trained.exit_code, 0) << trained.err;
+    // The same run in the modern layout: rotary positions, RMSNorm, SwiGLU, QK-norm.
+    const auto modern = run_loom("train '" + config + "' --set run.name=modern " + kModernLayout);
+    ASSERT_EQ(modern.exit_code, 0) << modern.err;
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -92,6 +98,34 @@ TEST_F(SampleCli, TheCacheChangesNoText) {
   // 40 tokens after prompts of 8 and 7: past the context of 16.
   const std::string flags = "--prompt 'the king' --prompt 'my lord' -n 2 --tokens 40 --seed 4";
   EXPECT_EQ(sample(flags + " --no-kv-cache"), sample(flags));
+}
+
+// With rotary positions the cache slides in place past the context, and
+// the path without it computes the same sliding-window attention: the same
+// text, greedy and sampled. eval and a safetensors export read the run too.
+TEST_F(SampleCli, AModernLayoutRunSamplesTheSameWithAndWithoutTheCacheEvaluatesAndExports) {
+  const std::string run = dir_->file("runs/modern");
+  const auto modern_sample = [&](const std::string& args) {
+    const auto result = run_loom("sample '" + run + "' " + args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return result.out;
+  };
+  for (const std::string flags :
+       {"--prompt 'the king' --tokens 60 --temperature 0 --precision fp32",
+        "--prompt 'the king' --prompt 'my lord' -n 2 --tokens 60 "
+        "--seed 4 --precision fp32"}) {
+    const std::string cached = modern_sample(flags);
+    EXPECT_GT(cached.size(), 60u) << cached;
+    EXPECT_EQ(modern_sample(flags + " --no-kv-cache"), cached) << flags;
+  }
+  const auto evaluated = run_loom("eval '" + run + "' --split val --batches 2");
+  EXPECT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  EXPECT_NE(evaluated.out.find("nats/token"), std::string::npos) << evaluated.out;
+  const auto exported =
+      run_loom("export '" + run + "' --out '" + dir_->file("modern-export") + "'");
+  EXPECT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_NE(read_file(dir_->file("modern-export/config.json")).find("\"qk_norm\": true"),
+            std::string::npos);
 }
 
 // The stop string is a character of the unstopped text, so it occurs

@@ -145,6 +145,36 @@ TEST_F(ServeCli, AnswersAsLoomSampleAndStopsCleanlyOnSigterm) {
       << server.err();
 }
 
+// Issue 22's layouts serve too: a run with rotary positions, RMSNorm, SwiGLU
+// and QK-norm answers an OpenAI completion past its context as `loom sample`.
+TEST_F(ServeCli, AModernLayoutRunAnswersAsLoomSample) {
+  const CommandResult trained =
+      run_loom("train '" + dir_->file("tiny.yaml") +
+               "' --set run.name=modern --set model.positions=rope --set model.norm=rmsnorm "
+               "--set model.mlp=swiglu --set model.qk_norm=true");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const std::string run = dir_->file("runs/modern");
+  ServeProcess server(scratch_, {run, "--port", "0"});
+  const int port = server.wait_for_port();
+  ASSERT_GT(port, 0) << server.err();
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  const json body = {{"model", "modern"},
+                     {"prompt", "my lord"},
+                     {"max_tokens", 50},
+                     {"seed", 8},
+                     {"temperature", 0.9}};
+  const httplib::Result reply = client.Post("/v1/completions", body.dump(), "application/json");
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->status, 200) << reply->body;
+  const CommandResult sampled =
+      run_loom("sample '" + run + "' --prompt 'my lord' --tokens 50 --seed 8 --temperature 0.9");
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.err;
+  EXPECT_EQ(sampled.out,
+            "my lord" + json::parse(reply->body)["choices"][0]["text"].get<std::string>() + "\n");
+  EXPECT_EQ(server.finish(SIGTERM), 0) << server.err();
+}
+
 TEST_F(ServeCli, CtrlCStopsTheServerWithExitCodeZero) {
   ServeProcess server(scratch_, {run_dir(), "--port", "0"});
   ASSERT_GT(server.wait_for_port(), 0) << server.err();

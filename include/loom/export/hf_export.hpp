@@ -6,9 +6,13 @@
 //                          ...), its Conv1D weights stored [in, out] (Loom's
 //                          Linear weights transposed), zero biases where the
 //                          run has none (model.bias: false), lm_head.weight only
-//                          when the output projection is not tied
-//   config.json            a GPT2Config (model_type gpt2), and under "loom" the
-//                          run's model section and the checkpoint it came from
+//                          when the output projection is not tied; or for the
+//                          rotary layout (positions rope, norm rmsnorm, mlp
+//                          swiglu) Llama's ("model.layers.0.self_attn.q_proj.weight",
+//                          ..., src/export/hf_llama.hpp), as Qwen3 with qk_norm
+//   config.json            a GPT2Config (model_type gpt2), LlamaConfig or
+//                          Qwen3Config, and under "loom" the run's model
+//                          section and the checkpoint it came from
 //   generation_config.json <bos>/<eos>/<pad> ids
 //   tokenizer.json         the run's tokenizer for the `tokenizers` library: char
 //                          (one token per Unicode character, unknown ones <unk>)
@@ -16,9 +20,11 @@
 //                          Loom's special tokens at Loom's ids
 //   tokenizer_config.json  PreTrainedTokenizerFast with those special tokens
 //
-// What GPT-2 cannot express is refused with a UsageError naming the option:
-// model.arch lstm, model.positions other than learned, and SentencePiece
-// (bpe/unigram) tokenizers, whose conversion is not written yet.
+// What neither expresses is refused with a UsageError naming the option:
+// model.arch lstm, sinusoidal or no positions, learned positions with any of
+// the later options (RMSNorm, SwiGLU, QK-norm, a non-standard MLP width),
+// rotary positions without both RMSNorm and SwiGLU, QK-norm with biases, and
+// SentencePiece (bpe/unigram) tokenizers, whose conversion is not written yet.
 #pragma once
 
 #include <filesystem>
@@ -33,8 +39,8 @@ namespace loom::exporting {
 // tokenizer that the Hugging Face export cannot express.
 void check_hf_exportable(const model::LanguageModel& model, const nlohmann::json& tokenizer);
 
-// Every tensor of the GPT2LMHeadModel, named and laid out as transformers
-// loads them.
+// Every tensor of the GPT2LMHeadModel (or LlamaForCausalLM, Qwen3ForCausalLM),
+// named and laid out as transformers loads them.
 std::vector<NamedTensor> hf_tensors(const model::LanguageModel& model, Dtype dtype);
 
 // config.json's content.

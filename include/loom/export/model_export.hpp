@@ -4,8 +4,9 @@
 //   model.safetensors  the weights (safetensors.hpp), named as below
 //   config.json        what rebuilds the model: every model.* key of the run
 //                      (arch, block_size, n_layer, n_head, n_embd, dropout,
-//                      bias, positions, activation, tie_weights), vocab_size,
-//                      layer_norm_eps (GPT), the dtype, the tensor naming
+//                      bias, positions, rope_base, norm, mlp, mlp_hidden,
+//                      activation, qk_norm, tie_weights), vocab_size,
+//                      layer_norm_eps (GPT; also RMSNorm's), the dtype, the tensor naming
 //                      scheme, tied_weights, the Loom version and the
 //                      checkpoint it came from
 //   tokenizer.json     the run's tokenizer JSON, as Loom stores it
@@ -22,13 +23,23 @@
 //   wte.weight                [vocab_size, n_embd]   token embedding
 //   wpe.weight                [block_size, n_embd]   positions: learned
 //   sinusoids                 [block_size, n_embd]   positions: sinusoidal (fixed, not trained)
-//   h.<i>.ln_1.weight, .bias  [n_embd]               i = 0 .. n_layer-1; LayerNorm (bias)
+//                                                    (positions: rope has no tensor: q and
+//                                                    k's channels d and d + D/2 turn by
+//                                                    position x rope_base^(-2d / D))
+//   h.<i>.ln_1.weight, .bias  [n_embd]               i = 0 .. n_layer-1; LayerNorm (bias),
+//                                                    or RMSNorm (weight only)
 //   h.<i>.attn.c_attn.weight  [3 n_embd, n_embd]     rows: q, k, v; in each, head j has
 //   h.<i>.attn.c_attn.bias    [3 n_embd]               rows j*D .. (j+1)*D-1, D = n_embd/n_head
 //   (bias) h.<i>.attn.c_proj.weight  [n_embd, n_embd]       .bias [n_embd] (bias)
+//   h.<i>.attn.q_norm.weight, .bias  [D]             qk_norm: model.norm over each head's q
+//   h.<i>.attn.k_norm.weight, .bias  [D]               and k, before rotary positions (bias:
+//                                                    LayerNorm with model.bias only)
 //   h.<i>.ln_2.weight, .bias  [n_embd]
-//   h.<i>.mlp.c_fc.weight     [4 n_embd, n_embd]     .bias [4 n_embd] (bias)
-//   h.<i>.mlp.c_proj.weight   [n_embd, 4 n_embd]     .bias [n_embd] (bias)
+//   h.<i>.mlp.c_fc.weight     [H, n_embd]            .bias [H] (bias); H = mlp_hidden
+//                                                    (0: 4 n_embd); swiglu: [2H, n_embd],
+//                                                    rows 0..H-1 the gate, H..2H-1 up,
+//                                                    H = round(8 n_embd / 3) when 0
+//   h.<i>.mlp.c_proj.weight   [n_embd, H]            .bias [n_embd] (bias)
 //   ln_f.weight, .bias        [n_embd]
 //   lm_head.weight            [vocab_size, n_embd]   only when tie_weights is off
 //

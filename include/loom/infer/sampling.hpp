@@ -9,9 +9,12 @@
 // model's block_size the context is a sliding window of the last block_size
 // tokens at positions 0..block_size-1, exactly as without the cache; with
 // absolute positions that means re-reading the window for every new token
-// (language_model.hpp explains why and what it costs). use_kv_cache = false
-// re-runs forward() over the window for every token instead: the same
-// tokens, for tests and benchmarks.
+// (language_model.hpp explains why and what it costs), while with rotary
+// positions the cache slides in place and each layer attends to its last
+// block_size positions (sliding-window attention). use_kv_cache = false
+// re-runs the model over the context for every token instead
+// (LanguageModel::forward_context): the same tokens, for tests and
+// benchmarks.
 //
 // Several prompts run as one batch: the rows share each forward pass but
 // nothing else (own positions, own cache rows, own random generator), so
