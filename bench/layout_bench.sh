@@ -26,10 +26,9 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-die() {
-  echo "bench: $*" >&2
-  exit 1
-}
+# die and train_run (one `loom train` run and its figures).
+# shellcheck source=bench/train_run.sh
+source "$repo/bench/train_run.sh"
 
 build=build
 seeds="1337 1338"
@@ -53,8 +52,6 @@ corpus=$(cd "$repo" && scripts/find-corpus.sh) || die "Tiny Shakespeare not foun
 
 work=$(mktemp -d /tmp/loom-layout-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-# shellcheck source=bench/train_run.sh
-source "$repo/bench/train_run.sh"
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$repo" rev-parse --short HEAD)"
 "$loom" doctor | grep -E '^  (kernels|cpu|precision) ' || true

@@ -18,10 +18,9 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-die() {
-  echo "bench: $*" >&2
-  exit 1
-}
+# die and train_run (one `loom train` run and its figures).
+# shellcheck source=bench/train_run.sh
+source "$repo/bench/train_run.sh"
 
 build=build
 seeds="1337 1338"
@@ -55,9 +54,7 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), co
 "$loom" prepare "$repo/configs/shakespeare_char_cpu.yaml" --input "$corpus" \
   --set data.store="$work/shakespeare_char.h5" >/dev/null
 
-# train_run CONFIG PRECISION SEED [--set ...]: bench/train_run.sh.
-# shellcheck source=bench/train_run.sh
-source "$repo/bench/train_run.sh"
+# train CONFIG PRECISION SEED [--set ...]: train_run, with --iters.
 train() {
   train_run "$@" ${iters:+--set train.max_iters=$iters}
 }

@@ -1,5 +1,8 @@
 # shellcheck shell=bash disable=SC2154  # $repo, $loom and $work: the caller's
-# Sourced by the training benches: one `loom train` run and its figures.
+# Sourced by the training benches: die, and one `loom train` run and its
+# figures.
+#
+#   die MESSAGE...   prints "bench: MESSAGE" to stderr and exits 1
 #
 #   train_run CONFIG PRECISION SEED [--set KEY=VALUE ...]
 #
@@ -31,4 +34,9 @@ train_run() {
     /final val loss/ { final = $NF }
     { last = $1 }
     END { printf "%.1f %s %s %s\n", last - start, median, (reach == "" ? "not-reached" : sprintf("%.1f", reach)), final }' "$log"
+}
+
+die() {
+  echo "bench: $*" >&2
+  exit 1
 }

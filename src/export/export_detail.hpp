@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
 #include "loom/export/model_export.hpp"
@@ -17,10 +18,22 @@ namespace loom::exporting::detail {
 // fails.
 inline constexpr double kLayerNormEps = 1e-5;
 
+// Loom's special tokens are ids 0..3 in every tokenizer (text/tokenizer.hpp).
+inline constexpr int kPadId = 0;
+inline constexpr int kUnkId = 1;
+inline constexpr int kBosId = 2;
+inline constexpr int kEosId = 3;
+
 at::ScalarType torch_dtype(Dtype dtype);
 
 // The dtype as torch names it ("float32"), as config.json files do.
 const char* torch_dtype_name(Dtype dtype);
+
+// The keys every Hugging Face config.json of Loom's has, whatever the
+// architecture: the tied head, the special token ids, the dtype, and `loom`
+// (the run's model section and source) under "loom".
+nlohmann::json hf_common_config(const config::ModelConfig& config, Dtype dtype,
+                                const nlohmann::json& loom);
 
 // Views of the tensors' bytes for write_safetensors (they must outlive it).
 std::vector<TensorBytes> tensor_views(const std::vector<NamedTensor>& tensors, Dtype dtype);

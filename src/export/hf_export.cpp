@@ -25,12 +25,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace detail;
 
-// Loom's special tokens are ids 0..3 in every tokenizer.
-constexpr int kPadId = 0;
-constexpr int kUnkId = 1;
-constexpr int kBosId = 2;
-constexpr int kEosId = 3;
-
 // Weights GPT-2 keeps in Conv1D layers, stored [in, out].
 bool is_conv1d_weight(const std::string& name) {
   for (const char* layer :
@@ -111,6 +105,15 @@ json tokenizer_config_json(std::int64_t block_size) {
 
 }  // namespace
 
+json detail::hf_common_config(const config::ModelConfig& config, Dtype dtype, const json& loom) {
+  return {{"tie_word_embeddings", config.tie_weights},
+          {"bos_token_id", kBosId},
+          {"eos_token_id", kEosId},
+          {"pad_token_id", kPadId},
+          {"torch_dtype", torch_dtype_name(dtype)},
+          {"loom", loom}};
+}
+
 void check_hf_exportable(const model::LanguageModel& model, const json& tokenizer) {
   const config::ModelConfig& config = model.config();
   if (config.arch != config::ModelArch::gpt) {
@@ -176,27 +179,24 @@ json hf_config(const model::LanguageModel& model, Dtype dtype, const json& sourc
   json loom = {{"version", LOOM_VERSION}, {"model", model_section_json(config)}};
   if (!source.is_null()) loom["source"] = source;
   if (is_llama_layout(config)) return llama_config(model, dtype, loom);
-  return {{"architectures", {"GPT2LMHeadModel"}},
-          {"model_type", "gpt2"},
-          {"vocab_size", model.vocab_size()},
-          {"n_positions", config.block_size},
-          {"n_embd", config.n_embd},
-          {"n_layer", config.n_layer},
-          {"n_head", config.n_head},
-          {"n_inner", nullptr},
-          // "gelu" is the exact (erf) GELU, torch::gelu's default, as Loom's.
-          {"activation_function", config.activation == config::Activation::gelu ? "gelu" : "relu"},
-          {"resid_pdrop", 0.0},
-          {"embd_pdrop", 0.0},
-          {"attn_pdrop", 0.0},
-          {"layer_norm_epsilon", kLayerNormEps},
-          {"scale_attn_weights", true},
-          {"tie_word_embeddings", config.tie_weights},
-          {"bos_token_id", kBosId},
-          {"eos_token_id", kEosId},
-          {"pad_token_id", kPadId},
-          {"torch_dtype", torch_dtype_name(dtype)},
-          {"loom", loom}};
+  json result = {
+      {"architectures", {"GPT2LMHeadModel"}},
+      {"model_type", "gpt2"},
+      {"vocab_size", model.vocab_size()},
+      {"n_positions", config.block_size},
+      {"n_embd", config.n_embd},
+      {"n_layer", config.n_layer},
+      {"n_head", config.n_head},
+      {"n_inner", nullptr},
+      // "gelu" is the exact (erf) GELU, torch::gelu's default, as Loom's.
+      {"activation_function", config.activation == config::Activation::gelu ? "gelu" : "relu"},
+      {"resid_pdrop", 0.0},
+      {"embd_pdrop", 0.0},
+      {"attn_pdrop", 0.0},
+      {"layer_norm_epsilon", kLayerNormEps},
+      {"scale_attn_weights", true}};
+  result.update(hf_common_config(config, dtype, loom));
+  return result;
 }
 
 json hf_tokenizer(const json& tokenizer) {

@@ -18,10 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kPadId = 0;  // Loom's special tokens (text/tokenizer.hpp)
-constexpr int kBosId = 2;
-constexpr int kEosId = 3;
-
 bool starts_with(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
 }
@@ -30,7 +26,7 @@ bool starts_with(const std::string& text, const std::string& prefix) {
 // ("self_attn.o_proj.weight"); the split tensors are handled by the caller.
 std::string llama_block_name(const std::string& name) {
   static const std::pair<const char*, const char*> renames[] = {
-      {"ln_1.", "input_layernorm."},       {"ln_2.", "post_attention_layernorm."},
+      {"ln_1.", "input_layernorm."},         {"ln_2.", "post_attention_layernorm."},
       {"attn.c_proj.", "self_attn.o_proj."}, {"attn.q_norm.", "self_attn.q_norm."},
       {"attn.k_norm.", "self_attn.k_norm."}, {"mlp.c_proj.", "mlp.down_proj."}};
   for (const auto& [loom, llama] : renames) {
@@ -48,10 +44,10 @@ bool is_llama_layout(const config::ModelConfig& config) {
 
 void check_llama_exportable(const config::ModelConfig& config) {
   const auto refuse = [](const std::string& option, const std::string& why) {
-    throw UsageError(fmt::format(
-        "--format hf: {}: a rotary model exports as Llama, {}; export it with --format "
-        "safetensors",
-        option, why));
+    throw UsageError(
+        fmt::format("--format hf: {}: a rotary model exports as Llama, {}; export it with --format "
+                    "safetensors",
+                    option, why));
   };
   if (config.norm != config::Norm::rmsnorm) {
     refuse(fmt::format("model.norm {}", config::enum_name(config.norm)),
@@ -122,13 +118,8 @@ json llama_config(const model::LanguageModel& model, Dtype dtype, const json& lo
                  {"rope_theta", config.rope_base},
                  {"rope_scaling", nullptr},
                  {"attention_bias", config.bias},
-                 {"attention_dropout", 0.0},
-                 {"tie_word_embeddings", config.tie_weights},
-                 {"bos_token_id", kBosId},
-                 {"eos_token_id", kEosId},
-                 {"pad_token_id", kPadId},
-                 {"torch_dtype", torch_dtype_name(dtype)},
-                 {"loom", loom}};
+                 {"attention_dropout", 0.0}};
+  result.update(hf_common_config(config, dtype, loom));
   if (qwen3) {
     result["use_sliding_window"] = false;
     result["sliding_window"] = nullptr;

@@ -148,6 +148,26 @@ void expect_matches_reference(GptModel& model, const torch::Tensor& idx) {
   }
 }
 
+// Changing the tokens after position t changes no logit up to t, and
+// changes t + 1's (each position sees its own token).
+void expect_causal(const config::ModelConfig& config) {
+  GptModel model(config, 13);
+  model.eval();
+  const torch::Tensor original = random_tokens(2, 12, 13);
+  const torch::Tensor logits = model.forward(original);
+  for (std::int64_t t = 0; t + 1 < 12; ++t) {
+    torch::Tensor changed = original.clone();
+    changed.narrow(1, t + 1, 12 - t - 1).add_(1).remainder_(13);
+    const torch::Tensor changed_logits = model.forward(changed);
+    EXPECT_TRUE(
+        torch::allclose(changed_logits.narrow(1, 0, t + 1), logits.narrow(1, 0, t + 1), 0.0, 1e-6))
+        << "position " << t;
+    EXPECT_FALSE(
+        torch::allclose(changed_logits.narrow(1, t + 1, 1), logits.narrow(1, t + 1, 1), 0.0, 1e-3))
+        << "position " << t + 1 << " should see its own token";
+  }
+}
+
 class GptPositionsTest : public ::testing::TestWithParam<Positions> {};
 
 TEST_P(GptPositionsTest, GivesOneLogitRowPerPositionAndToken) {
@@ -164,21 +184,7 @@ TEST_P(GptPositionsTest, LaterTokensDoNotChangeEarlierLogits) {
   torch::manual_seed(2);
   config::ModelConfig config = tiny_config(config::ModelArch::gpt);
   config.positions = GetParam();
-  GptModel model(config, 13);
-  model.eval();
-  const torch::Tensor original = random_tokens(2, 12, 13);
-  const torch::Tensor logits = model.forward(original);
-  for (std::int64_t t = 0; t + 1 < 12; ++t) {
-    torch::Tensor changed = original.clone();
-    changed.narrow(1, t + 1, 12 - t - 1).add_(1).remainder_(13);
-    const torch::Tensor changed_logits = model.forward(changed);
-    EXPECT_TRUE(
-        torch::allclose(changed_logits.narrow(1, 0, t + 1), logits.narrow(1, 0, t + 1), 0.0, 1e-6))
-        << "position " << t;
-    EXPECT_FALSE(
-        torch::allclose(changed_logits.narrow(1, t + 1, 1), logits.narrow(1, t + 1, 1), 0.0, 1e-3))
-        << "position " << t + 1 << " should see its own token";
-  }
+  expect_causal(config);
 }
 
 TEST_P(GptPositionsTest, MatchesAPerHeadReferenceComputation) {
@@ -234,18 +240,7 @@ class GptLayoutTest : public ::testing::TestWithParam<Layout> {};
 
 TEST_P(GptLayoutTest, LaterTokensDoNotChangeEarlierLogits) {
   torch::manual_seed(12);
-  GptModel model(layout_config(GetParam()), 13);
-  model.eval();
-  const torch::Tensor original = random_tokens(2, 12, 13);
-  const torch::Tensor logits = model.forward(original);
-  for (std::int64_t t = 0; t + 1 < 12; ++t) {
-    torch::Tensor changed = original.clone();
-    changed.narrow(1, t + 1, 12 - t - 1).add_(1).remainder_(13);
-    const torch::Tensor changed_logits = model.forward(changed);
-    EXPECT_TRUE(
-        torch::allclose(changed_logits.narrow(1, 0, t + 1), logits.narrow(1, 0, t + 1), 0.0, 1e-6))
-        << "position " << t;
-  }
+  expect_causal(layout_config(GetParam()));
 }
 
 TEST_P(GptLayoutTest, MatchesThePerHeadReferenceWithItsGradients) {
