@@ -126,6 +126,19 @@ LoomReference loom_reference(const std::string& run, const TempDir& dir, const s
 
 class ExportCli : public TinyRunTest {
  protected:
+  // Retrains the tiny run as runs/NAME with a 256-token context (room for a
+  // prompt and 200 greedy tokens) and `sets` (more --set arguments), exports
+  // it with --format hf to out_, and returns its config.json.
+  nlohmann::json train_and_export_hf(const std::string& name, const std::string& sets) {
+    const CommandResult trained = run_loom("train '" + config_ + "' --set run.name=" + name +
+                                           " --set model.block_size=256 " + sets);
+    EXPECT_EQ(trained.exit_code, 0) << trained.err;
+    const auto exported =
+        run_loom("export '" + dir_.file("runs/" + name) + "' --format hf --out '" + out_ + "'");
+    EXPECT_EQ(exported.exit_code, 0) << exported.err;
+    return nlohmann::json::parse(read_file(out_ + "/config.json"));
+  }
+
   const std::string out_ = dir_.file("exported");
 };
 
@@ -171,13 +184,9 @@ TEST_F(ExportCli, PythonComputesLoomsLogitsFromTheExportAlone) {
 // run is retrained with a 256-token context, room for the prompt and the
 // 200 tokens (transformers' GPT-2 does not slide a window past it).
 TEST_F(ExportCli, TransformersLoadsTheHuggingFaceExportAsGpt2) {
-  const CommandResult wide =
-      run_loom("train '" + config_ + "' --set run.name=wide --set model.block_size=256");
-  ASSERT_EQ(wide.exit_code, 0) << wide.err;
+  const nlohmann::json config = train_and_export_hf("wide", "");
+  ASSERT_FALSE(HasFailure());
   const std::string run = dir_.file("runs/wide");
-  const auto exported = run_loom("export '" + run + "' --format hf --out '" + out_ + "'");
-  ASSERT_EQ(exported.exit_code, 0) << exported.err;
-  const nlohmann::json config = nlohmann::json::parse(read_file(out_ + "/config.json"));
   EXPECT_EQ(config["model_type"], "gpt2");
   EXPECT_EQ(config["n_positions"], 256);
   EXPECT_EQ(config["loom"]["model"]["block_size"], 256);
@@ -205,15 +214,10 @@ TEST_F(ExportCli, TransformersLoadsTheHuggingFaceExportAsGpt2) {
 // LlamaForCausalLM, with Loom's logits, tokenizer and 200 greedy tokens
 // (inside the 256-token context, where Loom's sliding cache has not slid).
 TEST_F(ExportCli, TransformersLoadsTheRotaryExportAsLlama) {
-  const CommandResult trained = run_loom(
-      "train '" + config_ +
-      "' --set run.name=rotary --set model.block_size=256 --set model.positions=rope --set "
-      "model.norm=rmsnorm --set model.mlp=swiglu");
-  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const nlohmann::json config = train_and_export_hf(
+      "rotary", "--set model.positions=rope --set model.norm=rmsnorm --set model.mlp=swiglu");
+  ASSERT_FALSE(HasFailure());
   const std::string run = dir_.file("runs/rotary");
-  const auto exported = run_loom("export '" + run + "' --format hf --out '" + out_ + "'");
-  ASSERT_EQ(exported.exit_code, 0) << exported.err;
-  const nlohmann::json config = nlohmann::json::parse(read_file(out_ + "/config.json"));
   EXPECT_EQ(config["model_type"], "llama");
   EXPECT_EQ(config["max_position_embeddings"], 256);
   EXPECT_EQ(config["rope_theta"], 10000.0);
