@@ -88,8 +88,8 @@ Timing time_generation(loom::model::LanguageModel& model, const Options& options
   const std::int64_t calls_in_window = timing.steps_in_window * options.rows;
   std::int64_t calls = 0;
   const Clock::time_point start = Clock::now();
-  timing.generations =
-      loom::infer::generate_batch(model, prompts, sampling, [&](std::size_t, std::int64_t) {
+  timing.generations = loom::infer::generate_batch(
+      model, prompts, sampling, [&](std::size_t, const loom::infer::Generation&) {
         if (++calls == calls_in_window) {
           timing.seconds_in_window = std::chrono::duration<double>(Clock::now() - start).count();
         }

@@ -123,8 +123,8 @@ ExitCode run_sample(SampleArgs args) {
     std::cout << batch.front() << std::flush;
     const std::vector<infer::Completion> completions =
         infer::complete_batch(*trained.model, *trained.tokenizer, batch, args.options,
-                              [](std::size_t row, const std::string& piece) {
-                                if (row == 0) std::cout << piece << std::flush;
+                              [](std::size_t row, const infer::TextPiece& piece) {
+                                if (row == 0) std::cout << piece.text << std::flush;
                                 return true;
                               });
     std::cout << "\n";

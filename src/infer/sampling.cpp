@@ -1,6 +1,7 @@
 // Generation from a LanguageModel, several prompts at once; see sampling.hpp.
 #include "loom/infer/sampling.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "token_choice.hpp"
@@ -53,6 +54,38 @@ void check_prompts(const std::vector<std::vector<std::int64_t>>& prompts, std::i
   }
 }
 
+// A step's figures from float64 CPU logits [V]: log-softmax, the chosen id's
+// value, and the likeliest top_k ids (a stable sort, so ties keep id order).
+StepLogprobs step_logprobs(const torch::Tensor& logits, std::int64_t chosen, std::int64_t top_k) {
+  const torch::Tensor logprobs = torch::log_softmax(logits, /*dim=*/0);
+  StepLogprobs step{{chosen, logprobs[chosen].item<double>()}, {}};
+  const std::int64_t count = std::min(top_k, logprobs.size(0));
+  if (count == 0) return step;
+  const auto [values, order] = logprobs.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true);
+  const torch::Tensor top_values = values.slice(0, 0, count).contiguous();
+  const torch::Tensor top_ids = order.slice(0, 0, count).contiguous();
+  for (std::int64_t i = 0; i < count; ++i) {
+    step.top.push_back({top_ids.data_ptr<std::int64_t>()[i], top_values.data_ptr<double>()[i]});
+  }
+  return step;
+}
+
+// Inference settings for one call: eval mode, no autograd graph, and
+// autocast when the options ask for it.
+class InferenceScope {
+ public:
+  InferenceScope(model::LanguageModel& model, const SamplingOptions& options) : eval_mode_(model) {
+    if (options.autocast_dtype) {
+      autocast_.emplace(model.parameters().front().device().type(), *options.autocast_dtype);
+    }
+  }
+
+ private:
+  EvalModeScope eval_mode_;
+  torch::NoGradGuard no_grad_;
+  std::optional<torch_compat::AutocastGuard> autocast_;
+};
+
 // The row's generator seed: options.seed + row, wrapping like any uint64.
 std::uint64_t row_seed(const SamplingOptions& options, std::size_t row) {
   return options.seed + static_cast<std::uint64_t>(row);
@@ -81,6 +114,9 @@ void check_sampling_options(const SamplingOptions& options) {
     throw UsageError(fmt::format("repetition_penalty must be finite and > 0, got {}",
                                  options.repetition_penalty));
   }
+  if (options.top_logprobs < 0) {
+    throw UsageError(fmt::format("top_logprobs must be >= 0, got {}", options.top_logprobs));
+  }
 }
 
 std::string finish_reason_name(FinishReason reason) {
@@ -106,11 +142,7 @@ std::vector<Generation> generate_batch(model::LanguageModel& model,
   std::vector<Generation> results(prompts.size());
   if (options.max_new_tokens == 0) return results;
 
-  EvalModeScope eval_mode(model);
-  torch::NoGradGuard no_grad;
-  std::optional<torch_compat::AutocastGuard> autocast;
-  if (options.autocast_dtype)
-    autocast.emplace(model.parameters().front().device().type(), *options.autocast_dtype);
+  InferenceScope inference(model, options);
   std::vector<TokenChooser> choosers;
   for (std::size_t row = 0; row < prompts.size(); ++row)
     choosers.emplace_back(options, row_seed(options, row), model.vocab_size(), prompts[row]);
@@ -142,13 +174,16 @@ std::vector<Generation> generate_batch(model::LanguageModel& model,
             "length {})",
             step, row, prompts[row].size() + result.ids.size()));
       }
-      const std::int64_t id = choosers[row].choose(logits[static_cast<std::int64_t>(slot)]);
+      const torch::Tensor row_logits = logits[static_cast<std::int64_t>(slot)];
+      const std::int64_t id = choosers[row].choose(row_logits);
       if (options.stop_at_eos && id == static_cast<std::int64_t>(text::kEosId)) {
         result.finish_reason = FinishReason::eos;
         continue;
       }
       result.ids.push_back(id);
-      if (on_token && !on_token(row, id)) {
+      if (options.logprobs)
+        result.logprobs.push_back(step_logprobs(row_logits, id, options.top_logprobs));
+      if (on_token && !on_token(row, result)) {
         result.finish_reason = FinishReason::stop;
       } else if (static_cast<std::int64_t>(result.ids.size()) == options.max_new_tokens) {
         result.finish_reason = FinishReason::length;
@@ -169,12 +204,52 @@ std::vector<Generation> generate_batch(model::LanguageModel& model,
   return results;
 }
 
+std::vector<StepLogprobs> score_tokens(model::LanguageModel& model,
+                                       const std::vector<std::int64_t>& ids,
+                                       const SamplingOptions& options) {
+  check_sampling_options(options);
+  check_prompts({ids}, model.vocab_size());
+  InferenceScope inference(model, options);
+  const auto count = static_cast<std::int64_t>(ids.size());
+  std::vector<StepLogprobs> steps;
+  const auto add_step = [&](const torch::Tensor& logits, std::int64_t next) {
+    const torch::Tensor row = logits.to(torch::kCPU, torch::kDouble);
+    if (!torch::isfinite(row).all().item<bool>()) {
+      throw Error(fmt::format("score: the model returned non-finite logits at token {}", next));
+    }
+    steps.push_back(step_logprobs(row, ids[static_cast<std::size_t>(next)], options.top_logprobs));
+  };
+  // Inside the context, one pass: position p's logits score id p + 1.
+  const std::int64_t first_pass = std::min(count, model.context_length());
+  const torch::Tensor window =
+      torch::tensor(std::vector<std::int64_t>(ids.begin(), ids.begin() + first_pass), torch::kLong);
+  const torch::Tensor logits =
+      model.forward_context(window.unsqueeze(0).to(model.parameters().front().device()))[0];
+  for (std::int64_t position = 0; position + 1 < first_pass; ++position)
+    add_step(logits[position], position + 1);
+  if (first_pass == count) return steps;
+  // Past it, the logits generation would have had: the decode cache, which
+  // slides (rotary) or re-reads the window, one id at a time.
+  model::DecodeState state = model.start_decoding(1);
+  std::vector<std::vector<std::int64_t>> feed = {
+      std::vector<std::int64_t>(ids.begin(), ids.begin() + first_pass)};
+  for (std::int64_t next = first_pass; next < count; ++next) {
+    add_step(model.decode(state, feed)[0], next);
+    feed = {{ids[static_cast<std::size_t>(next)]}};
+  }
+  return steps;
+}
+
 std::vector<std::int64_t> generate(model::LanguageModel& model,
                                    const std::vector<std::int64_t>& prompt,
                                    const SamplingOptions& options,
                                    const std::function<bool(std::int64_t)>& on_token) {
   TokenCallback on_row_token;
-  if (on_token) on_row_token = [&](std::size_t, std::int64_t id) { return on_token(id); };
+  if (on_token) {
+    on_row_token = [&](std::size_t, const Generation& generation) {
+      return on_token(generation.ids.back());
+    };
+  }
   return generate_batch(model, {prompt}, options, on_row_token).front().ids;
 }
 

@@ -91,8 +91,8 @@ struct GenerationServer::Impl {
     text::Utf8StreamDecoder utf8;
     try {
       const Outcome outcome =
-          generate(request, tokens_in_prompt, [&](std::size_t, const std::string& piece) {
-            const std::string text = utf8.add(piece);
+          generate(request, tokens_in_prompt, [&](std::size_t, const infer::TextPiece& piece) {
+            const std::string text = utf8.add(piece.text);
             return text.empty() || send("", {{"text", text}});
           });
       if (outcome.completion.finish_reason == infer::FinishReason::cancelled) return;

@@ -63,6 +63,32 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
     return rows;
   }
 
+  // With echo and logprobs, each prompt's tokens scored (once, whatever n);
+  // else nothing.
+  std::vector<std::vector<infer::TextLogprob>> scored_prompts(const OpenAiRequest& request) const {
+    std::vector<std::vector<infer::TextLogprob>> scored;
+    if (!request.echo || !request.options.sampling.logprobs) return scored;
+    for (const std::string& prompt : request.prompts)
+      scored.push_back(core.prompt_logprobs(prompt, request.options.sampling));
+    return scored;
+  }
+
+  // A choice's logprobs: with echo, its prompt's tokens, then the generated
+  // ones (offsets past the prompt); null when not asked for.
+  static json choice_logprobs(const OpenAiReplyHeader& header, const OpenAiRequest& request,
+                              const std::vector<std::vector<infer::TextLogprob>>& scored,
+                              std::size_t row, const std::string& prompt,
+                              const std::vector<infer::TextLogprob>& generated) {
+    if (!request.options.sampling.logprobs) return nullptr;
+    if (!request.echo) return logprobs_json(header.endpoint, generated);
+    std::vector<infer::TextLogprob> tokens = scored[row / static_cast<std::size_t>(request.n)];
+    for (infer::TextLogprob token : generated) {
+      token.offset += static_cast<std::int64_t>(prompt.size());
+      tokens.push_back(std::move(token));
+    }
+    return logprobs_json(header.endpoint, tokens);
+  }
+
   // Prompt tokens as OpenAI counts them: each prompt once, whatever n.
   std::int64_t openai_prompt_tokens(const OpenAiRequest& request) const {
     std::int64_t tokens = 0;
@@ -91,6 +117,7 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
     const OpenAiReplyHeader header = OpenAiReplyHeader::start(endpoint, core.served.id);
     if (!request.stream) {
       const std::vector<std::string> rows = choice_prompts(request);
+      const std::vector<std::vector<infer::TextLogprob>> scored = scored_prompts(request);
       const std::vector<infer::Completion> completions = core.complete(rows, request.options, {});
       json reply = reply_json(header);
       reply["choices"] = json::array();
@@ -98,9 +125,10 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
       for (std::size_t row = 0; row < rows.size(); ++row) {
         const infer::Completion& completion = completions[row];
         const std::string text = request.echo ? rows[row] + completion.text : completion.text;
-        reply["choices"].push_back(choice_json(endpoint, static_cast<std::int64_t>(row),
-                                               text::replace_invalid_utf8(text),
-                                               completion.finish_reason));
+        reply["choices"].push_back(choice_json(
+            endpoint, static_cast<std::int64_t>(row), text::replace_invalid_utf8(text),
+            completion.finish_reason,
+            choice_logprobs(header, request, scored, row, rows[row], completion.logprobs)));
         completion_tokens += completion.tokens;
       }
       reply["usage"] = usage_json(openai_prompt_tokens(request), completion_tokens);
@@ -131,18 +159,41 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
     const auto send = [&](const json& chunk) { return send_text(sse_event("", chunk)); };
     const std::vector<std::string> rows = choice_prompts(request);
     const bool chat = header.endpoint == OpenAiEndpoint::chat_completions;
-    for (std::size_t row = 0; row < rows.size(); ++row) {
-      const auto index = static_cast<std::int64_t>(row);
-      if (chat && !send(role_chunk_json(header, index))) return;
-      if (request.echo && !send(chunk_json(header, index, text::replace_invalid_utf8(rows[row]))))
-        return;
-    }
-    std::vector<text::Utf8StreamDecoder> utf8(rows.size());
+    const bool logprobs = request.options.sampling.logprobs;
+    // Each choice's tokens whose text has not gone out yet: a piece ending
+    // inside a UTF-8 character is held back until the character is whole.
+    std::vector<std::vector<infer::TextLogprob>> unsent(rows.size());
+    // A chunk of `text` with the row's unsent tokens; offsets in the choice's
+    // text count the echoed prompt.
+    const auto text_chunk = [&](std::size_t row, const std::string& text) {
+      json tokens = nullptr;
+      if (logprobs) {
+        tokens = logprobs_json(header.endpoint, unsent[row],
+                               request.echo ? static_cast<std::int64_t>(rows[row].size()) : 0);
+        unsent[row].clear();
+      }
+      return chunk_json(header, static_cast<std::int64_t>(row), text, nullptr, std::move(tokens));
+    };
     try {
+      const std::vector<std::vector<infer::TextLogprob>> scored = scored_prompts(request);
+      for (std::size_t row = 0; row < rows.size(); ++row) {
+        const auto index = static_cast<std::int64_t>(row);
+        if (chat && !send(role_chunk_json(header, index))) return;
+        if (!request.echo) continue;
+        const json prompt_tokens =
+            logprobs
+                ? logprobs_json(header.endpoint, scored[row / static_cast<std::size_t>(request.n)])
+                : json(nullptr);
+        if (!send(chunk_json(header, index, text::replace_invalid_utf8(rows[row]), nullptr,
+                             prompt_tokens)))
+          return;
+      }
+      std::vector<text::Utf8StreamDecoder> utf8(rows.size());
       const std::vector<infer::Completion> completions =
-          core.complete(rows, request.options, [&](std::size_t row, const std::string& piece) {
-            const std::string text = utf8[row].add(piece);
-            return text.empty() || send(chunk_json(header, static_cast<std::int64_t>(row), text));
+          core.complete(rows, request.options, [&](std::size_t row, const infer::TextPiece& piece) {
+            unsent[row].insert(unsent[row].end(), piece.logprobs.begin(), piece.logprobs.end());
+            const std::string text = utf8[row].add(piece.text);
+            return text.empty() || send(text_chunk(row, text));
           });
       std::int64_t completion_tokens = 0;
       for (std::size_t row = 0; row < rows.size(); ++row) {
@@ -150,7 +201,7 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
         if (completion.finish_reason == infer::FinishReason::cancelled) return;
         const auto index = static_cast<std::int64_t>(row);
         const std::string rest = utf8[row].flush();
-        if (!rest.empty() && !send(chunk_json(header, index, rest))) return;
+        if ((!rest.empty() || !unsent[row].empty()) && !send(text_chunk(row, rest))) return;
         if (!send(chunk_json(header, index, "", openai_finish_reason(completion.finish_reason))))
           return;
         completion_tokens += completion.tokens;

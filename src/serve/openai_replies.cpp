@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "loom/text/utf8.hpp"
+
 namespace loom::serve::detail {
 
 using nlohmann::json;
@@ -53,10 +55,54 @@ json reply_json(const OpenAiReplyHeader& header) {
   return header_fields(header, false);
 }
 
+json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob>& tokens,
+                   std::int64_t offset_base) {
+  if (endpoint == OpenAiEndpoint::completions) {
+    json texts = json::array(), logprobs = json::array(), tops = json::array(),
+         offsets = json::array();
+    for (const infer::TextLogprob& token : tokens) {
+      const std::string text = text::replace_invalid_utf8(token.text);
+      texts.push_back(text);
+      offsets.push_back(offset_base + token.offset);
+      if (!token.logprob) {
+        logprobs.push_back(nullptr);
+        tops.push_back(nullptr);
+        continue;
+      }
+      logprobs.push_back(*token.logprob);
+      json top = json::object();
+      for (const auto& [alternative, logprob] : token.top)
+        top[text::replace_invalid_utf8(alternative)] = logprob;
+      top[text] = *token.logprob;
+      tops.push_back(std::move(top));
+    }
+    return {{"tokens", std::move(texts)},
+            {"token_logprobs", std::move(logprobs)},
+            {"top_logprobs", std::move(tops)},
+            {"text_offset", std::move(offsets)}};
+  }
+  const auto entry = [](const std::string& text, double logprob) {
+    return json{{"token", text::replace_invalid_utf8(text)},
+                {"logprob", logprob},
+                {"bytes", std::vector<unsigned char>(text.begin(), text.end())}};
+  };
+  json content = json::array();
+  for (const infer::TextLogprob& token : tokens) {
+    // Chat scores generated tokens only: each has its logprob.
+    json item = entry(token.text, token.logprob.value_or(0.0));
+    item["top_logprobs"] = json::array();
+    for (const auto& [alternative, logprob] : token.top)
+      item["top_logprobs"].push_back(entry(alternative, logprob));
+    content.push_back(std::move(item));
+  }
+  return {{"content", std::move(content)}, {"refusal", nullptr}};
+}
+
 json choice_json(OpenAiEndpoint endpoint, std::int64_t index, const std::string& text,
-                 infer::FinishReason reason) {
-  json choice = {
-      {"index", index}, {"logprobs", nullptr}, {"finish_reason", openai_finish_reason(reason)}};
+                 infer::FinishReason reason, json logprobs) {
+  json choice = {{"index", index},
+                 {"logprobs", std::move(logprobs)},
+                 {"finish_reason", openai_finish_reason(reason)}};
   if (endpoint == OpenAiEndpoint::completions) {
     choice["text"] = text;
   } else {
@@ -66,9 +112,9 @@ json choice_json(OpenAiEndpoint endpoint, std::int64_t index, const std::string&
 }
 
 json chunk_json(const OpenAiReplyHeader& header, std::int64_t index, const std::string& text,
-                const char* finish_reason) {
+                const char* finish_reason, json logprobs) {
   json choice = {{"index", index},
-                 {"logprobs", nullptr},
+                 {"logprobs", std::move(logprobs)},
                  {"finish_reason", finish_reason ? json(finish_reason) : json(nullptr)}};
   if (header.endpoint == OpenAiEndpoint::completions) {
     choice["text"] = text;

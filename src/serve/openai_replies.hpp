@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "loom/infer/sampling.hpp"
+#include "loom/infer/text_completion.hpp"
 
 namespace loom::serve::detail {
 
@@ -33,14 +35,27 @@ nlohmann::json usage_json(std::int64_t prompt_tokens, std::int64_t completion_to
 // The reply's fields but "choices" and "usage".
 nlohmann::json reply_json(const OpenAiReplyHeader& header);
 
-// One finished text in a whole reply.
+// A choice's tokens with their log-probabilities, in the endpoint's shape:
+// completions {"tokens", "token_logprobs", "top_logprobs" (each step's
+// likeliest tokens and the chosen one, as OpenAI's), "text_offset" (each
+// offset plus `offset_base`, where the tokens' text begins in the
+// choice's)}; chat {"content": [{"token", "logprob", "bytes",
+// "top_logprobs"}], "refusal": null}. A token's text that is not valid
+// UTF-8 (part of a character) has U+FFFD in its place; chat's "bytes" keep
+// it exact.
+nlohmann::json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob>& tokens,
+                             std::int64_t offset_base = 0);
+
+// One finished text in a whole reply; `logprobs` null unless asked for.
 nlohmann::json choice_json(OpenAiEndpoint endpoint, std::int64_t index, const std::string& text,
-                           infer::FinishReason reason);
+                           infer::FinishReason reason, nlohmann::json logprobs = nullptr);
 
 // A stream chunk with one choice: `text` added to it (chat: the delta's
-// content), and when `finish_reason` is given, the choice's end.
+// content) and its tokens' `logprobs`, and when `finish_reason` is given,
+// the choice's end.
 nlohmann::json chunk_json(const OpenAiReplyHeader& header, std::int64_t index,
-                          const std::string& text, const char* finish_reason = nullptr);
+                          const std::string& text, const char* finish_reason = nullptr,
+                          nlohmann::json logprobs = nullptr);
 
 // Chat's first chunk for a choice: the delta that names the role.
 nlohmann::json role_chunk_json(const OpenAiReplyHeader& header, std::int64_t index);

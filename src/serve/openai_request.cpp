@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <set>
 
 #include "request_fields.hpp"
@@ -67,9 +68,6 @@ void neutral_only(const std::string& field, const json& value) {
                        (value.is_array() && value.empty()) ||
                        (value.is_string() && value.get<std::string>().empty());
   if (neutral) return;
-  if (field == "logprobs" || field == "top_logprobs") {
-    unsupported(field, value, "the server does not report token log-probabilities");
-  }
   if (field == "presence_penalty" || field == "frequency_penalty") {
     unsupported(field, value, "use repetition_penalty, Loom's sampler's penalty");
   }
@@ -117,15 +115,24 @@ bool read_common_field(const std::string& field, const json& value, OpenAiReques
   } else if (field == "user") {
     // An end-user id for the caller's own records: nothing to generate by.
     string_field(field, value);
-  } else if (field == "logprobs" || field == "top_logprobs" || field == "presence_penalty" ||
-             field == "frequency_penalty" || field == "logit_bias" || field == "suffix" ||
-             field == "tools" || field == "tool_choice" || field == "functions" ||
-             field == "function_call") {
+  } else if (field == "presence_penalty" || field == "frequency_penalty" || field == "logit_bias" ||
+             field == "suffix" || field == "tools" || field == "tool_choice" ||
+             field == "functions" || field == "function_call") {
     neutral_only(field, value);
   } else {
     return false;
   }
   return true;
+}
+
+// How many likeliest tokens to report per step: 0..kMaxTopLogprobs.
+std::int64_t top_logprobs_field(const std::string& field, const json& value) {
+  const std::int64_t top = integer_field(field, value);
+  if (top < 0 || top > kMaxTopLogprobs) {
+    throw BadRequest(
+        fmt::format("'{}' must be between 0 and {}, got {}", field, kMaxTopLogprobs, top), field);
+  }
+  return top;
 }
 
 OpenAiRequest parse_request(std::string_view body, const ServeLimits& limits,
@@ -239,6 +246,8 @@ OpenAiRequest parse_completions_request(std::string_view body, const ServeLimits
   bool has_prompt = false;
   std::vector<std::string> prompts;
   bool echo = false;
+  bool request_sampling_logprobs = false;
+  std::int64_t request_top_logprobs = 0;
   OpenAiRequest request = parse_request(
       body, limits, drawn_seed, kOpenAiCompletionDefaultMaxTokens, completions_fields(),
       [&](const std::string& field, const json& value) {
@@ -247,6 +256,11 @@ OpenAiRequest parse_completions_request(std::string_view body, const ServeLimits
           has_prompt = true;
         } else if (field == "echo") {
           if (!value.is_null()) echo = bool_field(field, value);
+        } else if (field == "logprobs") {
+          // Completions' logprobs is the number of likeliest tokens to list.
+          if (value.is_null()) return;
+          request_sampling_logprobs = true;
+          request_top_logprobs = top_logprobs_field(field, value);
         } else if (field == "best_of") {
           if (!value.is_null() && integer_field(field, value) != 1) {
             unsupported(field, value, "each text is drawn once; ask for n texts instead");
@@ -256,6 +270,8 @@ OpenAiRequest parse_completions_request(std::string_view body, const ServeLimits
   if (!has_prompt) throw BadRequest("'prompt' is required", "prompt");
   request.prompts = std::move(prompts);
   request.echo = echo;
+  request.options.sampling.logprobs = request_sampling_logprobs;
+  request.options.sampling.top_logprobs = request_top_logprobs;
   check_choices(request, limits);
   return request;
 }
@@ -264,6 +280,8 @@ OpenAiRequest parse_chat_request(std::string_view body, const ServeLimits& limit
                                  std::uint64_t drawn_seed, const ChatTemplate& chat) {
   std::vector<ChatMessage> messages;
   bool has_messages = false;
+  bool logprobs = false;
+  std::optional<std::int64_t> top_logprobs;
   OpenAiRequest request =
       parse_request(body, limits, drawn_seed, kDefaultMaxTokens, chat_fields(),
                     [&](const std::string& field, const json& value) {
@@ -276,9 +294,18 @@ OpenAiRequest parse_chat_request(std::string_view body, const ServeLimits& limit
                         }
                       } else if (field == "parallel_tool_calls") {
                         if (!value.is_null()) bool_field(field, value);
+                      } else if (field == "logprobs") {
+                        if (!value.is_null()) logprobs = bool_field(field, value);
+                      } else if (field == "top_logprobs") {
+                        if (!value.is_null()) top_logprobs = top_logprobs_field(field, value);
                       }
                     });
   if (!has_messages) throw BadRequest("'messages' is required", "messages");
+  if (top_logprobs && !logprobs) {
+    throw BadRequest("'top_logprobs' is only allowed with \"logprobs\": true", "top_logprobs");
+  }
+  request.options.sampling.logprobs = logprobs;
+  request.options.sampling.top_logprobs = top_logprobs.value_or(0);
   request.prompts = {chat.prompt(messages)};
   // The answer is one message: it ends where the template ends a message.
   request.options.stop.push_back(chat.end_of_message());

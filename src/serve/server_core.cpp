@@ -64,6 +64,12 @@ std::vector<infer::Completion> ServerCore::complete(const std::vector<std::strin
   return infer::complete_batch(*served.model, *served.tokenizer, prompts, options, on_text);
 }
 
+std::vector<infer::TextLogprob> ServerCore::prompt_logprobs(const std::string& prompt,
+                                                            infer::SamplingOptions options) const {
+  options.autocast_dtype = served.autocast_dtype;
+  return infer::prompt_logprobs(*served.model, *served.tokenizer, prompt, options);
+}
+
 std::int64_t ServerCore::prompt_tokens(const std::string& prompt) const {
   return static_cast<std::int64_t>(infer::prompt_ids(*served.tokenizer, prompt).size());
 }

@@ -94,6 +94,11 @@ struct ServerCore {
                                           infer::CompletionOptions options,
                                           const infer::TextCallback& on_text) const;
 
+  // The prompt's tokens scored by the model (infer::prompt_logprobs), under
+  // the served precision.
+  std::vector<infer::TextLogprob> prompt_logprobs(const std::string& prompt,
+                                                  infer::SamplingOptions options) const;
+
   // The prompt's length in tokens, for the replies (complete_batch encodes
   // the prompt itself).
   std::int64_t prompt_tokens(const std::string& prompt) const;

@@ -3,7 +3,8 @@
 // block_size and long past it; each row of a batch of prompts of different
 // lengths gives what its prompt gives alone with seed + row; rows that end
 // early (<eos>, the callback) leave the others as they were; and each row
-// says why it ended.
+// says why it ended. With logprobs, each step's figures are the model's
+// log-softmax there, and scoring a generated text gives the same figures.
 #include <algorithm>
 #include <ostream>
 #include <set>
@@ -13,6 +14,7 @@
 #include "generation_test_support.hpp"
 #include <gtest/gtest.h>
 
+#include "loom/core/error.hpp"
 #include "loom/infer/sampling.hpp"
 #include "loom/text/tokenizer.hpp"
 
@@ -97,6 +99,77 @@ TEST_P(GenerationTest, EachRowOfABatchIsItsPromptAloneWithItsSeed) {
   }
 }
 
+// The model's log-softmax [V] (float64) for the token after `text`.
+torch::Tensor reference_logprobs(model::LanguageModel& model,
+                                 const std::vector<std::int64_t>& text) {
+  return torch::log_softmax(reference_logits(model, text).to(torch::kDouble), 0);
+}
+
+// Each step's figures are the model's own distribution at that step (past
+// the window too), whatever the sampling options shaped the draw with, and
+// asking for them changes no token.
+TEST_P(GenerationTest, LogprobsAreTheModelsLogSoftmaxAtEachStep) {
+  const auto model = GenerationTest::make_model();
+  SamplingOptions options = options_with(20, 0.7, 9);
+  options.top_k = 6;
+  options.repetition_penalty = 1.3;
+  const std::vector<std::int64_t> plain = generate(*model, kShortPrompt, options);
+  options.logprobs = true;
+  options.top_logprobs = 4;
+  const Generation generation = generate_batch(*model, {kShortPrompt}, options).front();
+  ASSERT_EQ(generation.ids, plain);
+  ASSERT_EQ(generation.logprobs.size(), generation.ids.size());
+  std::vector<std::int64_t> text = kShortPrompt;
+  for (std::size_t step = 0; step < generation.ids.size(); ++step) {
+    const torch::Tensor expected = reference_logprobs(*model, text);
+    const StepLogprobs& figures = generation.logprobs[step];
+    EXPECT_EQ(figures.chosen.id, generation.ids[step]);
+    EXPECT_NEAR(figures.chosen.logprob, expected[figures.chosen.id].item<double>(), 1e-4)
+        << "step " << step;
+    const auto [values, order] = expected.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true);
+    ASSERT_EQ(figures.top.size(), 4u);
+    for (std::size_t k = 0; k < figures.top.size(); ++k) {
+      const auto rank = static_cast<std::int64_t>(k);
+      EXPECT_EQ(figures.top[k].id, order[rank].item<std::int64_t>()) << "step " << step;
+      EXPECT_NEAR(figures.top[k].logprob, values[rank].item<double>(), 1e-4) << "step " << step;
+    }
+    text.push_back(generation.ids[step]);
+  }
+  options.logprobs = false;
+  EXPECT_TRUE(generate_batch(*model, {kShortPrompt}, options).front().logprobs.empty());
+}
+
+// Scoring a prompt and the text generated after it gives, for the
+// generated ids, the figures generation reported (the prompt is longer than
+// the window, so every step is past it), and for the prompt's, the model's
+// log-softmax after the ids before each.
+TEST_P(GenerationTest, ScoringAGeneratedTextGivesTheLogprobsGenerationReported) {
+  const auto model = GenerationTest::make_model();
+  SamplingOptions options = options_with(12, 1.0, 4);
+  options.logprobs = true;
+  options.top_logprobs = 3;
+  const Generation generation = generate_batch(*model, {kLongPrompt}, options).front();
+  std::vector<std::int64_t> text = kLongPrompt;
+  text.insert(text.end(), generation.ids.begin(), generation.ids.end());
+  const std::vector<StepLogprobs> scored = score_tokens(*model, text, options);
+  ASSERT_EQ(scored.size(), text.size() - 1);
+  for (std::size_t next = 1; next < text.size(); ++next) {
+    const StepLogprobs& figures = scored[next - 1];
+    EXPECT_EQ(figures.chosen.id, text[next]);
+    const std::vector<std::int64_t> before(text.begin(),
+                                           text.begin() + static_cast<std::ptrdiff_t>(next));
+    EXPECT_NEAR(figures.chosen.logprob,
+                reference_logprobs(*model, before)[text[next]].item<double>(), 1e-4)
+        << "token " << next;
+    if (next < kLongPrompt.size()) continue;
+    const StepLogprobs& reported = generation.logprobs[next - kLongPrompt.size()];
+    EXPECT_NEAR(figures.chosen.logprob, reported.chosen.logprob, 1e-4) << "token " << next;
+    ASSERT_EQ(figures.top.size(), reported.top.size());
+    for (std::size_t k = 0; k < figures.top.size(); ++k)
+      EXPECT_EQ(figures.top[k].id, reported.top[k].id) << "token " << next;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryFamily, GenerationTest,
                          ::testing::Values(Family{"gpt", ModelArch::gpt, false},
                                            Family{"lstm", ModelArch::lstm, false},
@@ -115,8 +188,8 @@ TEST(GenerateBatch, RowsThatEndEarlyLeaveTheOthersAsTheyWere) {
   const std::vector<std::size_t> stop_after = {100, 3, 7};
   std::vector<std::vector<std::int64_t>> seen(prompts.size());
   const std::vector<Generation> stopped =
-      generate_batch(*model, prompts, options, [&](std::size_t row, std::int64_t id) {
-        seen[row].push_back(id);
+      generate_batch(*model, prompts, options, [&](std::size_t row, const Generation& so_far) {
+        seen[row].push_back(so_far.ids.back());
         return seen[row].size() < stop_after[row];
       });
   EXPECT_EQ(stopped[0].ids, full[0].ids);
@@ -148,8 +221,8 @@ TEST(GenerateBatch, StopAtEosEndsARowBeforeItsEos) {
   options.stop_at_eos = true;
   std::vector<std::int64_t> seen;
   const std::vector<Generation> stopped =
-      generate_batch(*model, {kShortPrompt}, options, [&](std::size_t, std::int64_t id) {
-        seen.push_back(id);
+      generate_batch(*model, {kShortPrompt}, options, [&](std::size_t, const Generation& so_far) {
+        seen.push_back(so_far.ids.back());
         return true;
       });
   EXPECT_EQ(stopped[0].ids, std::vector<std::int64_t>(plain.begin(), first_eos));
@@ -182,6 +255,17 @@ TEST(GenerateBatch, ZeroNewTokensEndsEveryRowAtOnce) {
     EXPECT_TRUE(generation.ids.empty());
     EXPECT_EQ(generation.finish_reason, FinishReason::length);
   }
+}
+
+TEST(GenerateBatch, RefusesANegativeTopLogprobs) {
+  const auto model = flat_model(ModelArch::gpt);
+  SamplingOptions options = options_with(3, 1.0, 1);
+  options.logprobs = true;
+  options.top_logprobs = -1;
+  EXPECT_EQ(error_message<UsageError>([&] { generate_batch(*model, {{1}}, options); }),
+            "top_logprobs must be >= 0, got -1");
+  EXPECT_EQ(error_message<UsageError>([&] { score_tokens(*model, {}, options_with(3, 1.0, 1)); }),
+            "generate: prompt 0 is empty, expected at least one token");
 }
 
 TEST(FinishReason, HasTheNamesTheServerReports) {

@@ -3,7 +3,8 @@
 // earliest of several), and complete_batch() on an untrained model with a
 // character tokenizer: the text ends just before the first stop string, the
 // streamed pieces join up to the returned text, rows equal their prompts
-// alone, and the caller can cancel a row.
+// alone, and the caller can cancel a row; with logprobs, the tokens of the
+// text (up to a stop string) and of a prompt.
 #include "loom/infer/text_completion.hpp"
 
 #include <string>
@@ -144,11 +145,11 @@ TEST_F(CompleteBatchTest, EndsJustBeforeTheFirstStopString) {
 
   completion.stop = {"never there", stop};
   std::string streamed;
-  const std::vector<Completion> stopped = complete_batch(
-      *model_, *tokenizer_, {"ab"}, completion, [&](std::size_t, const std::string& piece) {
-        streamed += piece;
-        return true;
-      });
+  const std::vector<Completion> stopped = complete_batch(*model_, *tokenizer_, {"ab"}, completion,
+                                                         [&](std::size_t, const TextPiece& piece) {
+                                                           streamed += piece.text;
+                                                           return true;
+                                                         });
   EXPECT_EQ(stopped[0].text, plain.substr(0, cut));
   EXPECT_EQ(stopped[0].finish_reason, FinishReason::stop);
   EXPECT_EQ(stopped[0].tokens, tokens);
@@ -161,8 +162,8 @@ TEST_F(CompleteBatchTest, EachRowIsItsPromptAloneWithItsSeed) {
   const std::vector<std::string> prompts = {"ab", "", "hhhh gg ffff eee"};
   std::vector<std::string> streamed(prompts.size());
   const std::vector<Completion> batch = complete_batch(
-      *model_, *tokenizer_, prompts, completion, [&](std::size_t row, const std::string& piece) {
-        streamed[row] += piece;
+      *model_, *tokenizer_, prompts, completion, [&](std::size_t row, const TextPiece& piece) {
+        streamed[row] += piece.text;
         return true;
       });
   for (std::size_t row = 0; row < prompts.size(); ++row) {
@@ -176,16 +177,93 @@ TEST_F(CompleteBatchTest, EachRowIsItsPromptAloneWithItsSeed) {
   }
 }
 
+// The tokens of a text: consecutive, each beginning where the one before
+// ended, covering `text` and beginning inside it.
+void expect_tokens_cover(const std::vector<TextLogprob>& tokens, const std::string& text) {
+  std::string joined;
+  for (const TextLogprob& token : tokens) {
+    EXPECT_EQ(token.offset, static_cast<std::int64_t>(joined.size()));
+    EXPECT_LT(token.offset, static_cast<std::int64_t>(text.size()));
+    joined += token.text;
+  }
+  EXPECT_EQ(joined.substr(0, text.size()), text);
+}
+
+// With logprobs a completion carries the tokens of its text: those of the
+// unstopped text up to the one the stop string begins in, each with the
+// figures generate_batch() reported, and the streamed pieces carry the
+// same tokens, each with the piece that shows its first byte.
+TEST_F(CompleteBatchTest, LogprobsAreTheTokensOfTheTextUpToTheStopString) {
+  CompletionOptions completion = options(7);
+  completion.sampling.logprobs = true;
+  completion.sampling.top_logprobs = 2;
+  const Generation generation =
+      generate_batch(*model_, {prompt_ids(*tokenizer_, "ab")}, completion.sampling).front();
+  const Completion plain = complete_batch(*model_, *tokenizer_, {"ab"}, completion).front();
+  ASSERT_EQ(plain.logprobs.size(), generation.ids.size());
+  expect_tokens_cover(plain.logprobs, plain.text);
+  for (std::size_t i = 0; i < plain.logprobs.size(); ++i) {
+    const auto id = static_cast<text::TokenId>(generation.ids[i]);
+    EXPECT_EQ(plain.logprobs[i].text, tokenizer_->decode(&id, 1));
+    EXPECT_EQ(plain.logprobs[i].logprob, generation.logprobs[i].chosen.logprob);
+    ASSERT_EQ(plain.logprobs[i].top.size(), 2u);
+    const auto top = static_cast<text::TokenId>(generation.logprobs[i].top[0].id);
+    EXPECT_EQ(plain.logprobs[i].top[0],
+              std::make_pair(tokenizer_->decode(&top, 1), generation.logprobs[i].top[0].logprob));
+  }
+
+  const std::string stop = plain.text.substr(20, 2);
+  completion.stop = {stop};
+  std::vector<TextLogprob> streamed;
+  const Completion stopped =
+      complete_batch(*model_, *tokenizer_, {"ab"}, completion,
+                     [&](std::size_t, const TextPiece& piece) {
+                       streamed.insert(streamed.end(), piece.logprobs.begin(),
+                                       piece.logprobs.end());
+                       return true;
+                     })
+          .front();
+  ASSERT_EQ(stopped.text, plain.text.substr(0, plain.text.find(stop)));
+  ASSERT_LE(stopped.logprobs.size(), plain.logprobs.size());
+  expect_tokens_cover(stopped.logprobs, stopped.text);
+  for (std::size_t i = 0; i < stopped.logprobs.size(); ++i) {
+    EXPECT_EQ(stopped.logprobs[i].text, plain.logprobs[i].text);
+    EXPECT_EQ(stopped.logprobs[i].logprob, plain.logprobs[i].logprob);
+    EXPECT_EQ(streamed[i].offset, stopped.logprobs[i].offset);
+    EXPECT_EQ(streamed[i].text, stopped.logprobs[i].text);
+  }
+  EXPECT_EQ(streamed.size(), stopped.logprobs.size());
+}
+
+// A prompt's tokens scored: they join up to the prompt, the first has no
+// figure, the others score_tokens()'s.
+TEST_F(CompleteBatchTest, PromptLogprobsScoreEachTokenAfterTheOnesBefore) {
+  SamplingOptions sampling = options(1).sampling;
+  sampling.top_logprobs = 3;
+  const std::string prompt = "abba cd ef";
+  const std::vector<TextLogprob> tokens = prompt_logprobs(*model_, *tokenizer_, prompt, sampling);
+  ASSERT_EQ(tokens.size(), prompt.size());
+  expect_tokens_cover(tokens, prompt);
+  EXPECT_FALSE(tokens[0].logprob.has_value());
+  EXPECT_TRUE(tokens[0].top.empty());
+  const std::vector<StepLogprobs> scored =
+      score_tokens(*model_, prompt_ids(*tokenizer_, prompt), sampling);
+  for (std::size_t i = 1; i < tokens.size(); ++i) {
+    EXPECT_EQ(tokens[i].logprob, scored[i - 1].chosen.logprob);
+    EXPECT_EQ(tokens[i].top.size(), 3u);
+  }
+  EXPECT_TRUE(prompt_logprobs(*model_, *tokenizer_, "", sampling).empty());
+}
+
 TEST_F(CompleteBatchTest, TheCallerCanCancelARow) {
   const CompletionOptions completion = options(2);
   const std::string plain = complete_batch(*model_, *tokenizer_, {"ab", "cd"}, completion)[0].text;
   std::vector<std::string> pieces;
-  const std::vector<Completion> batch =
-      complete_batch(*model_, *tokenizer_, {"ab", "cd"}, completion,
-                     [&](std::size_t row, const std::string& piece) {
-                       if (row == 0) pieces.push_back(piece);
-                       return row != 0 || pieces.size() < 5;
-                     });
+  const std::vector<Completion> batch = complete_batch(
+      *model_, *tokenizer_, {"ab", "cd"}, completion, [&](std::size_t row, const TextPiece& piece) {
+        if (row == 0) pieces.push_back(piece.text);
+        return row != 0 || pieces.size() < 5;
+      });
   ASSERT_EQ(pieces.size(), 5u);
   std::string joined;
   for (const std::string& piece : pieces)

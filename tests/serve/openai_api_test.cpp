@@ -1,8 +1,9 @@
 // OpenAI's API on the real server (loopback, in-process, an untrained tiny
 // GPT): replies equal infer::complete_batch() for the same rows and seeds,
 // streams join up to the whole replies and end with [DONE], chats answer as
-// the template lays them out, errors come in OpenAI's shape, and an API
-// key closes every endpoint but the page.
+// the template lays them out, logprobs come in each endpoint's shape (echo
+// scoring the prompt), errors come in OpenAI's shape, and an API key closes
+// every endpoint but the page.
 #include <map>
 #include <string>
 #include <vector>
@@ -177,6 +178,140 @@ TEST_F(OpenAiApiTest, AChatAnswersAsTheTemplateLaysItOutStreamedOrNot) {
   EXPECT_EQ(text, expected.text);
   EXPECT_EQ(events[events.size() - 2].data["choices"][0]["finish_reason"],
             reply["choices"][0]["finish_reason"]);
+}
+
+// Completions' logprobs: each token of the text, its figure and the
+// likeliest at its step with it (as complete_batch reports them), offsets
+// into the choice's text; streamed, the chunks' tokens join up to the
+// whole reply's.
+TEST_F(OpenAiApiTest, CompletionsReportLogprobsStreamedOrNot) {
+  start();
+  json body = {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 25},
+               {"seed", 8},       {"logprobs", 2},   {"stop", "j"}};
+  const httplib::Result result = post_to("/v1/completions", body);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const json choice = json::parse(result->body)["choices"][0];
+  const OpenAiRequest request = parse_completions_request(body.dump(), ServeLimits{}, 0);
+  const infer::Completion expected = direct_rows({"abc"}, request).front();
+  ASSERT_EQ(choice["text"], expected.text);
+  const json& logprobs = choice["logprobs"];
+  ASSERT_EQ(logprobs["tokens"].size(), expected.logprobs.size());
+  for (std::size_t i = 0; i < expected.logprobs.size(); ++i) {
+    const infer::TextLogprob& token = expected.logprobs[i];
+    EXPECT_EQ(logprobs["tokens"][i], token.text);
+    EXPECT_EQ(logprobs["token_logprobs"][i], *token.logprob);
+    EXPECT_EQ(logprobs["text_offset"][i], token.offset);
+    json top = {{token.text, *token.logprob}};
+    for (const auto& [text, logprob] : token.top)
+      top[text] = logprob;
+    EXPECT_EQ(logprobs["top_logprobs"][i], top);
+  }
+
+  body["stream"] = true;
+  const std::vector<Event> events = parse_events(post_to("/v1/completions", body)->body);
+  json joined = {{"tokens", json::array()},
+                 {"token_logprobs", json::array()},
+                 {"top_logprobs", json::array()},
+                 {"text_offset", json::array()}};
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    const json& chunk_logprobs = events[i].data["choices"][0]["logprobs"];
+    if (chunk_logprobs.is_null()) continue;
+    for (const auto& [key, values] : joined.items()) {
+      for (const json& value : chunk_logprobs[key])
+        values.push_back(value);
+    }
+  }
+  EXPECT_EQ(joined, logprobs);
+}
+
+// The evaluation harnesses' request: echo, logprobs and no new tokens
+// score the prompt itself; the first token has no figure.
+TEST_F(OpenAiApiTest, EchoWithLogprobsScoresThePrompt) {
+  start();
+  json body = {{"model", "tiny"},
+               {"prompt", {"abc", "hi ja"}},
+               {"max_tokens", 0},
+               {"echo", true},
+               {"logprobs", 0}};
+  const httplib::Result result = post_to("/v1/completions", body);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const json reply = json::parse(result->body);
+  const std::vector<std::string> prompts = {"abc", "hi ja"};
+  for (std::size_t row = 0; row < prompts.size(); ++row) {
+    const json& choice = reply["choices"][row];
+    EXPECT_EQ(choice["text"], prompts[row]);
+    const std::vector<infer::TextLogprob> expected =
+        infer::prompt_logprobs(*model_, *tokenizer_, prompts[row], {});
+    const json& logprobs = choice["logprobs"];
+    ASSERT_EQ(logprobs["tokens"].size(), prompts[row].size());
+    EXPECT_EQ(logprobs["token_logprobs"][0], nullptr);
+    EXPECT_EQ(logprobs["top_logprobs"][0], nullptr);
+    for (std::size_t i = 1; i < expected.size(); ++i) {
+      EXPECT_EQ(logprobs["tokens"][i], expected[i].text);
+      EXPECT_EQ(logprobs["token_logprobs"][i], *expected[i].logprob);
+      EXPECT_EQ(logprobs["top_logprobs"][i], json({{expected[i].text, *expected[i].logprob}}));
+      EXPECT_EQ(logprobs["text_offset"][i], i);
+    }
+  }
+  EXPECT_EQ(reply["usage"]["completion_tokens"], 0);
+
+  // With new tokens, theirs follow the prompt's, offsets past it.
+  body["max_tokens"] = 5;
+  body["prompt"] = "abc";
+  const json generated = json::parse(post_to("/v1/completions", body)->body);
+  const json& choice = generated["choices"][0];
+  const json& tokens = choice["logprobs"]["tokens"];
+  // Fewer than 5 when the model draws <eos>.
+  ASSERT_EQ(tokens.size(), 3u + generated["usage"]["completion_tokens"].get<std::size_t>());
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    EXPECT_EQ(choice["logprobs"]["text_offset"][i], offset) << i;
+    offset += tokens[i].get<std::string>().size();
+  }
+  EXPECT_EQ(offset, choice["text"].get<std::string>().size());
+}
+
+// Chat's logprobs: {"content": [{token, logprob, bytes, top_logprobs}]}
+// for the answer's tokens, streamed or not.
+TEST_F(OpenAiApiTest, AChatReportsLogprobsInItsShape) {
+  start();
+  json body = {{"model", "tiny"},  {"messages", {{{"role", "user"}, {"content", "abc"}}}},
+               {"max_tokens", 30}, {"seed", 3},
+               {"logprobs", true}, {"top_logprobs", 3}};
+  const json choice = json::parse(post_to("/v1/chat/completions", body)->body)["choices"][0];
+  const ChatTemplate blocks(config::ChatTemplateKind::blocks, "user", "assistant");
+  const OpenAiRequest request = parse_chat_request(body.dump(), ServeLimits{}, 0, blocks);
+  const infer::Completion expected = direct_rows(request.prompts, request).front();
+  const json& content = choice["logprobs"]["content"];
+  ASSERT_EQ(content.size(), expected.logprobs.size());
+  EXPECT_EQ(choice["logprobs"]["refusal"], nullptr);
+  std::string joined;
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    const infer::TextLogprob& token = expected.logprobs[i];
+    const std::string text = content[i]["token"];
+    joined += text;
+    EXPECT_EQ(text, token.text);
+    EXPECT_EQ(content[i]["logprob"], *token.logprob);
+    EXPECT_EQ(content[i]["bytes"], json(std::vector<int>(token.text.begin(), token.text.end())));
+    ASSERT_EQ(content[i]["top_logprobs"].size(), 3u);
+    EXPECT_EQ(content[i]["top_logprobs"][0]["token"], token.top[0].first);
+    EXPECT_EQ(content[i]["top_logprobs"][0]["logprob"], token.top[0].second);
+    EXPECT_GE(content[i]["top_logprobs"][0]["logprob"], content[i]["top_logprobs"][2]["logprob"]);
+  }
+  EXPECT_EQ(joined.substr(0, expected.text.size()), expected.text);
+
+  body["stream"] = true;
+  const std::vector<Event> events = parse_events(post_to("/v1/chat/completions", body)->body);
+  json streamed = json::array();
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    const json& chunk_logprobs = events[i].data["choices"][0]["logprobs"];
+    if (chunk_logprobs.is_null()) continue;
+    for (const json& item : chunk_logprobs["content"])
+      streamed.push_back(item);
+  }
+  EXPECT_EQ(streamed, content);
 }
 
 TEST_F(OpenAiApiTest, ErrorsComeInOpenAIsShape) {

@@ -6,7 +6,7 @@ Trains the tiny run (train_tiny_run.sh), serves it with an API key, and
 checks with the `openai` package (pinned in scripts/python-clients.txt):
 the model list; completions and chat completions, streamed and not, the
 streams joining up to the whole replies for the same seed; n > 1; stop
-strings; usage counts; a wrong key (AuthenticationError) and fields Loom
+strings; usage counts; logprobs (completions, echo, chat); a wrong key (AuthenticationError) and fields Loom
 refuses (BadRequestError with the server's message). Then the Python and
 curl examples of README.md's "Use it from the OpenAI client" section, with
 the test's port, key and model name put in.
@@ -95,6 +95,34 @@ def test_client(port):
     two = client.chat.completions.create(**chat_settings | {"n": 2})
     check(len(two.choices) == 2, "a chat with n = 2")
 
+    # Log-probabilities, as the client's types read them.
+    scored = client.completions.create(**settings, logprobs=3)
+    logprobs = scored.choices[0].logprobs
+    check("".join(logprobs.tokens).startswith(scored.choices[0].text) and
+          len(logprobs.tokens) == scored.usage.completion_tokens, f"the tokens {logprobs.tokens}")
+    check(all(value <= 0 for value in logprobs.token_logprobs), "log-probabilities are <= 0")
+    check(all(len(top) in (3, 4) and top[token] == value for token, value, top in
+              zip(logprobs.tokens, logprobs.token_logprobs, logprobs.top_logprobs)),
+          "each step lists the 3 likeliest and the chosen token")
+    offsets = [sum(map(len, logprobs.tokens[:i])) for i in range(len(logprobs.tokens))]
+    check(logprobs.text_offset == offsets, f"text offsets {logprobs.text_offset}")
+    streamed_logprobs = [value for chunk in client.completions.create(**settings, logprobs=3,
+                                                                      stream=True)
+                         if chunk.choices and chunk.choices[0].logprobs
+                         for value in chunk.choices[0].logprobs.token_logprobs]
+    check(streamed_logprobs == logprobs.token_logprobs, "streamed logprobs are the reply's")
+    prompt = client.completions.create(model="tiny", prompt="the king", max_tokens=0, echo=True,
+                                       logprobs=0)
+    check(prompt.choices[0].text == "the king" and
+          prompt.choices[0].logprobs.token_logprobs[0] is None and
+          len(prompt.choices[0].logprobs.token_logprobs) == 8, "echo scores the prompt")
+    chat_scored = client.chat.completions.create(**chat_settings, logprobs=True, top_logprobs=2)
+    content = chat_scored.choices[0].logprobs.content
+    check("".join(item.token for item in content).startswith(
+        chat_scored.choices[0].message.content), "the chat's tokens make its answer")
+    check(all(bytes(item.bytes).decode() == item.token and len(item.top_logprobs) == 2
+              for item in content), "each chat token has its bytes and 2 likeliest")
+
     # What goes wrong says so.
     stranger = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="wrong",
                              max_retries=0)
@@ -103,7 +131,7 @@ def test_client(port):
         check(False, "a wrong key was let in")
     except openai.AuthenticationError as error:
         check(error.status_code == 401 and "not this server's" in str(error), str(error))
-    for refused, expected in ((dict(logprobs=2), "'logprobs' is not supported"),
+    for refused, expected in ((dict(logprobs=21), "'logprobs' must be between 0 and 20"),
                               (dict(extra_body={"top_kk": 3}),
                                "unknown field 'top_kk'; did you mean 'top_k'?")):
         try:
@@ -111,7 +139,8 @@ def test_client(port):
             check(False, f"{refused} was accepted")
         except openai.BadRequestError as error:
             check(expected in str(error), f"{error} should say {expected!r}")
-    print("openai client: models, completions, chat, streams, n, stop, usage, errors: ok")
+    print("openai client: models, completions, chat, streams, n, stop, usage, logprobs, "
+          "errors: ok")
 
 
 def readme_examples(source_dir):

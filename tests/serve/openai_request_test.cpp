@@ -88,14 +88,11 @@ TEST(OpenAiRequest, CompletionsReadEveryField) {
   EXPECT_EQ(request.options.sampling.repetition_penalty, 1.2);
   EXPECT_EQ(request.options.sampling.seed, 11u);
   EXPECT_EQ(request.options.stop, std::vector<std::string>{"\n"});
+  EXPECT_FALSE(request.options.sampling.logprobs) << "logprobs: null asks for none";
 }
 
 TEST(OpenAiRequest, WhatLoomCannotDoIsRefusedByName) {
   using Refusal = std::pair<std::string, std::string>;
-  EXPECT_EQ(refusal({{"model", "m"}, {"prompt", "a"}, {"logprobs", 2}}),
-            Refusal("'logprobs' is not supported by Loom's server (the server does not report "
-                    "token log-probabilities); got number 2",
-                    "logprobs"));
   EXPECT_EQ(refusal({{"model", "m"}, {"prompt", "a"}, {"presence_penalty", 0.5}}),
             Refusal("'presence_penalty' is not supported by Loom's server (use "
                     "repetition_penalty, Loom's sampler's penalty); got number 0.5",
@@ -122,6 +119,40 @@ TEST(OpenAiRequest, WhatLoomCannotDoIsRefusedByName) {
             Refusal("'response_format' is not supported by Loom's server (the models write free "
                     "text only); got object {\"type\":\"json_object\"}",
                     "response_format"));
+}
+
+// Completions' logprobs is a count; chat's a switch with top_logprobs.
+TEST(OpenAiRequest, LogprobsAreReadAsEachEndpointDefinesThem) {
+  const OpenAiRequest none = completions({{"model", "m"}, {"prompt", "a"}, {"logprobs", 0}});
+  EXPECT_TRUE(none.options.sampling.logprobs);
+  EXPECT_EQ(none.options.sampling.top_logprobs, 0);
+  const OpenAiRequest five = completions({{"model", "m"}, {"prompt", "a"}, {"logprobs", 5}});
+  EXPECT_EQ(five.options.sampling.top_logprobs, 5);
+  const json chat_body = {{"model", "m"},
+                          {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                          {"logprobs", true},
+                          {"top_logprobs", 20}};
+  const ChatTemplate blocks(config::ChatTemplateKind::blocks, "user", "assistant");
+  const OpenAiRequest chat = parse_chat_request(chat_body.dump(), ServeLimits{}, 0, blocks);
+  EXPECT_TRUE(chat.options.sampling.logprobs);
+  EXPECT_EQ(chat.options.sampling.top_logprobs, 20);
+
+  using Refusal = std::pair<std::string, std::string>;
+  EXPECT_EQ(refusal({{"model", "m"}, {"prompt", "a"}, {"logprobs", 21}}),
+            Refusal("'logprobs' must be between 0 and 20, got 21", "logprobs"));
+  EXPECT_EQ(refusal({{"model", "m"}, {"prompt", "a"}, {"logprobs", true}}),
+            Refusal("'logprobs' must be an integer, got boolean true", "logprobs"));
+  EXPECT_EQ(refusal({{"model", "m"},
+                     {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                     {"top_logprobs", 2}},
+                    true),
+            Refusal("'top_logprobs' is only allowed with \"logprobs\": true", "top_logprobs"));
+  EXPECT_EQ(refusal({{"model", "m"},
+                     {"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                     {"logprobs", true},
+                     {"top_logprobs", -1}},
+                    true),
+            Refusal("'top_logprobs' must be between 0 and 20, got -1", "top_logprobs"));
 }
 
 TEST(OpenAiRequest, BadRequestsSayWhatIsWrong) {

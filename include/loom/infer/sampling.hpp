@@ -72,6 +72,11 @@ struct SamplingOptions {
   // Run the model's forward passes under autocast to this dtype, as training
   // does at train.precision (train::choose_precision); none: fp32.
   std::optional<at::ScalarType> autocast_dtype;
+  // Report each new token's log-probability (Generation::logprobs) and the
+  // top_logprobs likeliest ids at its step (>= 0; fewer when the vocabulary
+  // is smaller). Off: Generation::logprobs stays empty.
+  bool logprobs = false;
+  std::int64_t top_logprobs = 0;
 };
 
 // Throws loom::UsageError naming the first bad option, its value and what
@@ -89,15 +94,36 @@ enum class FinishReason {
 // "length", "eos", "stop", "cancelled".
 std::string finish_reason_name(FinishReason reason);
 
+// An id and its log-probability under the model: the log-softmax, in
+// float64, of the model's raw logits at that step, before the repetition
+// penalty, temperature, top-k and top-p. Those shape the draw, not what the
+// model predicts, so the figure scores text the same whatever the sampling
+// options (OpenAI's and vLLM's default too).
+struct TokenLogprob {
+  std::int64_t id = 0;
+  double logprob = 0.0;
+};
+
+// One step's figures: the id that came, and the likeliest ids, likeliest
+// first (top_logprobs of them; ties in id order).
+struct StepLogprobs {
+  TokenLogprob chosen;
+  std::vector<TokenLogprob> top;
+};
+
 struct Generation {
   std::vector<std::int64_t> ids;  // the new ids only, without a final <eos>
+  // With options.logprobs, logprobs[i] is ids[i]'s; else empty.
+  std::vector<StepLogprobs> logprobs;
   FinishReason finish_reason = FinishReason::length;
 };
 
-// Called with each new id of a row as soon as it is chosen (to stream text);
-// returning false ends that row after that id, which is still part of its
-// result. Never called with the <eos> that stop_at_eos ends a row on.
-using TokenCallback = std::function<bool(std::size_t row, std::int64_t id)>;
+// Called with a row's generation so far as soon as a new id joins it (to
+// stream text): the id is generation.ids.back(), its figures (with
+// logprobs) generation.logprobs.back(). Returning false ends that row after
+// that id, which is still part of its result. Never called for the <eos>
+// that stop_at_eos ends a row on.
+using TokenCallback = std::function<bool(std::size_t row, const Generation& generation)>;
 
 // Continues each prompt (token ids in [0, vocab_size()), at least one per
 // prompt) by up to options.max_new_tokens ids; result i is prompt i's.
@@ -120,6 +146,17 @@ std::vector<Generation> generate_batch(model::LanguageModel& model,
                                        const std::vector<std::vector<std::int64_t>>& prompts,
                                        const SamplingOptions& options,
                                        const TokenCallback& on_token = {});
+
+// How likely the model finds each id of `ids` after the ones before it:
+// result i is ids[i + 1]'s (ids.size() - 1 of them), with options.top_logprobs
+// alternatives, computed as generation would have seen it (within the
+// model's context_length() one forward_context() pass; past it, the cache's
+// decode, one id at a time) under options.autocast_dtype. Scoring a text
+// without generating: OpenAI's echo with logprobs. Throws loom::UsageError
+// for an empty `ids`, an id outside the vocabulary or top_logprobs < 0.
+std::vector<StepLogprobs> score_tokens(model::LanguageModel& model,
+                                       const std::vector<std::int64_t>& ids,
+                                       const SamplingOptions& options);
 
 // generate_batch() for one prompt: its new ids.
 std::vector<std::int64_t> generate(model::LanguageModel& model,
