@@ -1,7 +1,8 @@
 // Loom's GPT as transformers' GPT2LMHeadModel: the same network, so the
 // mapping is names, a transpose (GPT-2's Conv1D stores [in, out]) and zero
 // biases where Loom has none (the rotary layout goes to hf_llama.cpp); and
-// the char and byte tokenizers written for the `tokenizers` library.
+// the char and byte tokenizers written for the `tokenizers` library (bpe in
+// hf_sentencepiece.cpp).
 #include "loom/export/hf_export.hpp"
 
 #include <map>
@@ -10,6 +11,7 @@
 #include "export_detail.hpp"
 #include "export_folder.hpp"
 #include "hf_llama.hpp"
+#include "hf_sentencepiece.hpp"
 #include <fmt/format.h>
 
 #include "loom/config/enum_names.hpp"
@@ -100,7 +102,11 @@ json tokenizer_config_json(std::int64_t block_size) {
           {"bos_token", text::kSpecialTokenNames[kBosId]},
           {"eos_token", text::kSpecialTokenNames[kEosId]},
           {"model_max_length", block_size},
-          {"clean_up_tokenization_spaces", false}};
+          {"clean_up_tokenization_spaces", false},
+          // Loom never reads a special token out of text: "<eos>" in a
+          // prompt is five characters. transformers would make it id 3
+          // unless told to split special tokens like other text.
+          {"split_special_tokens", true}};
 }
 
 }  // namespace
@@ -148,11 +154,12 @@ void check_hf_exportable(const model::LanguageModel& model, const json& tokenize
     if (config.qk_norm) refuse("model.qk_norm", "no QK-norm");
   }
   const std::string kind = tokenizer.value("kind", "");
-  if (kind != "char" && kind != "byte") {
+  if (kind == "bpe" || kind == "unigram") {
+    check_sentencepiece_exportable(tokenizer);
+  } else if (kind != "char" && kind != "byte") {
     throw UsageError(
-        fmt::format("--format hf: the {} tokenizer (prepare.tokenizer) cannot be "
-                    "written for Hugging Face yet, only char and byte; export it "
-                    "with --format safetensors",
+        fmt::format("--format hf: the {} tokenizer (prepare.tokenizer) cannot be written for "
+                    "Hugging Face, only char, byte and bpe; export it with --format safetensors",
                     kind));
   }
 }
@@ -220,6 +227,8 @@ json hf_tokenizer(const json& tokenizer) {
     result["model"] = {
         {"type", "WordLevel"}, {"vocab", vocab}, {"unk_token", text::kSpecialTokenNames[kUnkId]}};
     result["decoder"] = {{"type", "Fuse"}};
+  } else if (kind == "bpe") {
+    result.update(sentencepiece_tokenizer_parts(tokenizer));
   } else {
     for (unsigned byte = 0; byte < 256; ++byte)
       vocab[byte_as_character(byte)] = static_cast<int>(text::kNumSpecialTokens + byte);

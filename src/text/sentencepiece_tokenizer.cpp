@@ -149,11 +149,15 @@ std::unique_ptr<Tokenizer> detail::make_sentencepiece_tokenizer(std::string kind
   return std::make_unique<SentencePieceTokenizer>(std::move(kind), std::move(model), origin);
 }
 
+std::string sentencepiece_model_of(const nlohmann::json& json) {
+  std::optional<std::string> model = detail::base64_decode(detail::json_string(json, "model"));
+  if (!model) detail::throw_json_error("field 'model' is not valid base64");
+  return std::move(*model);
+}
+
 std::unique_ptr<Tokenizer> detail::sentencepiece_tokenizer_from_json(const nlohmann::json& json) {
-  std::optional<std::string> model = base64_decode(json_string(json, "model"));
-  if (!model) throw_json_error("field 'model' is not valid base64");
-  std::unique_ptr<Tokenizer> tokenizer =
-      make_sentencepiece_tokenizer(json_string(json, "kind"), std::move(*model), "tokenizer JSON");
+  std::unique_ptr<Tokenizer> tokenizer = make_sentencepiece_tokenizer(
+      json_string(json, "kind"), sentencepiece_model_of(json), "tokenizer JSON");
   check_json_common_fields(json, tokenizer->vocab_size());
   return tokenizer;
 }

@@ -88,10 +88,51 @@ void write_ids(const std::vector<text::TokenId>& ids, const std::string& path) {
              static_cast<std::streamsize>(wide.size() * sizeof(std::int64_t)));
 }
 
+// Texts where tokenizers part ways: spaces at either end and in runs, tabs,
+// newlines and carriage returns, U+2581 (SentencePiece's space mark),
+// characters no Shakespeare vocabulary has (<unk>, or byte pieces), special
+// tokens and byte pieces written as text (Loom reads them as characters),
+// and nothing at all.
+const std::vector<std::string> kAwkwardTexts = {
+    "",
+    " ",
+    "   ",
+    " leading",
+    "trailing ",
+    "multiple   spaces  here ",
+    "\n",
+    "\n\n\nthe king\n",
+    "\ttab\t\t",
+    " \t \n \r\n",
+    "Ça va? naïve café, Ελληνικά, 日本語, emoji 🙂👍🏽.",
+    "\u2581 a\u2581b \u2581\u2581",
+    "<eos>",
+    "x<eos>y",
+    "<pad><unk><bos><eos>",
+    "<<eos>>",
+    "<0x41><0xE2> a <0x0A>",
+    "\x01\x7f nbsp\u00a0ﬁ",
+    "ROMEO:\nBut soft, what light through yonder window breaks?",
+    "é€日本語語語🙂🙂 unknown runs",
+};
+
+// Loom's ids and decode of each text, as hf_export_check.py --texts reads them.
+void write_texts(const text::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                 const std::string& path) {
+  nlohmann::json cases = nlohmann::json::array();
+  for (const std::string& text : texts) {
+    std::vector<text::TokenId> ids;
+    tokenizer.encode(text, ids);
+    cases.push_back({{"text", text}, {"ids", ids}, {"decoded", tokenizer.decode(ids)}});
+  }
+  write_file(path, cases.dump());
+}
+
 // What hf_export_check.py compares an export of `run` with, written into
 // `dir`: Loom's logits for `logits_text`, its ids for the whole corpus, and
 // its greedy sample of 200 tokens after `prompt` (fp32, as transformers
-// computes). `options` passes the last two to the script.
+// computes), and its ids and decodes of kAwkwardTexts. `options` passes all
+// but the logits to the script.
 struct LoomReference {
   std::vector<std::int64_t> ids;  // logits_text's
   std::string logits;
@@ -109,6 +150,7 @@ LoomReference loom_reference(const std::string& run, const TempDir& dir, const s
   std::vector<text::TokenId> corpus_ids;
   trained.tokenizer->encode(read_file(corpus), corpus_ids);
   write_ids(corpus_ids, dir.file("corpus.ids"));
+  write_texts(*trained.tokenizer, kAwkwardTexts, dir.file("texts.json"));
 
   const CommandResult sampled = run_loom("sample '" + run + "' --prompt '" + prompt +
                                          "' --tokens 200 --temperature 0 --precision fp32");
@@ -119,8 +161,9 @@ LoomReference loom_reference(const std::string& run, const TempDir& dir, const s
     write_file(dir.file("greedy.txt"),
                sampled.out.substr(prompt.size(), sampled.out.size() - prompt.size() - 1));
   }
-  reference.options = fmt::format("--corpus '{}' --corpus-ids '{}' --prompt '{}' --greedy '{}'",
-                                  corpus, dir.file("corpus.ids"), prompt, dir.file("greedy.txt"));
+  reference.options = fmt::format(
+      "--corpus '{}' --corpus-ids '{}' --texts '{}' --prompt '{}' --greedy '{}'", corpus,
+      dir.file("corpus.ids"), dir.file("texts.json"), prompt, dir.file("greedy.txt"));
   return reference;
 }
 
@@ -234,9 +277,10 @@ TEST_F(ExportCli, TransformersLoadsTheRotaryExportAsLlama) {
 }
 
 // The acceptance's corpus: a small GPT trained a moment on Tiny Shakespeare
-// (scripts/find-corpus.sh finds it; skipped without it), exported, and
-// checked in transformers over the whole play text.
-TEST(ExportShakespeare, TransformersRoundTripsTinyShakespeareAndLoomsLogits) {
+// (scripts/find-corpus.sh finds it; skipped without it) with `tokenizer`
+// (prepare's keys), exported, and checked in transformers over the whole
+// play text and kAwkwardTexts.
+void round_trip_tiny_shakespeare(const std::string& tokenizer) {
   const CommandResult found =
       run_command(fmt::format("'{}/scripts/find-corpus.sh'", LOOM_SOURCE_DIR));
   if (found.exit_code != 0) GTEST_SKIP() << "Tiny Shakespeare is not on this machine";
@@ -246,7 +290,7 @@ TEST(ExportShakespeare, TransformersRoundTripsTinyShakespeareAndLoomsLogits) {
   TempDir dir;
   write_file(dir.file("shakespeare.yaml"), fmt::format(R"(
 run: {{name: shakespeare, out_dir: "{0}/runs", seed: 1, threads: 1}}
-prepare: {{inputs: ["{1}"], tokenizer: char, separator: ""}}
+prepare: {{inputs: ["{1}"], {2}, separator: ""}}
 data: {{store: "{0}/shakespeare.h5"}}
 model: {{block_size: 256, n_layer: 2, n_head: 2, n_embd: 32, dropout: 0.0}}
 optim: {{warmup_iters: 5, lr_decay_iters: 30}}
@@ -254,7 +298,7 @@ train: {{max_iters: 30, batch_size: 4}}
 eval: {{interval: 30, iters: 1, samples: 0}}
 checkpoint: {{interval: 30}}
 )",
-                                                       dir.path().string(), corpus));
+                                                       dir.path().string(), corpus, tokenizer));
   for (const char* step : {"prepare", "train"}) {
     const CommandResult ran = run_loom(fmt::format("{} '{}'", step, dir.file("shakespeare.yaml")));
     ASSERT_EQ(ran.exit_code, 0) << step << ": " << ran.err;
@@ -267,7 +311,20 @@ checkpoint: {{interval: 30}}
   const CommandResult checked =
       check_in_transformers(python, out, reference.ids, reference.logits, reference.options);
   EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  EXPECT_NE(checked.out.find("texts: 20 texts, ids and decodes equal Loom's"), std::string::npos)
+      << checked.out;
   std::cout << checked.out;  // the figures, in ctest's log
+}
+
+TEST(ExportShakespeare, TransformersRoundTripsTinyShakespeareAndLoomsLogits) {
+  round_trip_tiny_shakespeare("tokenizer: char");
+}
+
+// The bpe tokenizer (SentencePiece's BPE with byte fallback) as the
+// `tokenizers` library's BPE: Loom's ids for the whole play, byte pieces for
+// the characters it lacks, and 200 greedy tokens decoded as loom sample's.
+TEST(ExportShakespeare, TransformersRoundTripsABpeRunOnTinyShakespeare) {
+  round_trip_tiny_shakespeare("tokenizer: bpe, vocab_size: 1000");
 }
 
 TEST_F(ExportCli, TheHuggingFaceExportRefusesWhatGpt2CannotExpress) {
@@ -390,7 +447,8 @@ TEST(ExportRoundTrip, HuggingFaceShapesAndTheByteTokenizerInTransformers) {
   const std::string corpus = dir.file("corpus.txt");
   write_file(
       corpus,
-      "Ça va? naïve café, Ελληνικά, 日本語, emoji 🙂.\n\ttabs and <odd> text\n");
+      "Ça va? naïve café, Ελληνικά, 日本語, emoji 🙂.\n\ttabs and <odd> text\n"
+      "<eos> <pad> as text\n");
   std::vector<text::TokenId> corpus_ids;
   bytes->encode(read_file(corpus), corpus_ids);
   write_ids(corpus_ids, dir.file("corpus.ids"));
@@ -504,6 +562,72 @@ TEST(ExportRoundTrip, HuggingFaceRefusesEachLayoutItCannotExpress) {
   EXPECT_EQ(refusal([](config::ModelConfig& c) { c.positions = config::Positions::none; }),
             "--format hf: model.positions none is neither GPT-2's (learned) nor Llama's (rope); "
             "export it with --format safetensors");
+}
+
+// A small SentencePiece model of `model_type`, without byte pieces.
+std::unique_ptr<text::Tokenizer> small_sentencepiece(const std::string& model_type,
+                                                     std::uint32_t vocab_size) {
+  std::vector<std::string> sample;
+  for (int i = 0; i < 300; ++i) {
+    sample.push_back(fmt::format("the king {} shall speak of love, said the queen {} to her son",
+                                 i % 7, i % 11));
+  }
+  text::SentencePieceOptions options;
+  options.model_type = model_type;
+  options.vocab_size = vocab_size;
+  options.byte_fallback = false;
+  return text::train_sentencepiece(sample, options);
+}
+
+// The bpe tokenizer's tokenizer.json, without transformers: SentencePiece's
+// pieces under their ids, and a merge for each way of cutting a piece into
+// two, in the order of the pieces' scores (the order of their ids).
+TEST(ExportRoundTrip, TheBpeTokenizerIsWrittenAsBpeMerges) {
+  const std::unique_ptr<text::Tokenizer> bpe = small_sentencepiece("bpe", 70);
+  const nlohmann::json written = exporting::hf_tokenizer(bpe->to_json());
+  const nlohmann::json& model = written["model"];
+  EXPECT_EQ(model["type"], "BPE");
+  EXPECT_EQ(model["byte_fallback"], false);
+  EXPECT_EQ(model["fuse_unk"], true);
+  ASSERT_EQ(model["vocab"].size(), bpe->vocab_size());
+  for (text::TokenId id = 0; id < bpe->vocab_size(); ++id) {
+    std::string piece = bpe->piece(id);  // spaces back to SentencePiece's U+2581
+    for (std::size_t at = piece.find(' '); at != std::string::npos; at = piece.find(' '))
+      piece.replace(at, 1, "\u2581");
+    EXPECT_EQ(model["vocab"].value(piece, std::int64_t{-1}), static_cast<std::int64_t>(id))
+        << piece;
+  }
+  ASSERT_FALSE(model["merges"].empty());
+  std::int64_t last = 0;
+  for (const nlohmann::json& merge : model["merges"]) {
+    const std::string joined = merge[0].get<std::string>() + merge[1].get<std::string>();
+    ASSERT_TRUE(model["vocab"].contains(joined)) << joined;
+    const auto id = model["vocab"].at(joined).get<std::int64_t>();
+    EXPECT_GE(id, last) << joined;
+    last = id;
+  }
+  EXPECT_EQ(written["normalizer"]["content"], "\u2581");
+  EXPECT_TRUE(written["pre_tokenizer"].is_null());
+}
+
+// The unigram tokenizer is refused before anything is written, saying why.
+TEST(ExportRoundTrip, HuggingFaceRefusesTheUnigramTokenizer) {
+  config::ModelConfig config;
+  config.block_size = 8;
+  config.n_layer = 1;
+  config.n_head = 2;
+  config.n_embd = 16;
+  const std::unique_ptr<text::Tokenizer> unigram = small_sentencepiece("unigram", 36);
+  const auto model = model::make_model(config, unigram->vocab_size());
+  TempDir dir;
+  EXPECT_EQ(error_message<UsageError>([&] {
+              exporting::export_hf_model(*model, unigram->to_json(), dir.file("out"), {});
+            }),
+            "--format hf: the unigram tokenizer (prepare.tokenizer) cannot be written for Hugging "
+            "Face exactly: SentencePiece sums a segmentation's scores in float32 along the whole "
+            "text, transformers' Unigram in float64, and in long texts the two segment "
+            "differently; use prepare.tokenizer: bpe, or export it with --format safetensors");
+  EXPECT_FALSE(fs::exists(dir.file("out")));
 }
 
 // A bf16 export holds the weights rounded to bf16: the script, computing in

@@ -7,18 +7,22 @@ checks it against what Loom computed (export_cli_test.cpp):
   - with --corpus and --corpus-ids: AutoTokenizer encodes the corpus to
     exactly Loom's ids for it (raw int64) and decodes them back to it byte
     for byte;
+  - with --texts: for each text of the JSON list [{"text", "ids",
+    "decoded"}], AutoTokenizer's ids are Loom's ids and its decode of them
+    is Loom's decode;
   - with --prompt and --greedy: greedy generation of (up to) 200 tokens after
     the prompt decodes to the greedy file's text (what `loom sample
     --temperature 0` printed after the prompt);
   - with --readme: the ```python example of its "Load it in transformers"
     section runs on DIR.
 
-    hf_export_check.py DIR IDS LOGITS [--corpus F --corpus-ids F]
+    hf_export_check.py DIR IDS LOGITS [--corpus F --corpus-ids F] [--texts F]
                        [--prompt P --greedy F] [--readme README.md]
 
 Prints one line per check; exits 1 on the first that fails.
 """
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -42,6 +46,7 @@ def main():
     parser.add_argument("logits")
     parser.add_argument("--corpus")
     parser.add_argument("--corpus-ids")
+    parser.add_argument("--texts")
     parser.add_argument("--prompt")
     parser.add_argument("--greedy")
     parser.add_argument("--readme")
@@ -65,6 +70,8 @@ def main():
 
     if args.corpus:
         check_tokenizer(tokenizer, args.corpus, args.corpus_ids)
+    if args.texts:
+        check_texts(tokenizer, args.texts)
     if args.prompt:
         check_generation(model, tokenizer, args.prompt, args.greedy)
     if args.readme:
@@ -83,6 +90,19 @@ def check_tokenizer(tokenizer, corpus_path, corpus_ids_path):
     if tokenizer.decode(encoded) != corpus:
         fail("AutoTokenizer's decode of the corpus is not the corpus")
     print(f"tokenizer: {len(corpus)} characters round-trip, ids equal Loom's")
+
+
+def check_texts(tokenizer, texts_path):
+    texts = json.load(open(texts_path, encoding="utf-8"))
+    for case in texts:
+        encoded = tokenizer(case["text"], add_special_tokens=False)["input_ids"]
+        if encoded != case["ids"]:
+            fail(f"AutoTokenizer's ids for {case['text']!r} are {encoded}, Loom's {case['ids']}")
+        decoded = tokenizer.decode(case["ids"])
+        if decoded != case["decoded"]:
+            fail(f"AutoTokenizer decodes {case['ids']} to {decoded!r}, Loom to "
+                 f"{case['decoded']!r}")
+    print(f"texts: {len(texts)} texts, ids and decodes equal Loom's")
 
 
 def check_generation(model, tokenizer, prompt, greedy_path):

@@ -15,16 +15,21 @@
 //                          section and the checkpoint it came from
 //   generation_config.json <bos>/<eos>/<pad> ids
 //   tokenizer.json         the run's tokenizer for the `tokenizers` library: char
-//                          (one token per Unicode character, unknown ones <unk>)
-//                          or byte (GPT-2's byte-to-character map, no merges);
-//                          Loom's special tokens at Loom's ids
-//   tokenizer_config.json  PreTrainedTokenizerFast with those special tokens
+//                          (one token per Unicode character, unknown ones <unk>),
+//                          byte (GPT-2's byte-to-character map, no merges) or bpe
+//                          (SentencePiece's model as BPE merges, byte fallback,
+//                          src/export/hf_sentencepiece.hpp); Loom's special
+//                          tokens at Loom's ids
+//   tokenizer_config.json  PreTrainedTokenizerFast with those special tokens,
+//                          which text never produces (split_special_tokens), as
+//                          in Loom
 //
 // What neither expresses is refused with a UsageError naming the option:
 // model.arch lstm, sinusoidal or no positions, learned positions with any of
 // the later options (RMSNorm, SwiGLU, QK-norm, a non-standard MLP width),
 // rotary positions without both RMSNorm and SwiGLU, QK-norm with biases, and
-// SentencePiece (bpe/unigram) tokenizers, whose conversion is not written yet.
+// the unigram tokenizer, which transformers cannot be made to segment exactly
+// as SentencePiece does (hf_sentencepiece.cpp says why).
 #pragma once
 
 #include <filesystem>

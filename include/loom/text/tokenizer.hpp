@@ -184,4 +184,10 @@ struct SentencePieceOptions {
 std::unique_ptr<Tokenizer> train_sentencepiece(const std::vector<std::string>& sample,
                                                const SentencePieceOptions& options);
 
+// The serialized SentencePiece model (a ModelProto) that a bpe or unigram
+// tokenizer's to_json() carries, for tools that convert it rather than load
+// it (the Hugging Face export). Throws loom::Error when `json` has no
+// "model" string or it is not base64.
+std::string sentencepiece_model_of(const nlohmann::json& json);
+
 }  // namespace loom::text
