@@ -10,11 +10,18 @@
 #       same `loom` code that the rest of the suite already runs under the
 #       sanitizers, and take a third of the suite's time; load, whose
 #       memory bound and request rates do not hold for an instrumented
-#       server (the server's own tests run); and the tests whose time goes
-#       to Python libraries reading what Loom wrote or served (transformers
-#       on Tiny Shakespeare, the openai client): the sanitizers see none of
-#       it, and the Loom side of each (the export, the OpenAI endpoints) runs
-#       under them in other tests.
+#       server (the server's own tests run); the tests whose time goes to
+#       Python libraries reading what Loom wrote or served (transformers
+#       loading the Hugging Face exports, the openai client): the sanitizers
+#       see none of it, and the Loom side of each (the export, the OpenAI
+#       endpoints) runs under them in other tests; and the process-level
+#       repeats whose instrumented time is mostly more of the same training
+#       steps: the trainer killed at ten random moments (SIGTERM at a random
+#       step stays), a flipped byte in each checkpoint file (one flipped
+#       byte stays), and four of the data-parallel runs over MPI that
+#       repeat another's steps with a different launch or backend (two ranks
+#       against one, the resume on another number of ranks and the
+#       refusals stay; the gradient sync's own tests all run).
 #   scripts/sanitize.sh thread
 #       ThreadSanitizer over the tests of the threaded parts (label threads:
 #       the thread pool, the batch prefetcher, the CPU worker pool, the
@@ -37,7 +44,7 @@ case $sanitize in
   address,undefined)
     build_targets=()
     tests=(-LE '^(slurm|multihost|browser|cuda|load)$'
-      -E '^(ExportShakespeare\.TransformersRoundTrips|OpenAiClient\.)')
+      -E '^(ExportShakespeare\.Transformers|ExportCli\.Transformers|ExportRoundTrip\.HuggingFaceShapes|OpenAiClient\.|TrainCli\.KilledAtRandomMoments|VerifyCli\.AFlippedByteInEachFile|DataParallel\.(TwoRanksWithAccumulation|RanksStartedWithoutMpirun|EveryRankPassesOver|DistBackendGloo))')
     ;;
   thread)
     build_targets=(--target core_tests sampler_tests train_tests peer_watch_tests

@@ -229,7 +229,7 @@ json hf_tokenizer(const json& tokenizer) {
     result["decoder"] = {{"type", "Fuse"}};
   } else if (kind == "bpe") {
     result.update(sentencepiece_tokenizer_parts(tokenizer));
-  } else {
+  } else if (kind == "byte") {
     for (unsigned byte = 0; byte < 256; ++byte)
       vocab[byte_as_character(byte)] = static_cast<int>(text::kNumSpecialTokens + byte);
     const json byte_level = {{"type", "ByteLevel"},
@@ -249,6 +249,10 @@ json hf_tokenizer(const json& tokenizer) {
                        {"vocab", vocab},
                        {"merges", json::array()}};
     result["decoder"] = byte_level;
+  } else {
+    throw UsageError(fmt::format(
+        "--format hf: the {} tokenizer (prepare.tokenizer) cannot be written for Hugging Face",
+        kind));
   }
   return result;
 }

@@ -209,9 +209,10 @@ std::vector<StepLogprobs> score_tokens(model::LanguageModel& model,
                                        const SamplingOptions& options) {
   check_sampling_options(options);
   check_prompts({ids}, model.vocab_size());
-  InferenceScope inference(model, options);
   const auto count = static_cast<std::int64_t>(ids.size());
   std::vector<StepLogprobs> steps;
+  if (count == 1) return steps;  // nothing before the one id to predict it
+  InferenceScope inference(model, options);
   const auto add_step = [&](const torch::Tensor& logits, std::int64_t next) {
     const torch::Tensor row = logits.to(torch::kCPU, torch::kDouble);
     if (!torch::isfinite(row).all().item<bool>()) {

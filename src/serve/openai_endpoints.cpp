@@ -73,6 +73,25 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
     return scored;
   }
 
+  // Why echo with logprobs cannot score one of the prompts, or nothing: a
+  // prompt longer than the model's context. Inside it the prompt costs one
+  // forward pass; past it every token would cost a pass of its own (with
+  // learned positions a whole window's).
+  std::string unscorable_prompt(const OpenAiRequest& request) const {
+    if (!request.echo || !request.options.sampling.logprobs) return {};
+    const std::int64_t context = core.served.model->context_length();
+    for (std::size_t i = 0; i < request.prompts.size(); ++i) {
+      const std::int64_t tokens = core.prompt_tokens(request.prompts[i]);
+      if (tokens > context) {
+        return fmt::format(
+            "'echo' with 'logprobs' scores prompts of at most {} tokens (the model's context); "
+            "prompt {} has {}",
+            context, i, tokens);
+      }
+    }
+    return {};
+  }
+
   // A choice's logprobs: with echo, its prompt's tokens, then the generated
   // ones (offsets past the prompt); null when not asked for.
   static json choice_logprobs(const OpenAiReplyHeader& header, const OpenAiRequest& request,
@@ -110,6 +129,10 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
     }
     if (request.model != core.served.id) {
       reply_model_not_found(res, request.model);
+      return;
+    }
+    if (const std::string refusal = unscorable_prompt(request); !refusal.empty()) {
+      reply_openai_error(res, 400, refusal, "prompt");
       return;
     }
     std::shared_ptr<GenerationSlots::Slot> slot = core.acquire_slot(req, res);

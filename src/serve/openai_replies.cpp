@@ -29,6 +29,24 @@ json nullable(std::string_view text) {
   return text.empty() ? json(nullptr) : json(text);
 }
 
+// A token's text as OpenAI spells it: itself when it is valid UTF-8, else
+// "bytes:" and each byte as \xNN (a byte token that is part of a character),
+// so that two such tokens never read the same.
+std::string token_string(const std::string& text) {
+  if (text::replace_invalid_utf8(text) == text) return text;
+  std::string spelled = "bytes:";
+  for (const char byte : text)
+    spelled += fmt::format("\\x{:02x}", static_cast<unsigned char>(byte));
+  return spelled;
+}
+
+// Adds a token to a step's {token: logprob} list. Two tokens can still read
+// the same (specials that decode to nothing): the likelier one is kept.
+void add_alternative(json& top, const std::string& text, double logprob) {
+  const std::string key = token_string(text);
+  if (!top.contains(key) || top[key].get<double>() < logprob) top[key] = logprob;
+}
+
 }  // namespace
 
 OpenAiReplyHeader OpenAiReplyHeader::start(OpenAiEndpoint endpoint, std::string model) {
@@ -61,8 +79,7 @@ json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob
     json texts = json::array(), logprobs = json::array(), tops = json::array(),
          offsets = json::array();
     for (const infer::TextLogprob& token : tokens) {
-      const std::string text = text::replace_invalid_utf8(token.text);
-      texts.push_back(text);
+      texts.push_back(token_string(token.text));
       offsets.push_back(offset_base + token.offset);
       if (!token.logprob) {
         logprobs.push_back(nullptr);
@@ -72,8 +89,8 @@ json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob
       logprobs.push_back(*token.logprob);
       json top = json::object();
       for (const auto& [alternative, logprob] : token.top)
-        top[text::replace_invalid_utf8(alternative)] = logprob;
-      top[text] = *token.logprob;
+        add_alternative(top, alternative, logprob);
+      add_alternative(top, token.text, *token.logprob);
       tops.push_back(std::move(top));
     }
     return {{"tokens", std::move(texts)},
@@ -82,7 +99,7 @@ json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob
             {"text_offset", std::move(offsets)}};
   }
   const auto entry = [](const std::string& text, double logprob) {
-    return json{{"token", text::replace_invalid_utf8(text)},
+    return json{{"token", token_string(text)},
                 {"logprob", logprob},
                 {"bytes", std::vector<unsigned char>(text.begin(), text.end())}};
   };

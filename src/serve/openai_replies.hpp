@@ -41,8 +41,8 @@ nlohmann::json reply_json(const OpenAiReplyHeader& header);
 // offset plus `offset_base`, where the tokens' text begins in the
 // choice's)}; chat {"content": [{"token", "logprob", "bytes",
 // "top_logprobs"}], "refusal": null}. A token's text that is not valid
-// UTF-8 (part of a character) has U+FFFD in its place; chat's "bytes" keep
-// it exact.
+// UTF-8 (a byte of a character) reads "bytes:\xNN..." as in OpenAI's
+// replies; chat's "bytes" are exact. Offsets count bytes of UTF-8.
 nlohmann::json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob>& tokens,
                              std::int64_t offset_base = 0);
 

@@ -301,7 +301,7 @@ OpenAiRequest parse_chat_request(std::string_view body, const ServeLimits& limit
                       }
                     });
   if (!has_messages) throw BadRequest("'messages' is required", "messages");
-  if (top_logprobs && !logprobs) {
+  if (top_logprobs.value_or(0) > 0 && !logprobs) {
     throw BadRequest("'top_logprobs' is only allowed with \"logprobs\": true", "top_logprobs");
   }
   request.options.sampling.logprobs = logprobs;

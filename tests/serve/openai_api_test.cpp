@@ -271,6 +271,63 @@ TEST_F(OpenAiApiTest, EchoWithLogprobsScoresThePrompt) {
     offset += tokens[i].get<std::string>().size();
   }
   EXPECT_EQ(offset, choice["text"].get<std::string>().size());
+
+  // n choices of one prompt share its scores; streamed, the echo's chunk
+  // carries them.
+  body["n"] = 2;
+  body["max_tokens"] = 0;
+  const json twice = json::parse(post_to("/v1/completions", body)->body);
+  ASSERT_EQ(twice["choices"].size(), 2u);
+  EXPECT_EQ(twice["choices"][1]["logprobs"], twice["choices"][0]["logprobs"]);
+  body["stream"] = true;
+  const std::vector<Event> events = parse_events(post_to("/v1/completions", body)->body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events[0].data["choices"][0]["text"], "abc");
+  EXPECT_EQ(events[0].data["choices"][0]["logprobs"], twice["choices"][0]["logprobs"]);
+
+  // Past the model's context (8) a prompt is not scored.
+  body["stream"] = false;
+  body["prompt"] = "abcdefghij";
+  expect_openai_error(post_to("/v1/completions", body), 400,
+                      "'echo' with 'logprobs' scores prompts of at most 8 tokens (the model's "
+                      "context); prompt 0 has 10",
+                      "prompt");
+}
+
+// A byte tokenizer's tokens can be bytes of a character: they read
+// "bytes:\xNN" and never clash in top_logprobs; streamed, the chunks, held
+// back to whole characters, carry the same tokens as the whole reply.
+TEST_F(OpenAiApiTest, ByteTokensAreSpelledAsOpenAIDoes) {
+  start(ServeLimits{}, /*byte_tokenizer=*/true);
+  json body = {{"model", "tiny"}, {"prompt", "h\xc3\xa9"}, {"max_tokens", 40},
+               {"seed", 2},       {"logprobs", 5},         {"temperature", 1.0}};
+  const json whole = json::parse(post_to("/v1/completions", body)->body)["choices"][0];
+  const json& tokens = whole["logprobs"]["tokens"];
+  ASSERT_FALSE(tokens.empty());
+  std::size_t spelled = 0;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const std::string token = tokens[i];
+    if (token.rfind("bytes:\\x", 0) == 0) {
+      ++spelled;
+      EXPECT_EQ(token.size(), 10u) << token;  // one byte: bytes:\xNN
+    }
+    // Five alternatives and the chosen token, none lost to a clash of names.
+    EXPECT_GE(whole["logprobs"]["top_logprobs"][i].size(), 5u) << i;
+  }
+  EXPECT_GT(spelled, 0u) << "an untrained byte model draws bytes above 0x7f";
+  body["stream"] = true;
+  const std::vector<Event> events = parse_events(post_to("/v1/completions", body)->body);
+  json streamed = json::array();
+  std::string text;
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    const json& choice = events[i].data["choices"][0];
+    text += choice["text"].get<std::string>();
+    if (choice["logprobs"].is_null()) continue;
+    for (const json& token : choice["logprobs"]["tokens"])
+      streamed.push_back(token);
+  }
+  EXPECT_EQ(streamed, tokens);
+  EXPECT_EQ(text, whole["text"]);
 }
 
 // Chat's logprobs: {"content": [{token, logprob, bytes, top_logprobs}]}

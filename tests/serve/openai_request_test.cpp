@@ -147,6 +147,11 @@ TEST(OpenAiRequest, LogprobsAreReadAsEachEndpointDefinesThem) {
                      {"top_logprobs", 2}},
                     true),
             Refusal("'top_logprobs' is only allowed with \"logprobs\": true", "top_logprobs"));
+  const json neutral = {
+      {"model", "m"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"top_logprobs", 0}};
+  EXPECT_FALSE(
+      parse_chat_request(neutral.dump(), ServeLimits{}, 0, blocks).options.sampling.logprobs)
+      << "top_logprobs: 0 alone asks for nothing";
   EXPECT_EQ(refusal({{"model", "m"},
                      {"messages", {{{"role", "user"}, {"content", "hi"}}}},
                      {"logprobs", true},

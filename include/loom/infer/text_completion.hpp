@@ -60,7 +60,8 @@ struct Completion {
 // stop string is held back until it cannot. A char or byte tokenizer's
 // token may be part of a UTF-8 character: pieces are whole characters only
 // once joined. With logprobs, the tokens whose text begins in this piece
-// (they join up to Completion::logprobs).
+// (they join up to Completion::logprobs). Both refer to complete_batch's
+// own values: valid during the callback only.
 struct TextPiece {
   const std::string& text;
   const std::vector<TextLogprob>& logprobs;
