@@ -3,7 +3,7 @@
 // re-running the model over its context), on CPU, with random weights:
 //
 //   loom-bench-generate [--tokens N] [--rows N] [--repeat N] [--threads N]
-//                       [--config NAME]... [--layout NAME]...
+//                       [--config NAME]... [--layout NAME]... [--logprobs N]
 //
 // Configs: `shakespeare_char` (nanoGPT's 6 layers x 384, 6 heads, block
 // 256) and `small` (shakespeare_char_cpu's 4 x 128, block 64); vocabulary
@@ -20,7 +20,10 @@
 // rotary positions the cache slides in place and each token still costs one
 // position, while the path without a cache computes the same sliding-window
 // attention over n_layer windows of ids. It also says whether both ways
-// gave the same tokens. It never fails on time.
+// gave the same tokens. With --logprobs N it also times the cached way
+// reporting each token's log-probability and the N likeliest (what the
+// server's logprobs cost), taking turns with the plain cached way. It
+// never fails on time.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -48,6 +51,7 @@ struct Options {
   int threads = 2;
   std::vector<std::string> configs = {"shakespeare_char", "small"};
   std::vector<std::string> layouts = {"gpt2", "rope"};
+  std::int64_t logprobs = -1;  // < 0: not timed
 };
 
 loom::config::ModelConfig model_config(const std::string& name, const std::string& layout) {
@@ -75,11 +79,15 @@ struct Timing {
   std::int64_t steps_in_window = 0;
 };
 
-Timing time_generation(loom::model::LanguageModel& model, const Options& options, bool use_cache) {
+// top_logprobs < 0: no log-probabilities.
+Timing time_generation(loom::model::LanguageModel& model, const Options& options, bool use_cache,
+                       std::int64_t top_logprobs = -1) {
   loom::infer::SamplingOptions sampling;
   sampling.max_new_tokens = options.tokens;
   sampling.seed = 1;
   sampling.use_kv_cache = use_cache;
+  sampling.logprobs = top_logprobs >= 0;
+  sampling.top_logprobs = std::max<std::int64_t>(top_logprobs, 0);
   const std::vector<std::vector<std::int64_t>> prompts(static_cast<std::size_t>(options.rows), {0});
   Timing timing;
   // A one-token prompt's k-th new token comes from a window of k ids: the
@@ -147,6 +155,19 @@ void bench_config(const std::string& name, const std::string& layout, const Opti
                100.0 * rate(steps_past, cached.seconds - cached.seconds_in_window) /
                    rate(cached.steps_in_window, cached.seconds_in_window));
   }
+  if (options.logprobs >= 0) {
+    Timing plain, reported;
+    for (std::int64_t repeat = 0; repeat < options.repeats; ++repeat) {
+      Timing without = time_generation(*model, options, true);
+      Timing with = time_generation(*model, options, true, options.logprobs);
+      if (repeat == 0 || without.seconds < plain.seconds) plain = std::move(without);
+      if (repeat == 0 || with.seconds < reported.seconds) reported = std::move(with);
+    }
+    fmt::print(
+        "kv cache with logprobs (top {}): {:.1f} tokens/s against {:.1f} without ({:.0f}%)\n",
+        options.logprobs, rate(options.tokens, reported.seconds),
+        rate(options.tokens, plain.seconds), 100.0 * plain.seconds / reported.seconds);
+  }
   fmt::print("\n");
 }
 
@@ -166,6 +187,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"shakespeare_char", "small"}));
   app.add_option("--layout", options.layouts, "gpt2, rope and/or llama")
       ->check(CLI::IsMember({"gpt2", "rope", "llama"}));
+  app.add_option("--logprobs", options.logprobs,
+                 "also time the cache reporting log-probabilities and the N likeliest")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   at::set_num_threads(options.threads);
   fmt::print("LibTorch {} threads\n\n", at::get_num_threads());
