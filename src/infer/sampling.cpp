@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "token_choice.hpp"
 #include <fmt/format.h>
@@ -55,17 +56,30 @@ void check_prompts(const std::vector<std::vector<std::int64_t>>& prompts, std::i
 }
 
 // A step's figures from float64 CPU logits [V]: log-softmax, the chosen id's
-// value, and the likeliest top_k ids (a stable sort, so ties keep id order).
+// value, and the likeliest top_k ids (ties in id order). Plain loops over
+// the row: a handful of tensor ops per token cost more than the arithmetic
+// on a small model.
 StepLogprobs step_logprobs(const torch::Tensor& logits, std::int64_t chosen, std::int64_t top_k) {
-  const torch::Tensor logprobs = torch::log_softmax(logits, /*dim=*/0);
-  StepLogprobs step{{chosen, logprobs[chosen].item<double>()}, {}};
-  const std::int64_t count = std::min(top_k, logprobs.size(0));
+  const torch::Tensor row = logits.contiguous();
+  const double* values = row.data_ptr<double>();
+  const std::int64_t vocab = row.size(0);
+  const double max = *std::max_element(values, values + vocab);
+  double total = 0.0;
+  for (std::int64_t id = 0; id < vocab; ++id)
+    total += std::exp(values[id] - max);
+  const double log_normalizer = max + std::log(total);
+  StepLogprobs step{{chosen, values[chosen] - log_normalizer}, {}};
+  const std::int64_t count = std::min(top_k, vocab);
   if (count == 0) return step;
-  const auto [values, order] = logprobs.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true);
-  const torch::Tensor top_values = values.slice(0, 0, count).contiguous();
-  const torch::Tensor top_ids = order.slice(0, 0, count).contiguous();
-  for (std::int64_t i = 0; i < count; ++i) {
-    step.top.push_back({top_ids.data_ptr<std::int64_t>()[i], top_values.data_ptr<double>()[i]});
+  std::vector<std::int64_t> order(static_cast<std::size_t>(vocab));
+  std::iota(order.begin(), order.end(), std::int64_t{0});
+  std::partial_sort(order.begin(), order.begin() + count, order.end(),
+                    [values](std::int64_t a, std::int64_t b) {
+                      return values[a] > values[b] || (values[a] == values[b] && a < b);
+                    });
+  for (std::int64_t rank = 0; rank < count; ++rank) {
+    const std::int64_t id = order[static_cast<std::size_t>(rank)];
+    step.top.push_back({id, values[id] - log_normalizer});
   }
   return step;
 }
