@@ -35,6 +35,11 @@ const char* torch_dtype_name(Dtype dtype);
 nlohmann::json hf_common_config(const config::ModelConfig& config, Dtype dtype,
                                 const nlohmann::json& loom);
 
+// A `tokenizers` BPE model, as the byte tokenizer (no merges) and the bpe
+// one (SentencePiece's merges) write it; `unk_token` null for none.
+nlohmann::json hf_bpe_model(nlohmann::json vocab, nlohmann::json merges, nlohmann::json unk_token,
+                            bool fuse_unk, bool byte_fallback);
+
 // Views of the tensors' bytes for write_safetensors (they must outlive it).
 std::vector<TensorBytes> tensor_views(const std::vector<NamedTensor>& tensors, Dtype dtype);
 

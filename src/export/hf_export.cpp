@@ -109,6 +109,13 @@ json tokenizer_config_json(std::int64_t block_size) {
           {"split_special_tokens", true}};
 }
 
+[[noreturn]] void refuse_tokenizer_kind(const std::string& kind) {
+  throw UsageError(
+      fmt::format("--format hf: the {} tokenizer (prepare.tokenizer) cannot be written for "
+                  "Hugging Face, only char, byte and bpe; export it with --format safetensors",
+                  kind));
+}
+
 }  // namespace
 
 json detail::hf_common_config(const config::ModelConfig& config, Dtype dtype, const json& loom) {
@@ -118,6 +125,20 @@ json detail::hf_common_config(const config::ModelConfig& config, Dtype dtype, co
           {"pad_token_id", kPadId},
           {"torch_dtype", torch_dtype_name(dtype)},
           {"loom", loom}};
+}
+
+json detail::hf_bpe_model(json vocab, json merges, json unk_token, bool fuse_unk,
+                          bool byte_fallback) {
+  return {{"type", "BPE"},
+          {"dropout", nullptr},
+          {"unk_token", std::move(unk_token)},
+          {"continuing_subword_prefix", nullptr},
+          {"end_of_word_suffix", nullptr},
+          {"fuse_unk", fuse_unk},
+          {"byte_fallback", byte_fallback},
+          {"ignore_merges", false},
+          {"vocab", std::move(vocab)},
+          {"merges", std::move(merges)}};
 }
 
 void check_hf_exportable(const model::LanguageModel& model, const json& tokenizer) {
@@ -157,10 +178,7 @@ void check_hf_exportable(const model::LanguageModel& model, const json& tokenize
   if (kind == "bpe" || kind == "unigram") {
     check_sentencepiece_exportable(tokenizer);
   } else if (kind != "char" && kind != "byte") {
-    throw UsageError(
-        fmt::format("--format hf: the {} tokenizer (prepare.tokenizer) cannot be written for "
-                    "Hugging Face, only char, byte and bpe; export it with --format safetensors",
-                    kind));
+    refuse_tokenizer_kind(kind);
   }
 }
 
@@ -238,21 +256,11 @@ json hf_tokenizer(const json& tokenizer) {
                              {"use_regex", false}};
     result["pre_tokenizer"] = byte_level;
     // BPE without merges: every byte is a token.
-    result["model"] = {{"type", "BPE"},
-                       {"dropout", nullptr},
-                       {"unk_token", nullptr},
-                       {"continuing_subword_prefix", nullptr},
-                       {"end_of_word_suffix", nullptr},
-                       {"fuse_unk", false},
-                       {"byte_fallback", false},
-                       {"ignore_merges", false},
-                       {"vocab", vocab},
-                       {"merges", json::array()}};
+    result["model"] = hf_bpe_model(vocab, json::array(), nullptr, /*fuse_unk=*/false,
+                                   /*byte_fallback=*/false);
     result["decoder"] = byte_level;
   } else {
-    throw UsageError(fmt::format(
-        "--format hf: the {} tokenizer (prepare.tokenizer) cannot be written for Hugging Face",
-        kind));
+    refuse_tokenizer_kind(kind);
   }
   return result;
 }

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "export_detail.hpp"
 #include <fmt/format.h>
 
 #include "loom/core/error.hpp"
@@ -313,17 +314,9 @@ json sentencepiece_tokenizer_parts(const json& tokenizer) {
   decoders.push_back(replace(kSpaceMark, " "));
   if (model.byte_fallback) decoders.push_back({{"type", "ByteFallback"}});
   decoders.push_back({{"type", "Fuse"}});
-  json bpe = {{"type", "BPE"},
-              {"dropout", nullptr},
-              {"unk_token", text::kSpecialTokenNames[text::kUnkId]},
-              {"continuing_subword_prefix", nullptr},
-              {"end_of_word_suffix", nullptr},
-              // SentencePiece gives a run of unknown characters one <unk>.
-              {"fuse_unk", true},
-              {"byte_fallback", model.byte_fallback},
-              {"ignore_merges", false},
-              {"vocab", vocab},
-              {"merges", merges(model)}};
+  // SentencePiece gives a run of unknown characters one <unk> (fuse_unk).
+  json bpe = hf_bpe_model(std::move(vocab), merges(model), text::kSpecialTokenNames[text::kUnkId],
+                          /*fuse_unk=*/true, model.byte_fallback);
   return {{"normalizer", replace(" ", kSpaceMark)},
           {"pre_tokenizer", nullptr},
           {"model", std::move(bpe)},

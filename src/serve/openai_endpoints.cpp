@@ -92,19 +92,29 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
     return {};
   }
 
+  // Generated tokens with their offsets in the choice's text: past the
+  // prompt when it is echoed.
+  static std::vector<infer::TextLogprob> in_choice(const OpenAiRequest& request,
+                                                   const std::string& prompt,
+                                                   std::vector<infer::TextLogprob> generated) {
+    if (request.echo) {
+      for (infer::TextLogprob& token : generated)
+        token.offset += static_cast<std::int64_t>(prompt.size());
+    }
+    return generated;
+  }
+
   // A choice's logprobs: with echo, its prompt's tokens, then the generated
-  // ones (offsets past the prompt); null when not asked for.
+  // ones; null when not asked for.
   static json choice_logprobs(const OpenAiReplyHeader& header, const OpenAiRequest& request,
                               const std::vector<std::vector<infer::TextLogprob>>& scored,
                               std::size_t row, const std::string& prompt,
                               const std::vector<infer::TextLogprob>& generated) {
     if (!request.options.sampling.logprobs) return nullptr;
-    if (!request.echo) return logprobs_json(header.endpoint, generated);
-    std::vector<infer::TextLogprob> tokens = scored[row / static_cast<std::size_t>(request.n)];
-    for (infer::TextLogprob token : generated) {
-      token.offset += static_cast<std::int64_t>(prompt.size());
+    std::vector<infer::TextLogprob> tokens;
+    if (request.echo) tokens = scored[row / static_cast<std::size_t>(request.n)];
+    for (infer::TextLogprob& token : in_choice(request, prompt, generated))
       tokens.push_back(std::move(token));
-    }
     return logprobs_json(header.endpoint, tokens);
   }
 
@@ -186,13 +196,11 @@ class OpenAiEndpoints : public std::enable_shared_from_this<OpenAiEndpoints> {
     // Each choice's tokens whose text has not gone out yet: a piece ending
     // inside a UTF-8 character is held back until the character is whole.
     std::vector<std::vector<infer::TextLogprob>> unsent(rows.size());
-    // A chunk of `text` with the row's unsent tokens; offsets in the choice's
-    // text count the echoed prompt.
+    // A chunk of `text` with the row's unsent tokens.
     const auto text_chunk = [&](std::size_t row, const std::string& text) {
       json tokens = nullptr;
       if (logprobs) {
-        tokens = logprobs_json(header.endpoint, unsent[row],
-                               request.echo ? static_cast<std::int64_t>(rows[row].size()) : 0);
+        tokens = logprobs_json(header.endpoint, in_choice(request, rows[row], unsent[row]));
         unsent[row].clear();
       }
       return chunk_json(header, static_cast<std::int64_t>(row), text, nullptr, std::move(tokens));

@@ -73,14 +73,13 @@ json reply_json(const OpenAiReplyHeader& header) {
   return header_fields(header, false);
 }
 
-json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob>& tokens,
-                   std::int64_t offset_base) {
+json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob>& tokens) {
   if (endpoint == OpenAiEndpoint::completions) {
     json texts = json::array(), logprobs = json::array(), tops = json::array(),
          offsets = json::array();
     for (const infer::TextLogprob& token : tokens) {
       texts.push_back(token_string(token.text));
-      offsets.push_back(offset_base + token.offset);
+      offsets.push_back(token.offset);
       if (!token.logprob) {
         logprobs.push_back(nullptr);
         tops.push_back(nullptr);

@@ -38,13 +38,12 @@ nlohmann::json reply_json(const OpenAiReplyHeader& header);
 // A choice's tokens with their log-probabilities, in the endpoint's shape:
 // completions {"tokens", "token_logprobs", "top_logprobs" (each step's
 // likeliest tokens and the chosen one, as OpenAI's), "text_offset" (each
-// offset plus `offset_base`, where the tokens' text begins in the
-// choice's)}; chat {"content": [{"token", "logprob", "bytes",
+// token's offset)}; chat {"content": [{"token", "logprob", "bytes",
 // "top_logprobs"}], "refusal": null}. A token's text that is not valid
 // UTF-8 (a byte of a character) reads "bytes:\xNN..." as in OpenAI's
 // replies; chat's "bytes" are exact. Offsets count bytes of UTF-8.
-nlohmann::json logprobs_json(OpenAiEndpoint endpoint, const std::vector<infer::TextLogprob>& tokens,
-                             std::int64_t offset_base = 0);
+nlohmann::json logprobs_json(OpenAiEndpoint endpoint,
+                             const std::vector<infer::TextLogprob>& tokens);
 
 // One finished text in a whole reply; `logprobs` null unless asked for.
 nlohmann::json choice_json(OpenAiEndpoint endpoint, std::int64_t index, const std::string& text,
